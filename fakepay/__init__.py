@@ -1,0 +1,80 @@
+"""fakepay: a stateful fake of the CEOS payment server, for tests.
+
+The public API is what ``__all__`` names. Names are imported on first use, so that importing
+``fakepay`` (as pytest does with the plugin) costs nothing until fakepay is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "AlreadyCancelled": "errors",
+    "AlreadyPaid": "errors",
+    "FakePayError": "errors",
+    "InvalidRequest": "errors",
+    "MethodNotAllowed": "errors",
+    "PayloadTooLarge": "errors",
+    "PaymentFailed": "errors",
+    "PaymentNotFound": "errors",
+    "PaymentNotPaid": "errors",
+    "RouteNotFound": "errors",
+    "ScenarioError": "errors",
+    "Unauthorized": "errors",
+    "UnsupportedMediaType": "errors",
+    "Clock": "clock",
+    "issue_secret": "auth",
+    "Payment": "payments",
+    "Rule": "rules",
+    "Scenario": "scenario",
+    "load_scenario": "scenario",
+    "parse_scenario": "scenario",
+    "parse_scenario_text": "scenario",
+    "PaymentService": "service",
+    "create_app": "server",
+    "Server": "runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fakepay' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return [*globals(), *__all__]
+
+
+if TYPE_CHECKING:
+    from .auth import issue_secret
+    from .clock import Clock
+    from .errors import (
+        AlreadyCancelled,
+        AlreadyPaid,
+        FakePayError,
+        InvalidRequest,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        PaymentFailed,
+        PaymentNotFound,
+        PaymentNotPaid,
+        RouteNotFound,
+        ScenarioError,
+        Unauthorized,
+        UnsupportedMediaType,
+    )
+    from .payments import Payment
+    from .rules import Rule
+    from .runner import Server
+    from .scenario import Scenario, load_scenario, parse_scenario, parse_scenario_text
+    from .server import create_app
+    from .service import PaymentService

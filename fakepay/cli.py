@@ -1,0 +1,186 @@
+"""The ``fakepay`` command: ``serve``, ``validate`` and ``secret``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TextIO
+
+from . import PaymentService, Scenario, ScenarioError, Server, issue_secret, load_scenario
+from .errors import InvalidRequest
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got '{text}'")
+    return rate
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit() or int(text) > 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63-1, got '{text}'")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got '{text}'")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fakepay",
+        description="A stateful fake of the CEOS payment server, for tests.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the fake server", description="Run the fake server until SIGINT or SIGTERM.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: 8080)")
+    serve.add_argument("--scenario", metavar="FILE", help="scenario file to start from (default: the real server's behaviour)")
+    serve.add_argument("--seed", type=_seed, help="seed of the random failures (default: the scenario's, else random)")
+    serve.add_argument("--failure-rate", type=_rate, metavar="R", help="share of instant payments that fail, 0 to 1 (default: 0.1)")
+    serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines")
+    serve.add_argument("--control-token", metavar="T", help="require 'Authorization: Bearer T' on the control API")
+    serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)")
+
+    validate = commands.add_parser("validate", help="check scenario files", description="Check scenario files; exit 2 if any has a problem.")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+
+    secret = commands.add_parser("secret", help="print the API secret of a githubId", description="Print what GET /auth/GITHUB_ID returns.")
+    secret.add_argument("github_id", metavar="GITHUB_ID")
+    secret.add_argument("--scenario", metavar="FILE", help="use the signing key of this scenario")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"fakepay: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _scenario(path: str | None) -> Scenario:
+    return Scenario() if path is None else load_scenario(path)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        scenario = _scenario(args.scenario)
+    except ScenarioError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        return _fail(f"cannot read scenario: {error.strerror}: {error.filename}")
+    if args.seed is not None:
+        scenario = replace(scenario, seed=args.seed)
+    if args.failure_rate is not None:
+        scenario = replace(scenario, failure=replace(scenario.failure, rate=args.failure_rate))
+    journal: TextIO | None = None
+    try:
+        if args.journal_file:
+            journal = open(args.journal_file, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as error:
+        return _fail(f"cannot open journal file: {error.strerror}: {args.journal_file}")
+    try:
+        server = Server(
+            PaymentService(scenario, journal_sink=journal),
+            args.host,
+            args.port,
+            control=not args.no_control,
+            control_token=args.control_token,
+        )
+        if not args.control_token and not args.no_control and not _is_loopback(args.host):
+            print(
+                f"fakepay: warning: the control API is open to the network on {args.host}; "
+                "use --control-token or --no-control",
+                file=sys.stderr,
+            )
+        return _run(server)
+    finally:
+        if journal is not None:
+            journal.close()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _run(server: Server) -> int:
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover (Windows)
+                signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+        try:
+            await server.start()
+        except OSError as error:
+            return _fail(f"cannot listen on {server.host}:{server.port}: {error.strerror or error}")
+        service = server.service
+        print(
+            f"fakepay serving {server.url} (scenario: {service.config.name}, "
+            f"failure rate: {service.config.failure.rate:g}, seed: {service.seed})",
+            flush=True,
+        )
+        await stop.wait()
+        await server.stop()
+        return 0
+
+    return asyncio.run(run())
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.files:
+        try:
+            load_scenario(path)
+        except ScenarioError as error:
+            failed = True
+            print("\n".join(error.problems), file=sys.stderr)
+        except OSError as error:
+            failed = True
+            print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
+        else:
+            print(f"{path}: ok")
+    return EXIT_USAGE if failed else 0
+
+
+def _secret(args: argparse.Namespace) -> int:
+    try:
+        scenario = _scenario(args.scenario)
+        print(issue_secret(args.github_id, scenario.auth.signing_key))
+    except ScenarioError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return EXIT_USAGE
+    except InvalidRequest as error:
+        return _fail(error.message)
+    except OSError as error:
+        return _fail(f"cannot read scenario: {error.strerror}: {error.filename}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    command = {"serve": _serve, "validate": _validate, "secret": _secret}[args.command]
+    return command(args)

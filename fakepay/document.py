@@ -1,0 +1,207 @@
+"""Strict reading of YAML and JSON documents: where every value stood, and typed reads that
+collect every problem as ``file:line:col: key.path: message`` instead of stopping at the first."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Any
+
+from .errors import ScenarioError
+from .validation import did_you_mean
+from .wire import parse_local_datetime
+
+__all__ = ["Document", "Path", "Reader", "format_path"]
+
+Path = tuple[str | int, ...]
+MISSING: Any = object()
+
+
+def format_path(path: Path) -> str:
+    """``("payments", 0, "paidAt")`` → ``payments[0].paidAt``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class Document:
+    """Parsed data with the source position (1-based line and column) of each value and key."""
+
+    def __init__(self, data: Any, source: str | None = None) -> None:
+        self.data = data
+        self.source = source
+        self.values: dict[Path, tuple[int, int]] = {}
+        self.keys: dict[Path, tuple[int, int]] = {}
+        self.problems: list[str] = []
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str) -> Document:
+        """Parse YAML (or JSON) as ``yaml.safe_load`` does, keeping positions; syntax errors and
+        duplicate keys are collected in ``problems``."""
+        import yaml
+
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            document = cls(loader.construct_document(node) if node is not None else None, source)
+        except yaml.MarkedYAMLError as error:
+            document = cls(None, source)
+            mark = error.problem_mark or error.context_mark
+            where = f"{source}:{mark.line + 1}:{mark.column + 1}: " if mark else f"{source}: "
+            document.problems.append(f"{where}{error.problem or error.context or 'invalid YAML'}")
+            return document
+        except yaml.YAMLError as error:
+            document = cls(None, source)
+            document.problems.append(f"{source}: {error}")
+            return document
+        finally:
+            loader.dispose()
+        if node is not None:
+            document._index(node, ())
+        return document
+
+    def _index(self, node: Any, path: Path) -> None:
+        import yaml
+
+        self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                child = (*path, key)
+                self.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if key in seen:
+                    self.problems.append(f"{self.locate(child, key=True)}{format_path(child)}: duplicate key")
+                seen.add(key)
+                self._index(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._index(item, (*path, index))
+
+    def locate(self, path: Path, key: bool = False) -> str:
+        """``file:line:col: `` for the value (or key) at ``path``, as near as is known."""
+        if self.source is None:
+            return ""
+        marks = self.keys if key and path in self.keys else self.values
+        while path and path not in marks:
+            path = path[:-1]
+            marks = self.values
+        position = marks.get(path)
+        return f"{self.source}:{position[0]}:{position[1]}: " if position else f"{self.source}: "
+
+
+class Reader:
+    """Typed reads of a document's values; each bad value adds a problem and reads as None."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.problems = list(document.problems)
+
+    def problem(self, path: Path, message: str, key: bool = False) -> None:
+        name = format_path(path)
+        self.problems.append(f"{self.document.locate(path, key)}{name + ': ' if name else ''}{message}")
+
+    def check(self, what: str = "scenario") -> None:
+        """Raise ``ScenarioError`` listing every problem, if there are any."""
+        if self.problems:
+            raise ScenarioError(self.problems, what)
+
+    def mapping(self, value: Any, path: Path, known: Collection[str], required: Collection[str] = ()) -> dict[str, Any]:
+        """The mapping at ``path``; unknown and missing keys are problems."""
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a mapping, got {_kind(value)}")
+            return {}
+        for key in value:
+            if key not in known:
+                hint = did_you_mean(str(key), known)
+                self.problem((*path, str(key)), f"unknown key" + (f"; did you mean '{hint}'?" if hint else ""), key=True)
+        for key in required:
+            if value.get(key) is None:
+                self.problem((*path, key), "is required")
+        return value
+
+    def sequence(self, value: Any, path: Path) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(path, f"must be a list, got {_kind(value)}")
+            return []
+        return value
+
+    def integer(self, value: Any, path: Path, low: int, high: int) -> int | None:
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        self.problem(path, f"must be an integer from {low} to {high}, got {_show(value)}")
+        return None
+
+    def number(self, value: Any, path: Path, low: float, high: float) -> float | None:
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and low <= value <= high
+        ):
+            return float(value)
+        self.problem(path, f"must be a number from {low:g} to {high:g}, got {_show(value)}")
+        return None
+
+    def boolean(self, value: Any, path: Path) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        self.problem(path, f"must be true or false, got {_show(value)}")
+        return None
+
+    def string(self, value: Any, path: Path, check: Callable[[str], str | None] | None = None) -> str | None:
+        """A non-empty string that ``check`` (returning a problem or None) accepts."""
+        if not isinstance(value, str) or not value:
+            hint = "; quote it" if isinstance(value, (int, float, bool, datetime)) else ""
+            self.problem(path, f"must be a non-empty string, got {_show(value)}{hint}")
+            return None
+        problem = check(value) if check else None
+        if problem:
+            self.problem(path, problem)
+            return None
+        return value
+
+    def choice(self, value: Any, path: Path, choices: Collection[str]) -> str | None:
+        if isinstance(value, str) and value in choices:
+            return value
+        options = ", ".join(f"'{c}'" for c in choices)
+        self.problem(path, f"must be one of {options}, got {_show(value)}")
+        return None
+
+    def timestamp(self, value: Any, path: Path) -> datetime | None:
+        """A local date-time without offset, as ``2025-10-22T20:21:35.529482``."""
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value
+        parsed = parse_local_datetime(value) if isinstance(value, str) else None
+        if parsed is not None:
+            return parsed
+        self.problem(path, f"must be a local date-time like '2025-10-22T20:21:35.529482' (no offset), got {_show(value)}")
+        return None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _kind(value)

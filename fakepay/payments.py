@@ -1,0 +1,72 @@
+"""Payments and the store that holds them, partitioned by owner (the githubId of a secret)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = ["CANCELLED", "FAILED", "PAID", "STATUSES", "Payment", "PaymentStore"]
+
+PAID = "PAID"
+CANCELLED = "CANCELLED"
+FAILED = "FAILED"
+STATUSES = (PAID, CANCELLED, FAILED)
+
+
+@dataclass(slots=True, eq=False)
+class Payment:
+    """One payment of one owner, with every field the API was sent."""
+
+    owner: str
+    payment_id: str
+    store_id: str
+    order_name: str
+    total_pay_amount: int
+    currency: str
+    custom_data: str | None
+    status: str
+    paid_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    attempts: int = 1
+    #: The HTTP layer's encoding of this payment; cleared whenever the payment changes.
+    encoded: bytes | None = field(default=None, repr=False)
+
+
+class PaymentStore:
+    """Payments by owner, then by id: O(1) look-up and insert whatever is stored."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, dict[str, Payment]] = {}
+
+    def get(self, owner: str, payment_id: str) -> Payment | None:
+        payments = self._owners.get(owner)
+        return payments.get(payment_id) if payments else None
+
+    def put(self, payment: Payment) -> None:
+        payments = self._owners.get(payment.owner)
+        if payments is None:
+            payments = self._owners[payment.owner] = {}
+        payments[payment.payment_id] = payment
+
+    def of(self, owner: str) -> list[Payment]:
+        """The owner's payments, oldest first."""
+        return list(self._owners.get(owner, {}).values())
+
+    def owners(self) -> list[str]:
+        return list(self._owners)
+
+    def clear(self, owner: str | None = None) -> None:
+        """Forget every payment, or only ``owner``'s."""
+        if owner is None:
+            self._owners = {}
+        else:
+            self._owners.pop(owner, None)
+
+    def __iter__(self) -> Iterator[Payment]:
+        for payments in list(self._owners.values()):
+            yield from list(payments.values())
+
+    def __len__(self) -> int:
+        return sum(map(len, self._owners.values()))

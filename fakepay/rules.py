@@ -1,0 +1,139 @@
+"""Rules (SPEC 4): what a request must look like, and the outcome or fault forced on it."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FAULTS", "OPERATIONS", "Attempt", "Outcome", "Rule", "When"]
+
+OPERATIONS = ("auth", "instant", "cancel", "get")
+#: Outcomes named by a plain string in ``then``.
+FAULTS = ("succeed", "fail", "reset", "lost_response", "timeout")
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What a rule is matched against: the operation and the payment's fields as far as known."""
+
+    operation: str
+    owner: str
+    payment_id: str | None = None
+    store_id: str | None = None
+    order_name: str | None = None
+    currency: str | None = None
+    total_pay_amount: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a matching rule does: ``kind`` is one of ``succeed``, ``fail``, ``delay``, ``timeout``,
+    ``reset``, ``lost_response``, ``status``."""
+
+    kind: str
+    delay_ms: int = 0
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    status: int = 200
+    body: Any = None
+
+    def to_data(self) -> Any:
+        """The outcome as a scenario writes it."""
+        if self.kind == "delay":
+            return {"delay_ms": self.delay_ms}
+        if self.kind == "timeout":
+            return {"timeout_s": self.timeout_s}
+        if self.kind == "status":
+            return {"status": self.status, "body": self.body}
+        return self.kind
+
+
+def _glob(pattern: str | None) -> re.Pattern[str] | None:
+    return None if pattern is None else re.compile(fnmatch.translate(pattern), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class When:
+    """The conditions of a rule; an absent one matches anything."""
+
+    operation: str | None = None
+    owner: str | None = None
+    payment_id: str | None = None
+    store_id: str | None = None
+    order_name: str | None = None
+    currency: str | None = None
+    amount_gte: int | None = None
+    amount_lte: int | None = None
+    amount_eq: int | None = None
+    _payment_id_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _order_name_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_payment_id_re", _glob(self.payment_id))
+        object.__setattr__(self, "_order_name_re", _glob(self.order_name))
+
+    def matches(self, attempt: Attempt) -> bool:
+        if self.operation is not None and self.operation != attempt.operation:
+            return False
+        if self.owner is not None and self.owner != attempt.owner:
+            return False
+        if self._payment_id_re is not None and not _matches(self._payment_id_re, attempt.payment_id):
+            return False
+        if self._order_name_re is not None and not _matches(self._order_name_re, attempt.order_name):
+            return False
+        if self.store_id is not None and self.store_id != attempt.store_id:
+            return False
+        if self.currency is not None and self.currency != attempt.currency:
+            return False
+        if self.amount_eq is None and self.amount_gte is None and self.amount_lte is None:
+            return True
+        amount = attempt.total_pay_amount
+        return (
+            amount is not None
+            and (self.amount_eq is None or amount == self.amount_eq)
+            and (self.amount_gte is None or amount >= self.amount_gte)
+            and (self.amount_lte is None or amount <= self.amount_lte)
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The conditions as a scenario writes them."""
+        data: dict[str, Any] = {
+            key: value
+            for key, value in (
+                ("operation", self.operation),
+                ("owner", self.owner),
+                ("paymentId", self.payment_id),
+                ("storeId", self.store_id),
+                ("orderName", self.order_name),
+                ("currency", self.currency),
+            )
+            if value is not None
+        }
+        if self.amount_eq is not None:
+            data["totalPayAmount"] = self.amount_eq
+        elif self.amount_gte is not None or self.amount_lte is not None:
+            data["totalPayAmount"] = {
+                k: v for k, v in (("gte", self.amount_gte), ("lte", self.amount_lte)) if v is not None
+            }
+        return data
+
+
+def _matches(pattern: re.Pattern[str], value: str | None) -> bool:
+    return value is not None and pattern.match(value) is not None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``when`` the request matches, ``then`` happens, at most ``times`` times (None: always)."""
+
+    when: When
+    then: Outcome
+    times: int | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"when": self.when.to_data(), "then": self.then.to_data()}
+        if self.times is not None:
+            data["times"] = self.times
+        return data

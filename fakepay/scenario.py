@@ -1,0 +1,447 @@
+"""Scenarios (SPEC 3): the whole starting state and behaviour of an instance, read strictly from
+YAML or JSON, every problem reported as ``file:line:col: key.path: message``."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path as FilePath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .auth import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
+from .clock import DEFAULT_TIMEZONE
+from .document import Document, Path, Reader
+from .errors import ScenarioError
+from .payments import FAILED, PAID, STATUSES
+from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
+from .validation import CURRENCIES, INT_MAX, check_amount, check_custom_data, check_text
+from .wire import MAX_ID_LENGTH, dumps, format_local_datetime
+
+__all__ = [
+    "AuthConfig",
+    "ClockConfig",
+    "FailureConfig",
+    "LatencyConfig",
+    "Scenario",
+    "SeedPayment",
+    "StoreConfig",
+    "load_scenario",
+    "parse_payments",
+    "parse_rule",
+    "parse_scenario",
+]
+
+MAX_SEED = 2**63 - 1
+MAX_DELAY_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    timezone: str = DEFAULT_TIMEZONE
+    frozen_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    mode: str = "strict"
+    signing_key: str = DEFAULT_SIGNING_KEY
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    github_id: str
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class SeedPayment:
+    """A payment a scenario (or ``POST /__fakepay/payments``) puts in the store."""
+
+    owner: str
+    payment_id: str
+    store_id: str
+    order_name: str
+    total_pay_amount: int
+    currency: str
+    custom_data: str | None = None
+    status: str = PAID
+    paid_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FailureConfig:
+    rate: float = 0.1
+    status: int = 500
+    reuse_failed_payment_id: bool = True
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    fixed_ms: int = 0
+    jitter_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything an instance starts from; ``reset`` returns to it."""
+
+    name: str = "default"
+    seed: int | None = None
+    clock: ClockConfig = field(default_factory=ClockConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    stores: tuple[StoreConfig, ...] = ()
+    payments: tuple[SeedPayment, ...] = ()
+    failure: FailureConfig = field(default_factory=FailureConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    rules: tuple[Rule, ...] = ()
+    journal_max_entries: int = 10_000
+
+    def to_data(self) -> dict[str, Any]:
+        """The scenario as a file would write it (``parse_scenario`` reads it back unchanged)."""
+        return {
+            "version": 1,
+            "name": self.name,
+            "seed": self.seed,
+            "clock": {
+                "timezone": self.clock.timezone,
+                "frozen_at": None if self.clock.frozen_at is None else format_local_datetime(self.clock.frozen_at),
+            },
+            "auth": {"mode": self.auth.mode, "signing_key": self.auth.signing_key},
+            "stores": [
+                {"githubId": s.github_id, **({"secret": s.secret} if s.secret else {})} for s in self.stores
+            ],
+            "payments": [seed_payment_data(p) for p in self.payments],
+            "failure": {
+                "rate": self.failure.rate,
+                "status": self.failure.status,
+                "reuse_failed_payment_id": self.failure.reuse_failed_payment_id,
+            },
+            "latency": {"fixed_ms": self.latency.fixed_ms, "jitter_ms": self.latency.jitter_ms},
+            "rules": [rule.to_data() for rule in self.rules],
+            "journal": {"max_entries": self.journal_max_entries},
+        }
+
+    def patched(self, patch: Any) -> Scenario:
+        """This scenario with ``patch`` merged into it (mappings merged key by key), checked whole."""
+        reader = Reader(Document(patch))
+        reader.mapping(patch, (), _PATCHABLE)
+        reader.check("config")
+        merged = _merge(self.to_data(), patch)
+        return parse_scenario(merged)
+
+
+def seed_payment_data(payment: SeedPayment) -> dict[str, Any]:
+    return {
+        "owner": payment.owner,
+        "paymentId": payment.payment_id,
+        "storeId": payment.store_id,
+        "orderName": payment.order_name,
+        "totalPayAmount": payment.total_pay_amount,
+        "currency": payment.currency,
+        "customData": payment.custom_data,
+        "status": payment.status,
+        "paidAt": None if payment.paid_at is None else format_local_datetime(payment.paid_at),
+    }
+
+
+_SCENARIO_KEYS = ("version", "name", "seed", "clock", "auth", "stores", "payments", "failure", "latency", "rules", "journal")
+_PATCHABLE = ("name", "seed", "clock", "auth", "stores", "failure", "latency", "journal")
+_PAYMENT_KEYS = ("owner", "paymentId", "storeId", "orderName", "totalPayAmount", "currency", "customData", "status", "paidAt")
+_WHEN_KEYS = ("operation", "owner", "paymentId", "storeId", "orderName", "currency", "totalPayAmount")
+
+
+def _merge(base: Any, patch: Any) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = _merge(base.get(key), value)
+        return merged
+    return copy.deepcopy(patch)
+
+
+def load_scenario(path: str | FilePath) -> Scenario:
+    """Read a scenario file; ``ScenarioError`` lists every problem; an unreadable file is ``OSError``."""
+    path = FilePath(path)
+    text = path.read_text(encoding="utf-8")
+    return parse_scenario_text(text, str(path), default_name=path.stem)
+
+
+def parse_scenario_text(text: str, source: str = "<scenario>", default_name: str = "default") -> Scenario:
+    """Parse a scenario from YAML or JSON text."""
+    return _scenario(Reader(Document.from_yaml(text, source)), default_name)
+
+
+def parse_scenario(data: Any, default_name: str = "default") -> Scenario:
+    """Build a scenario from plain data (a parsed YAML or JSON document)."""
+    return _scenario(Reader(Document(data)), default_name)
+
+
+def parse_payments(data: Any) -> tuple[SeedPayment, ...]:
+    """Seeded payments from a list (or one mapping), as ``POST /__fakepay/payments`` takes them."""
+    reader = Reader(Document(data))
+    payments = _payments(reader, data if isinstance(data, list) else [data], ())
+    reader.check("payments")
+    return payments
+
+
+def parse_rule(data: Any) -> Rule:
+    """One rule, as ``POST /__fakepay/rules`` takes it."""
+    reader = Reader(Document(data))
+    rule = _rule(reader, data, ())
+    reader.check("rule")
+    assert rule is not None
+    return rule
+
+
+def _scenario(r: Reader, default_name: str) -> Scenario:
+    data = r.document.data
+    if data is None and not r.problems:
+        data = {}
+    doc = r.mapping(data, (), _SCENARIO_KEYS) if not r.problems else {}
+    if "version" in doc:
+        r.integer(doc["version"], ("version",), 1, 1)
+    name = default_name if doc.get("name") is None else r.string(doc["name"], ("name",))
+    seed = None if doc.get("seed") is None else r.integer(doc["seed"], ("seed",), 0, MAX_SEED)
+    clock = _clock(r, doc.get("clock"))
+    auth = _auth(r, doc.get("auth"))
+    stores = _stores(r, doc.get("stores"))
+    payments = _payments(r, r.sequence(doc.get("payments"), ("payments",)), ("payments",))
+    failure = _failure(r, doc.get("failure"))
+    latency = _latency(r, doc.get("latency"))
+    rules = tuple(
+        rule
+        for index, item in enumerate(r.sequence(doc.get("rules"), ("rules",)))
+        if (rule := _rule(r, item, ("rules", index))) is not None
+    )
+    journal = r.mapping(doc.get("journal") or {}, ("journal",), ("max_entries",))
+    max_entries = 10_000
+    if journal.get("max_entries") is not None:
+        max_entries = r.integer(journal["max_entries"], ("journal", "max_entries"), 1, 1_000_000) or max_entries
+    r.check()
+    return Scenario(
+        name=name or default_name,
+        seed=seed,
+        clock=clock,
+        auth=auth,
+        stores=stores,
+        payments=payments,
+        failure=failure,
+        latency=latency,
+        rules=rules,
+        journal_max_entries=max_entries,
+    )
+
+
+def _valid_timezone(name: str) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return f"unknown time zone '{name}'; use an IANA name such as 'Asia/Seoul' or 'UTC'"
+    return None
+
+
+def _clock(r: Reader, value: Any) -> ClockConfig:
+    path: Path = ("clock",)
+    data = r.mapping(value or {}, path, ("timezone", "frozen_at"))
+    timezone = DEFAULT_TIMEZONE
+    if data.get("timezone") is not None:
+        timezone = r.string(data["timezone"], (*path, "timezone"), _valid_timezone) or timezone
+    frozen_at = None
+    if data.get("frozen_at") is not None:
+        frozen_at = r.timestamp(data["frozen_at"], (*path, "frozen_at"))
+    return ClockConfig(timezone, frozen_at)
+
+
+def _auth(r: Reader, value: Any) -> AuthConfig:
+    path: Path = ("auth",)
+    data = r.mapping(value or {}, path, ("mode", "signing_key"))
+    mode = "strict" if data.get("mode") is None else r.choice(data["mode"], (*path, "mode"), AUTH_MODES)
+    key = DEFAULT_SIGNING_KEY
+    if data.get("signing_key") is not None:
+        key = r.string(data["signing_key"], (*path, "signing_key")) or key
+    return AuthConfig(mode or "strict", key)
+
+
+def _github_id(value: str) -> str | None:
+    return None if valid_github_id(value) else "must be 1 to 100 ASCII letters, digits, '-', '_' or '.'"
+
+
+def _stores(r: Reader, value: Any) -> tuple[StoreConfig, ...]:
+    stores = []
+    owners_of: dict[str, str] = {}
+    for index, item in enumerate(r.sequence(value, ("stores",))):
+        path: Path = ("stores", index)
+        data = r.mapping(item, path, ("githubId", "secret"), required=("githubId",))
+        github_id = r.string(data["githubId"], (*path, "githubId"), _github_id) if data.get("githubId") is not None else None
+        secret = None
+        if data.get("secret") is not None:
+            secret = r.string(data["secret"], (*path, "secret"), _no_spaces)
+            if secret is not None and owners_of.setdefault(secret, github_id or "") != (github_id or ""):
+                r.problem((*path, "secret"), f"the same secret is declared for '{owners_of[secret]}'")
+        if github_id is not None:
+            stores.append(StoreConfig(github_id, secret))
+    return tuple(stores)
+
+
+def _no_spaces(value: str) -> str | None:
+    return "must not contain white space" if any(c.isspace() for c in value) else None
+
+
+def _payment_id(value: str) -> str | None:
+    if len(value) > MAX_ID_LENGTH:
+        return f"must be at most {MAX_ID_LENGTH} characters"
+    if "/" in value or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        return "must not contain '/' or control characters"
+    return None
+
+
+def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...]:
+    payments = []
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(items):
+        path: Path = (*base, index)
+        data = r.mapping(item, path, _PAYMENT_KEYS, required=("owner", "paymentId"))
+        before = len(r.problems)
+        owner = r.string(data["owner"], (*path, "owner"), _github_id) if data.get("owner") is not None else None
+        payment_id = r.string(data["paymentId"], (*path, "paymentId"), _payment_id) if data.get("paymentId") is not None else None
+        for key, check in (
+            ("storeId", check_text),
+            ("orderName", check_text),
+            ("totalPayAmount", check_amount),
+            ("currency", _check_currency),
+            ("customData", check_custom_data),
+        ):
+            problem = check(data.get(key)) if isinstance(data, dict) and data else None
+            if problem:
+                r.problem((*path, key), problem)
+        status = PAID if data.get("status") is None else r.choice(data["status"], (*path, "status"), STATUSES)
+        paid_at = None if data.get("paidAt") is None else r.timestamp(data["paidAt"], (*path, "paidAt"))
+        if status == FAILED and paid_at is not None:
+            r.problem((*path, "paidAt"), "a FAILED payment has no paidAt")
+        if owner is not None and payment_id is not None:
+            if (owner, payment_id) in seen:
+                r.problem((*path, "paymentId"), f"'{payment_id}' is already seeded for owner '{owner}'")
+            seen.add((owner, payment_id))
+        if len(r.problems) == before and data:
+            payments.append(
+                SeedPayment(
+                    owner=owner or "",
+                    payment_id=payment_id or "",
+                    store_id=data["storeId"],
+                    order_name=data["orderName"],
+                    total_pay_amount=data["totalPayAmount"],
+                    currency=data["currency"],
+                    custom_data=data.get("customData"),
+                    status=status or PAID,
+                    paid_at=paid_at,
+                )
+            )
+    return tuple(payments)
+
+
+def _check_currency(value: Any) -> str | None:
+    if value is None:
+        return "is required"
+    return None if isinstance(value, str) and value in CURRENCIES else f"must be one of 'KRW', 'USD', got {value!r}"
+
+
+def _failure(r: Reader, value: Any) -> FailureConfig:
+    path: Path = ("failure",)
+    data = r.mapping(value or {}, path, ("rate", "status", "reuse_failed_payment_id"))
+    default = FailureConfig()
+    rate = default.rate if data.get("rate") is None else r.number(data["rate"], (*path, "rate"), 0.0, 1.0)
+    status = default.status if data.get("status") is None else r.integer(data["status"], (*path, "status"), 400, 599)
+    reuse = default.reuse_failed_payment_id
+    if data.get("reuse_failed_payment_id") is not None:
+        reuse = r.boolean(data["reuse_failed_payment_id"], (*path, "reuse_failed_payment_id"))
+    return FailureConfig(
+        default.rate if rate is None else rate,
+        status or default.status,
+        default.reuse_failed_payment_id if reuse is None else reuse,
+    )
+
+
+def _latency(r: Reader, value: Any) -> LatencyConfig:
+    path: Path = ("latency",)
+    data = r.mapping(value or {}, path, ("fixed_ms", "jitter_ms"))
+    fixed, jitter = (
+        0 if data.get(key) is None else r.integer(data[key], (*path, key), 0, MAX_DELAY_MS) or 0
+        for key in ("fixed_ms", "jitter_ms")
+    )
+    return LatencyConfig(fixed, jitter)
+
+
+def _rule(r: Reader, value: Any, path: Path) -> Rule | None:
+    data = r.mapping(value, path, ("when", "then", "times"), required=("then",))
+    before = len(r.problems)
+    when = _when(r, data.get("when") or {}, (*path, "when"))
+    then = _outcome(r, data["then"], (*path, "then")) if data.get("then") is not None else None
+    times = None if data.get("times") is None else r.integer(data["times"], (*path, "times"), 1, INT_MAX)
+    if len(r.problems) > before or then is None:
+        return None
+    return Rule(when, then, times)
+
+
+def _when(r: Reader, value: Any, path: Path) -> When:
+    data = r.mapping(value, path, _WHEN_KEYS)
+    fields: dict[str, Any] = {}
+    if data.get("operation") is not None:
+        fields["operation"] = r.choice(data["operation"], (*path, "operation"), OPERATIONS)
+    for key, name in (("owner", "owner"), ("paymentId", "payment_id"), ("storeId", "store_id"), ("orderName", "order_name")):
+        if data.get(key) is not None:
+            fields[name] = r.string(data[key], (*path, key))
+    if data.get("currency") is not None:
+        fields["currency"] = r.choice(data["currency"], (*path, "currency"), CURRENCIES)
+    amount = data.get("totalPayAmount")
+    amount_path = (*path, "totalPayAmount")
+    if isinstance(amount, dict):
+        bounds = r.mapping(amount, amount_path, ("gte", "lte"))
+        for bound in ("gte", "lte"):
+            if bounds.get(bound) is not None:
+                fields[f"amount_{bound}"] = r.integer(bounds[bound], (*amount_path, bound), 0, INT_MAX)
+        if not bounds:
+            r.problem(amount_path, "needs 'gte', 'lte' or both")
+    elif amount is not None:
+        fields["amount_eq"] = r.integer(amount, amount_path, 0, INT_MAX)
+    return When(**fields)
+
+
+def _outcome(r: Reader, value: Any, path: Path) -> Outcome | None:
+    if isinstance(value, str):
+        kind = r.choice(value, path, FAULTS)
+        return None if kind is None else Outcome(kind)
+    if not isinstance(value, dict):
+        r.problem(path, f"must be one of {', '.join(FAULTS)}, or a mapping with delay_ms, timeout_s or status")
+        return None
+    data = r.mapping(value, path, ("delay_ms", "timeout_s", "status", "body"))
+    chosen = [key for key in ("delay_ms", "timeout_s", "status") if key in data]
+    if len(chosen) != 1:
+        r.problem(path, "needs exactly one of 'delay_ms', 'timeout_s' or 'status'")
+        return None
+    if "body" in data and chosen != ["status"]:
+        r.problem((*path, "body"), "goes only with 'status'")
+        return None
+    key = chosen[0]
+    if key == "delay_ms":
+        delay = r.integer(data[key], (*path, key), 0, MAX_DELAY_MS)
+        return None if delay is None else Outcome("delay", delay_ms=delay)
+    if key == "timeout_s":
+        if data[key] is None:
+            return Outcome("timeout")
+        timeout = r.number(data[key], (*path, key), 0.0, MAX_DELAY_MS / 1000)
+        return None if timeout is None else Outcome("timeout", timeout_s=timeout)
+    status = r.integer(data[key], (*path, key), 200, 599)
+    body = data.get("body", {})
+    try:
+        dumps(body)
+    except (TypeError, ValueError):
+        r.problem((*path, "body"), "must be plain JSON (objects, arrays, strings, numbers, booleans, null)")
+        return None
+    return None if status is None else Outcome("status", status=status, body=body)
+
+
+def replace_failure_rate(scenario: Scenario, rate: float) -> Scenario:
+    """``scenario`` with another failure rate."""
+    return replace(scenario, failure=replace(scenario.failure, rate=rate))

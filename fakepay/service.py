@@ -1,0 +1,328 @@
+"""The fake payment server's core: what every endpoint does, with no HTTP in it.
+
+``PaymentService`` owns the store, the clock, the failure policy (one seeded random stream per
+owner, then rules) and the journal, and can return to its scenario's start at any time.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from .auth import Authenticator
+from .clock import Clock
+from .errors import AlreadyCancelled, AlreadyPaid, PaymentNotFound, PaymentNotPaid
+from .journal import Journal
+from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
+from .rules import Attempt, Outcome, Rule
+from .scenario import Scenario, SeedPayment, seed_payment_data
+from .validation import InstantPaymentRequest
+from .wire import format_local_datetime
+
+__all__ = ["ActiveRule", "PaymentService", "Result"]
+
+#: Rule outcomes under which the operation is carried out (the answer may still be held or lost).
+_CARRIED_OUT = frozenset({"succeed", "delay", "lost_response"})
+
+
+@dataclass(slots=True)
+class Result:
+    """What an operation came to: its value, whether it failed (simulated), and the matching
+    rule's fault for the HTTP layer to apply (``delay``, ``timeout``, ``reset``,
+    ``lost_response``, ``status``)."""
+
+    value: Any
+    failed: bool = False
+    fault: Outcome | None = None
+    rule: int | None = None
+
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``failed`` or the fault applied, as the journal shows it."""
+        if self.fault is not None:
+            return self.fault.kind
+        return "failed" if self.failed else "ok"
+
+
+@dataclass(slots=True)
+class ActiveRule:
+    """A rule in force: its id, and how many more times it may match (None: unlimited)."""
+
+    id: int
+    rule: Rule
+    remaining: int | None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"id": self.id, **self.rule.to_data(), "remaining": self.remaining}
+
+
+def _random_seed() -> int:
+    return int.from_bytes(os.urandom(4), "big")
+
+
+class PaymentService:
+    """One fake CEOS payment server: its scenario, state and behaviour."""
+
+    def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
+        self._journal_sink = journal_sink
+        self.journal = Journal(sink=journal_sink)
+        self.load(scenario or Scenario())
+
+    # -- scenario, reset, configuration ------------------------------------------------------
+
+    def load(self, scenario: Scenario) -> None:
+        """Make ``scenario`` the start of this instance, and go there."""
+        self.scenario = scenario
+        self._start_seed = scenario.seed if scenario.seed is not None else _random_seed()
+        self.reset()
+
+    def reset(self, owner: str | None = None) -> None:
+        """Return to the scenario's start; with ``owner``, only that store's payments, random
+        stream and journal entries."""
+        if owner is not None:
+            self.store.clear(owner)
+            self._streams.pop(owner, None)
+            self.journal.clear(owner)
+            self._seed_payments(p for p in self.scenario.payments if p.owner == owner)
+            return
+        self.config = self.scenario
+        self.seed = self._start_seed
+        self.clock = Clock(self.scenario.clock.timezone, self.scenario.clock.frozen_at)
+        self._build_auth()
+        self.store = PaymentStore()
+        self._streams: dict[str, random.Random] = {}
+        self._latency = random.Random(f"{self.seed}:latency")
+        self.rules = [ActiveRule(i, rule, rule.times) for i, rule in enumerate(self.scenario.rules, 1)]
+        self._next_rule_id = len(self.rules) + 1
+        self.journal.clear(max_entries=self.scenario.journal_max_entries)
+        self._seed_payments(self.scenario.payments)
+
+    def configure(self, patch: Any) -> None:
+        """Change part of the configuration in force (until the next reset); ``ScenarioError``
+        (nothing changed) when the patch is invalid."""
+        config = self.config.patched(patch)
+        self.config = config
+        if "seed" in patch:
+            self.seed = config.seed if config.seed is not None else _random_seed()
+            self._streams.clear()
+            self._latency = random.Random(f"{self.seed}:latency")
+        if "clock" in patch:
+            self.clock = Clock(config.clock.timezone, config.clock.frozen_at)
+        if "auth" in patch or "stores" in patch:
+            self._build_auth()
+        if "journal" in patch:
+            self.journal.resize(config.journal_max_entries)
+
+    def _build_auth(self) -> None:
+        declared = {s.secret: s.github_id for s in self.config.stores if s.secret}
+        self.auth = Authenticator(self.config.auth.signing_key, self.config.auth.mode, declared)
+
+    def add_payments(self, payments: tuple[SeedPayment, ...]) -> list[Payment]:
+        """Store seeded payments (replacing any with the same owner and id)."""
+        return self._seed_payments(payments)
+
+    def _seed_payments(self, payments: Any) -> list[Payment]:
+        now = self.clock.now()
+        stored = []
+        for seed in payments:
+            paid_at = None if seed.status == FAILED else (seed.paid_at or now)
+            payment = Payment(
+                owner=seed.owner,
+                payment_id=seed.payment_id,
+                store_id=seed.store_id,
+                order_name=seed.order_name,
+                total_pay_amount=seed.total_pay_amount,
+                currency=seed.currency,
+                custom_data=seed.custom_data,
+                status=seed.status,
+                paid_at=paid_at,
+                created_at=paid_at or now,
+                updated_at=paid_at or now,
+            )
+            self.store.put(payment)
+            stored.append(payment)
+        return stored
+
+    def add_rule(self, rule: Rule) -> ActiveRule:
+        """Add a rule after the others (first match wins); it lasts until reset."""
+        active = ActiveRule(self._next_rule_id, rule, rule.times)
+        self._next_rule_id += 1
+        self.rules.append(active)
+        return active
+
+    def clear_rules(self) -> None:
+        self.rules = []
+
+    # -- the time ----------------------------------------------------------------------------
+
+    def freeze_clock(self, at: datetime | None = None) -> None:
+        self.clock.freeze(at)
+
+    def advance_clock(self, milliseconds: float) -> None:
+        self.clock.advance(timedelta(milliseconds=milliseconds))
+
+    def resume_clock(self) -> None:
+        self.clock.resume()
+
+    def latency(self) -> float:
+        """Seconds to hold the next request (``latency.fixed_ms`` plus seeded jitter)."""
+        latency = self.config.latency
+        if not latency.fixed_ms and not latency.jitter_ms:
+            return 0.0
+        return (latency.fixed_ms + self._latency.random() * latency.jitter_ms) / 1000
+
+    # -- the public API ----------------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> str:
+        """The owner (githubId) the ``Authorization`` header stands for, or ``Unauthorized``."""
+        return self.auth.owner(authorization)
+
+    def issue_secret(self, github_id: str) -> Result:
+        """The API secret of ``github_id`` (``InvalidRequest`` for a bad id)."""
+        secret = self.auth.issue(github_id)
+        if not self.rules:
+            return Result(secret)
+        return self._ruled(Result(secret), Attempt("auth", github_id), lost_is_reset=True)
+
+    def pay(self, owner: str, payment_id: str, request: InstantPaymentRequest) -> Result:
+        """An instant payment: stored ``PAID``, or ``FAILED`` by the seeded draw or a rule."""
+        existing = self.store.get(owner, payment_id)
+        if existing is not None and (existing.status != FAILED or not self.config.failure.reuse_failed_payment_id):
+            raise AlreadyPaid(payment_id, existing.status)
+        stream = self._streams.get(owner)
+        if stream is None:
+            stream = self._streams[owner] = random.Random(f"{self.seed}:{owner}")
+        failed = stream.random() < self.config.failure.rate
+        active = self._match(Attempt("instant", owner, payment_id, request.store_id, request.order_name,
+                                     request.currency, request.total_pay_amount)) if self.rules else None
+        fault = None
+        if active is not None:
+            kind = active.rule.then.kind
+            if kind == "succeed" or kind == "fail":
+                failed = kind == "fail"
+            else:
+                fault = active.rule.then
+                if kind not in _CARRIED_OUT:
+                    return Result(None, fault=fault, rule=active.id)
+                failed = failed and kind == "delay"
+        now = self.clock.now()
+        status, paid_at = (FAILED, None) if failed else (PAID, now)
+        if existing is None:
+            payment = Payment(owner, payment_id, request.store_id, request.order_name, request.total_pay_amount,
+                              request.currency, request.custom_data, status, paid_at, now, now)
+            self.store.put(payment)
+        else:
+            payment = existing
+            payment.store_id = request.store_id
+            payment.order_name = request.order_name
+            payment.total_pay_amount = request.total_pay_amount
+            payment.currency = request.currency
+            payment.custom_data = request.custom_data
+            payment.status = status
+            payment.paid_at = paid_at
+            payment.updated_at = now
+            payment.attempts += 1
+            payment.encoded = None
+        return Result(payment, failed, fault, None if active is None else active.id)
+
+    def cancel(self, owner: str, payment_id: str) -> Result:
+        """Cancel a ``PAID`` payment."""
+        payment = self._payment(owner, payment_id)
+        if payment.status == CANCELLED:
+            raise AlreadyCancelled(payment_id)
+        if payment.status == FAILED:
+            raise PaymentNotPaid(payment_id)
+        result = self._ruled(Result(payment), self._attempt("cancel", payment)) if self.rules else Result(payment)
+        if not result.failed and (result.fault is None or result.fault.kind in _CARRIED_OUT):
+            payment.status = CANCELLED
+            payment.updated_at = self.clock.now()
+            payment.encoded = None
+        return result
+
+    def get(self, owner: str, payment_id: str) -> Result:
+        """Look a payment up."""
+        payment = self._payment(owner, payment_id)
+        if not self.rules:
+            return Result(payment)
+        return self._ruled(Result(payment), self._attempt("get", payment), lost_is_reset=True)
+
+    def _payment(self, owner: str, payment_id: str) -> Payment:
+        payment = self.store.get(owner, payment_id)
+        if payment is None:
+            raise PaymentNotFound(payment_id)
+        return payment
+
+    @staticmethod
+    def _attempt(operation: str, payment: Payment) -> Attempt:
+        return Attempt(operation, payment.owner, payment.payment_id, payment.store_id, payment.order_name,
+                       payment.currency, payment.total_pay_amount)
+
+    def _ruled(self, result: Result, attempt: Attempt, lost_is_reset: bool = False) -> Result:
+        """``result`` as the first matching rule (if any) changes it."""
+        active = self._match(attempt)
+        if active is None:
+            return result
+        result.rule = active.id
+        then = active.rule.then
+        if then.kind == "fail":
+            result.failed = True
+        elif then.kind != "succeed":
+            result.fault = Outcome("reset") if lost_is_reset and then.kind == "lost_response" else then
+        return result
+
+    def _match(self, attempt: Attempt) -> ActiveRule | None:
+        for active in self.rules:
+            if active.remaining != 0 and active.rule.when.matches(attempt):
+                if active.remaining is not None:
+                    active.remaining -= 1
+                return active
+        return None
+
+    # -- what the control API shows ----------------------------------------------------------
+
+    def state(self, owner: str | None = None) -> dict[str, Any]:
+        """Everything: configuration in force, stores and every payment (of ``owner`` only, if given)."""
+        config = self.config.to_data()
+        owners = sorted(set(self.store.owners()) | {s.github_id for s in self.config.stores} | set(self._streams))
+        if owner is not None:
+            owners = [owner]
+        payments = [p for o in owners for p in self.store.of(o)]
+        return {
+            "scenario": self.config.name,
+            "seed": self.seed,
+            "config": {key: config[key] for key in ("name", "seed", "clock", "auth", "failure", "latency", "journal")}
+            | {"seed": self.seed},
+            "clock": {
+                "now": format_local_datetime(self.clock.now()),
+                "frozen": self.clock.frozen,
+                "timezone": self.clock.timezone,
+            },
+            "rules": [active.to_data() for active in self.rules],
+            "stores": [
+                {
+                    "githubId": o,
+                    "payments": len(self.store.of(o)),
+                    "attempts": sum(p.attempts for p in self.store.of(o)),
+                }
+                for o in owners
+            ],
+            "payments": [payment_data(p) for p in payments],
+        }
+
+
+def payment_data(payment: Payment) -> dict[str, Any]:
+    """Every field of a stored payment, for the control API."""
+    return {
+        **seed_payment_data(
+            SeedPayment(
+                payment.owner, payment.payment_id, payment.store_id, payment.order_name, payment.total_pay_amount,
+                payment.currency, payment.custom_data, payment.status, payment.paid_at,
+            )
+        ),
+        "attempts": payment.attempts,
+        "createdAt": format_local_datetime(payment.created_at),
+        "updatedAt": format_local_datetime(payment.updated_at),
+    }

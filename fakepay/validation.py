@@ -1,0 +1,169 @@
+"""The fields of a payment and their rules (SPEC 1.5), shared by the API and seeded scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidRequest
+
+__all__ = [
+    "CURRENCIES",
+    "INSTANT_FIELDS",
+    "INT_MAX",
+    "InstantPaymentRequest",
+    "check_amount",
+    "check_currency",
+    "check_custom_data",
+    "check_text",
+    "did_you_mean",
+    "parse_instant_request",
+    "unknown_field_warning",
+]
+
+INT_MAX = 2_147_483_647
+CURRENCIES = ("KRW", "USD")
+TEXT_MAX = 200
+INSTANT_FIELDS = ("storeId", "orderName", "totalPayAmount", "currency", "customData")
+
+
+@dataclass(frozen=True, slots=True)
+class InstantPaymentRequest:
+    """A valid body of ``POST /payments/{paymentId}/instant``."""
+
+    store_id: str
+    order_name: str
+    total_pay_amount: int
+    currency: str
+    custom_data: str | None
+
+
+def _unicode_length(value: str) -> int | None:
+    """The length as Java counts it (UTF-16 units), or None for text that is not valid Unicode."""
+    if value.isascii():
+        return len(value)
+    try:
+        return len(value.encode("utf-16-le")) // 2
+    except UnicodeEncodeError:
+        return None
+
+
+def check_text(value: Any) -> str | None:
+    """What is wrong with a required text field (``storeId``, ``orderName``), or None."""
+    if value is None:
+        return "is required"
+    if type(value) is not str:
+        return f"must be a string, got {_json_type(value)}"
+    length = _unicode_length(value)
+    if length is None:
+        return "must be valid Unicode text"
+    if not value.strip():
+        return "must not be blank"
+    if length > TEXT_MAX:
+        return f"must be at most {TEXT_MAX} characters, got {length}"
+    return None
+
+
+def check_amount(value: Any) -> str | None:
+    """What is wrong with ``totalPayAmount``, or None."""
+    if value is None:
+        return "is required"
+    if type(value) is not int:
+        return f"must be an integer from 1 to {INT_MAX}, got {_json_type(value)}"
+    if not 1 <= value <= INT_MAX:
+        return f"must be an integer from 1 to {INT_MAX}, got {value}"
+    return None
+
+
+def check_currency(value: Any) -> str | None:
+    """What is wrong with ``currency``, or None."""
+    if value is None:
+        return "is required"
+    if value not in CURRENCIES or type(value) is not str:
+        return f"must be 'KRW' or 'USD', got {_show(value)}"
+    return None
+
+
+def check_custom_data(value: Any) -> str | None:
+    """What is wrong with ``customData`` (optional text), or None."""
+    if value is None:
+        return None
+    if type(value) is not str:
+        return f"must be a string or null, got {_json_type(value)}"
+    if _unicode_length(value) is None:
+        return "must be valid Unicode text"
+    return None
+
+
+_CHECKS = (
+    ("storeId", check_text),
+    ("orderName", check_text),
+    ("totalPayAmount", check_amount),
+    ("currency", check_currency),
+    ("customData", check_custom_data),
+)
+
+
+def parse_instant_request(body: Any) -> tuple[InstantPaymentRequest, list[str]]:
+    """The request and its warnings (unknown fields), or ``InvalidRequest`` naming every bad field."""
+    if type(body) is not dict:
+        raise InvalidRequest(f"request body must be a JSON object, got {_json_type(body)}")
+    problems = None
+    for name, check in _CHECKS:
+        problem = check(body.get(name))
+        if problem is not None:
+            problems = problems or []
+            problems.append(f"{name} {problem}")
+    if problems:
+        raise InvalidRequest("invalid InstantPaymentRequest: " + "; ".join(problems))
+    warnings = []
+    if len(body) > 4 or len(body) != sum(name in body for name in INSTANT_FIELDS):
+        warnings = [unknown_field_warning(name, INSTANT_FIELDS) for name in body if name not in INSTANT_FIELDS]
+    request = InstantPaymentRequest(
+        body["storeId"], body["orderName"], body["totalPayAmount"], body["currency"], body.get("customData")
+    )
+    return request, warnings
+
+
+def did_you_mean(name: str, known: Collection[str]) -> str | None:
+    """The known name closest to ``name``, if one is close enough to be a likely typo."""
+    import difflib
+
+    lowered = {k.lower(): k for k in known}
+    low = name.lower()
+    if low in lowered:
+        return lowered[low]
+    close = difflib.get_close_matches(low, lowered, n=1, cutoff=0.6)
+    if close:
+        return lowered[close[0]]
+    containing = [k for lk, k in lowered.items() if len(low) >= 3 and (low in lk or lk in low)]
+    return containing[0] if len(containing) == 1 else None
+
+
+def unknown_field_warning(name: str, known: Collection[str]) -> str:
+    """``unknown field 'amount' ignored; did you mean 'totalPayAmount'?``"""
+    hint = did_you_mean(name, known)
+    return f"unknown field '{name}' ignored" + (f"; did you mean '{hint}'?" if hint else "")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number with a fraction"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else _json_type(value)

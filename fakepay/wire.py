@@ -1,0 +1,125 @@
+"""The wire format of the CEOS payment API: JSON bodies byte for byte, ``LocalDateTime`` text,
+and strict decoding of path values. No HTTP here, only bytes and text."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from .errors import FakePayError, InvalidRequest
+from .payments import Payment
+
+__all__ = [
+    "decode_path_value",
+    "dumps",
+    "encode_error",
+    "encode_payment",
+    "encode_receipt",
+    "format_local_datetime",
+    "loads",
+    "parse_local_datetime",
+]
+
+MAX_ID_LENGTH = 256
+_SAFE_SEGMENT = re.compile(r"[!-$&-~]{1,256}")
+_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f/]")
+_LOCAL_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON in UTF-8 with non-ASCII text unescaped, as Jackson writes it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(body: bytes) -> Any:
+    """Parse a JSON body strictly (UTF-8 only, no NaN or Infinity), or ``InvalidRequest``."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("request body is not valid UTF-8") from None
+    if not text.strip():
+        raise InvalidRequest("request body is empty; a JSON object is required")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(
+            f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except (ValueError, RecursionError) as error:
+        raise InvalidRequest(f"malformed JSON: {error}") from None
+
+
+def format_local_datetime(value: datetime) -> str:
+    """Java's ``ISO_LOCAL_DATE_TIME``: ``2025-10-22T20:21:35.5294``, fraction zeros trimmed."""
+    text = value.isoformat()
+    return text.rstrip("0") if value.microsecond else text
+
+
+def parse_local_datetime(text: str) -> datetime | None:
+    """Parse what ``LocalDateTime.parse`` accepts (fraction beyond microseconds truncated)."""
+    match = _LOCAL_DATETIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+        )
+    except ValueError:
+        return None
+
+
+def decode_path_value(raw: str) -> str:
+    """Percent-decode one raw path segment strictly: valid ``%XX`` escapes, valid UTF-8, 1–256
+    characters, no ``/`` and no control characters; anything else is ``InvalidRequest``."""
+    if _SAFE_SEGMENT.fullmatch(raw):
+        return raw
+    if _PERCENT.search(raw):
+        raise InvalidRequest(f"path value '{raw}' has a '%' that does not start a valid %XX escape")
+    try:
+        value = unquote_to_bytes(raw.encode("utf-8")).decode("utf-8")
+    except UnicodeError:
+        raise InvalidRequest(f"path value '{raw}' is not valid UTF-8 once percent-decoded") from None
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        raise InvalidRequest(f"path value '{raw}' must be 1 to {MAX_ID_LENGTH} characters once decoded")
+    if _CONTROL.search(value):
+        raise InvalidRequest(f"path value '{raw}' must not contain '/' or control characters")
+    return value
+
+
+def encode_receipt(payment: Payment) -> bytes:
+    """The answer to a successful instant payment: ``{"paymentId", "paidAt"}``."""
+    assert payment.paid_at is not None
+    return dumps({"paymentId": payment.payment_id, "paidAt": format_local_datetime(payment.paid_at)})
+
+
+def encode_payment(payment: Payment) -> bytes:
+    """The payment object of SPEC 1.9, encoded once and kept until the payment changes."""
+    encoded = payment.encoded
+    if encoded is None:
+        encoded = payment.encoded = dumps(
+            {
+                "paymentId": payment.payment_id,
+                "paymentStatus": payment.status,
+                "orderName": payment.order_name,
+                "pgProvider": "CEOS_PAY",
+                "currency": payment.currency,
+                "customData": payment.custom_data,
+                "paidAt": None if payment.paid_at is None else format_local_datetime(payment.paid_at),
+            }
+        )
+    return encoded
+
+
+def encode_error(error: FakePayError) -> bytes:
+    """``{"type": ..., "message": ...}``."""
+    return dumps({"type": error.type, "message": error.message})

@@ -1,0 +1,27 @@
+"""Fixtures: a service with a known scenario, and a real HTTP client on its app."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from fakepay import PaymentService, create_app
+
+from .support import Api, scenario
+
+
+@pytest.fixture
+def service() -> PaymentService:
+    return PaymentService(scenario())
+
+
+@pytest.fixture
+async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], service: PaymentService) -> TestClient:
+    return await aiohttp_client(create_app(service))
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)

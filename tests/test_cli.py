@@ -1,0 +1,129 @@
+"""The ``fakepay`` command, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from fakepay import issue_secret
+
+FAKEPAY = [sys.executable, "-m", "fakepay"]
+BANNER = re.compile(r"fakepay serving (http://127\.0\.0\.1:(\d+)) \(scenario: (.+), failure rate: (.+), seed: (\d+)\)")
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+    process = subprocess.Popen(
+        [*FAKEPAY, "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        banner = BANNER.fullmatch(line.strip())
+        assert banner, (line, process.stderr.read() if process.poll() is not None else "")
+        yield process, banner
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
+
+
+def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_serve_prints_one_banner_and_answers() -> None:
+    with serving("--seed", "7") as (process, banner):
+        url, _, scenario, rate, seed = banner.groups()
+        assert (scenario, rate, seed) == ("default", "0.1", "7")
+        assert fetch(f"{url}/__fakepay/health") == (200, b'{"status":"ok"}')
+        assert fetch(f"{url}/auth/alice") == (200, issue_secret("alice").encode())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_cleanly_with_exit_0(signum: int) -> None:
+    with serving() as (process, _):
+        process.send_signal(signum)
+        assert process.wait(timeout=5) == 0
+        assert "Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_stops_within_a_second_while_a_request_is_held() -> None:
+    with serving("--failure-rate", "0") as (process, banner):
+        url = banner.group(1)
+        rule = {"when": {"operation": "get"}, "then": {"timeout_s": 60}}
+        assert fetch(f"{url}/__fakepay/rules", "POST", json.dumps(rule).encode())[0] == 200
+        held = socket.create_connection(("127.0.0.1", int(banner.group(2))))
+        held.sendall(f"GET /payments/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {issue_secret('a')}\r\n\r\n".encode())
+        time.sleep(0.3)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == 0
+        assert time.monotonic() - started < 1.0
+        held.close()
+
+
+def test_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*FAKEPAY, "serve", "--port", str(port)], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_failure_rate_option_is_used() -> None:
+    with serving("--failure-rate", "1") as (_, banner):
+        url = banner.group(1)
+        body = json.dumps({"storeId": "s", "orderName": "o", "totalPayAmount": 1, "currency": "KRW"}).encode()
+        headers = {"Authorization": f"Bearer {issue_secret('alice')}", "Content-Type": "application/json"}
+        status, answer = fetch(f"{url}/payments/p1/instant", "POST", body, headers)
+        assert status == 500 and json.loads(answer)["type"] == "PAYMENT_FAILED"
+
+
+def test_secret_prints_what_auth_returns() -> None:
+    result = subprocess.run([*FAKEPAY, "secret", "alice"], capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (0, issue_secret("alice") + "\n")
+
+
+def test_secret_of_a_bad_id_is_exit_2() -> None:
+    result = subprocess.run([*FAKEPAY, "secret", "not valid"], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2 and "githubId" in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["validate"], ["secret"]])
+def test_help(command: list[str]) -> None:
+    result = subprocess.run([*FAKEPAY, *command, "--help"], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0 and "usage: fakepay" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--port", "70000"], ["--failure-rate", "2"], ["--seed", "-1"], ["--bogus"]])
+def test_bad_options_are_exit_2(args: list[str]) -> None:
+    result = subprocess.run([*FAKEPAY, "serve", *args], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_installed_console_script_is_the_same_program() -> None:
+    script = Path(sys.executable).with_name("fakepay")
+    result = subprocess.run([str(script), "secret", "alice"], capture_output=True, text=True, timeout=20)
+    assert result.stdout.strip() == issue_secret("alice")

@@ -1,0 +1,192 @@
+"""The core without a server: secrets, the wire format, the clock, and the service's state."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from fakepay import AlreadyCancelled, AlreadyPaid, Clock, PaymentNotFound, PaymentNotPaid, PaymentService, Unauthorized
+from fakepay.auth import DEFAULT_SIGNING_KEY, ISSUED_AT, Authenticator, issue_secret
+from fakepay.errors import InvalidRequest
+from fakepay.validation import InstantPaymentRequest
+from fakepay.wire import decode_path_value, format_local_datetime, parse_local_datetime
+
+from .support import scenario
+
+REQUEST = InstantPaymentRequest("my_store_001", "주문", 1000, "KRW", None)
+
+
+def _b64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+# -- secrets --------------------------------------------------------------------------------
+
+
+def test_secret_is_an_hs512_jwt_with_the_documented_claims() -> None:
+    header, payload, signature = issue_secret("alice").split(".")
+    assert _b64(header) == b'{"alg":"HS512"}'
+    assert _b64(payload) == json.dumps(
+        {"sub": "alice", "category": "access", "authorities": "ROLE_USER", "iat": ISSUED_AT}, separators=(",", ":")
+    ).encode()
+    expected = hmac.new(DEFAULT_SIGNING_KEY.encode(), f"{header}.{payload}".encode(), hashlib.sha512).digest()
+    assert _b64(signature) == expected
+
+
+def test_secret_is_a_pure_function_of_id_and_key() -> None:
+    assert issue_secret("alice") == issue_secret("alice")
+    assert issue_secret("alice") != issue_secret("alice", "other-key")
+    assert issue_secret("alice") != issue_secret("bob")
+
+
+def test_authenticator_accepts_signed_and_declared_secrets() -> None:
+    auth = Authenticator(declared={"ci-secret": "carol"})
+    assert auth.owner("Bearer " + issue_secret("alice")) == "alice"
+    assert auth.owner("BEARER  " + issue_secret("bob") + " ") == "bob"
+    assert auth.owner("Bearer ci-secret") == "carol"
+    with pytest.raises(Unauthorized):
+        auth.owner("Bearer " + issue_secret("alice", "foreign-key"))
+
+
+def test_any_jwt_mode_takes_the_sub_of_any_well_formed_jwt() -> None:
+    foreign = issue_secret("dave", "the-real-servers-key")
+    with pytest.raises(Unauthorized):
+        Authenticator().owner("Bearer " + foreign)
+    assert Authenticator(mode="any-jwt").owner("Bearer " + foreign) == "dave"
+    no_sub = "eyJhbGciOiJIUzUxMiJ9." + base64.urlsafe_b64encode(b'{"x":1}').decode().rstrip("=") + ".sig"
+    with pytest.raises(Unauthorized):
+        Authenticator(mode="any-jwt").owner("Bearer " + no_sub)
+
+
+@pytest.mark.parametrize("bad", ["", "a" * 101, "al ice", "한글", "a/b"])
+def test_bad_github_ids_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidRequest):
+        issue_secret(bad)
+
+
+# -- wire format ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2025, 10, 22, 20, 21, 35, 529482), "2025-10-22T20:21:35.529482"),
+        (datetime(2025, 10, 22, 20, 21, 35, 529400), "2025-10-22T20:21:35.5294"),
+        (datetime(2025, 10, 22, 20, 21, 35, 500000), "2025-10-22T20:21:35.5"),
+        (datetime(2025, 10, 22, 20, 21, 35), "2025-10-22T20:21:35"),
+        (datetime(2025, 10, 22, 20, 21), "2025-10-22T20:21:00"),
+        (datetime(2025, 10, 22, 20, 0, 0, 10), "2025-10-22T20:00:00.00001"),
+    ],
+)
+def test_local_datetime_round_trips(value: datetime, text: str) -> None:
+    assert format_local_datetime(value) == text
+    assert parse_local_datetime(text) == value
+
+
+@pytest.mark.parametrize("text", ["2025-10-22", "2025-10-22 20:21:35", "2025-10-22T20:21:35Z", "2025-13-01T00:00", "x"])
+def test_local_datetime_rejects_other_text(text: str) -> None:
+    assert parse_local_datetime(text) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("abc", "abc"), ("a%20b", "a b"), ("a+b", "a+b"), ("%EC%A3%BC", "주"), ("%25", "%"), ("%e2%82%ac", "€")],
+)
+def test_path_values_decode(raw: str, value: str) -> None:
+    assert decode_path_value(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["", "%", "%2", "%G0", "%C3%28", "%FF", "a%2Fb", "%09", "%C2%9F", "a" * 257])
+def test_bad_path_values_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidRequest):
+        decode_path_value(raw)
+
+
+# -- clock ----------------------------------------------------------------------------------
+
+
+def test_clock_freezes_advances_and_resumes() -> None:
+    clock = Clock("UTC")
+    at = datetime(2025, 1, 1, 12, 0)
+    clock.freeze(at)
+    assert clock.now() == at and clock.frozen
+    clock.advance(timedelta(seconds=90))
+    assert clock.now() == at + timedelta(seconds=90)
+    clock.resume()
+    assert not clock.frozen and clock.now().year >= 2026
+
+
+def test_running_clock_can_be_advanced() -> None:
+    clock = Clock("Asia/Seoul")
+    before = clock.now()
+    clock.advance(timedelta(days=1))
+    assert clock.now() - before >= timedelta(days=1)
+
+
+# -- the service ----------------------------------------------------------------------------
+
+
+def test_pay_get_cancel_states() -> None:
+    service = PaymentService(scenario())
+    paid = service.pay("alice", "p1", REQUEST).value
+    assert (paid.status, paid.attempts) == ("PAID", 1)
+    assert service.get("alice", "p1").value is paid
+    with pytest.raises(AlreadyPaid):
+        service.pay("alice", "p1", REQUEST)
+    assert service.cancel("alice", "p1").value.status == "CANCELLED"
+    with pytest.raises(AlreadyCancelled):
+        service.cancel("alice", "p1")
+    with pytest.raises(AlreadyPaid):
+        service.pay("alice", "p1", REQUEST)
+    with pytest.raises(PaymentNotFound):
+        service.get("bob", "p1")
+
+
+def test_failed_payment_is_stored_and_not_cancellable() -> None:
+    service = PaymentService(scenario(failure={"rate": 1.0}))
+    result = service.pay("alice", "p1", REQUEST)
+    assert result.failed and result.value.status == "FAILED" and result.value.paid_at is None
+    with pytest.raises(PaymentNotPaid):
+        service.cancel("alice", "p1")
+
+
+def test_seeded_streams_are_per_owner_and_reproducible() -> None:
+    def outcomes(service: PaymentService, owner: str, n: int = 200) -> list[bool]:
+        return [service.pay(owner, f"{owner}-{i}", REQUEST).failed for i in range(n)]
+
+    one = PaymentService(scenario(failure={"rate": 0.3}, seed=11))
+    two = PaymentService(scenario(failure={"rate": 0.3}, seed=11))
+    outcomes(two, "bob", 57)
+    assert outcomes(one, "alice") == outcomes(two, "alice")
+    other_seed = PaymentService(scenario(failure={"rate": 0.3}, seed=12))
+    assert outcomes(other_seed, "alice") != outcomes(PaymentService(scenario(failure={"rate": 0.3}, seed=11)), "alice")
+
+
+def test_reset_returns_to_the_start_and_replays_the_same_outcomes() -> None:
+    service = PaymentService(scenario(failure={"rate": 0.5}, seed=5))
+    first = [service.pay("alice", f"p{i}", REQUEST).failed for i in range(30)]
+    service.reset()
+    assert len(service.store) == 0
+    assert [service.pay("alice", f"p{i}", REQUEST).failed for i in range(30)] == first
+
+
+def test_reset_of_one_owner_leaves_the_others() -> None:
+    service = PaymentService(scenario(failure={"rate": 0.5}, seed=5))
+    first = [service.pay("alice", f"p{i}", REQUEST).failed for i in range(10)]
+    service.pay("bob", "b1", REQUEST)
+    service.reset("alice")
+    assert service.store.of("alice") == []
+    assert [p.payment_id for p in service.store.of("bob")] == ["b1"]
+    assert [service.pay("alice", f"p{i}", REQUEST).failed for i in range(10)] == first
+
+
+def test_frozen_clock_stamps_payments() -> None:
+    service = PaymentService(scenario(clock={"frozen_at": "2025-10-22T20:21:35.5"}))
+    assert service.pay("alice", "p1", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 35, 500000)
+    service.advance_clock(1500)
+    assert service.pay("alice", "p2", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 37)
