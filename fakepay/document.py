@@ -34,7 +34,8 @@ class Document:
         self.source = source
         self.values: dict[Path, tuple[int, int]] = {}
         self.keys: dict[Path, tuple[int, int]] = {}
-        self.problems: list[str] = []
+        #: Problems found while parsing, each with its (line, column) for sorting.
+        self.problems: list[tuple[tuple[int, int], str]] = []
 
     @classmethod
     def from_yaml(cls, text: str, source: str) -> Document:
@@ -49,12 +50,13 @@ class Document:
         except yaml.MarkedYAMLError as error:
             document = cls(None, source)
             mark = error.problem_mark or error.context_mark
-            where = f"{source}:{mark.line + 1}:{mark.column + 1}: " if mark else f"{source}: "
-            document.problems.append(f"{where}{error.problem or error.context or 'invalid YAML'}")
+            position = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            where = f"{source}:{position[0]}:{position[1]}: " if mark else f"{source}: "
+            document.problems.append((position, f"{where}{error.problem or error.context or 'invalid YAML'}"))
             return document
         except yaml.YAMLError as error:
             document = cls(None, source)
-            document.problems.append(f"{source}: {error}")
+            document.problems.append(((0, 0), f"{source}: {error}"))
             return document
         finally:
             loader.dispose()
@@ -73,22 +75,28 @@ class Document:
                 child = (*path, key)
                 self.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 if key in seen:
-                    self.problems.append(f"{self.locate(child, key=True)}{format_path(child)}: duplicate key")
+                    self.problems.append(
+                        (self.keys[child], f"{self.locate(child, key=True)}{format_path(child)}: duplicate key")
+                    )
                 seen.add(key)
                 self._index(value_node, child)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 self._index(item, (*path, index))
 
-    def locate(self, path: Path, key: bool = False) -> str:
-        """``file:line:col: `` for the value (or key) at ``path``, as near as is known."""
-        if self.source is None:
-            return ""
+    def position(self, path: Path, key: bool = False) -> tuple[int, int] | None:
+        """The (line, column) of the value (or key) at ``path``, or of its nearest known parent."""
         marks = self.keys if key and path in self.keys else self.values
         while path and path not in marks:
             path = path[:-1]
             marks = self.values
-        position = marks.get(path)
+        return marks.get(path)
+
+    def locate(self, path: Path, key: bool = False) -> str:
+        """``file:line:col: `` for the value (or key) at ``path``, as near as is known."""
+        if self.source is None:
+            return ""
+        position = self.position(path, key)
         return f"{self.source}:{position[0]}:{position[1]}: " if position else f"{self.source}: "
 
 
@@ -97,15 +105,25 @@ class Reader:
 
     def __init__(self, document: Document) -> None:
         self.document = document
-        self.problems = list(document.problems)
+        self._problems = list(document.problems)
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem so far, in the order of the source."""
+        return [text for _, text in sorted(self._problems, key=lambda problem: problem[0])]
+
+    @property
+    def problem_count(self) -> int:
+        return len(self._problems)
 
     def problem(self, path: Path, message: str, key: bool = False) -> None:
         name = format_path(path)
-        self.problems.append(f"{self.document.locate(path, key)}{name + ': ' if name else ''}{message}")
+        position = self.document.position(path, key) or (0, 0)
+        self._problems.append((position, f"{self.document.locate(path, key)}{name + ': ' if name else ''}{message}"))
 
     def check(self, what: str = "scenario") -> None:
         """Raise ``ScenarioError`` listing every problem, if there are any."""
-        if self.problems:
+        if self._problems:
             raise ScenarioError(self.problems, what)
 
     def mapping(self, value: Any, path: Path, known: Collection[str], required: Collection[str] = ()) -> dict[str, Any]:

@@ -198,10 +198,10 @@ def parse_rule(data: Any) -> Rule:
 def _scenario(r: Reader, default_name: str) -> Scenario:
     data = r.document.data
     if data is None and not r.problems:
-        data = {}
-    doc = r.mapping(data, (), _SCENARIO_KEYS) if not r.problems else {}
-    if "version" in doc:
-        r.integer(doc["version"], ("version",), 1, 1)
+        r.problem((), "the scenario is empty; write at least 'version: 1'")
+    doc = r.mapping(data, (), _SCENARIO_KEYS) if data is not None else {}
+    if "version" in doc and (doc["version"] != 1 or isinstance(doc["version"], bool)):
+        r.problem(("version",), f"must be 1 (the only version so far), got {doc['version']!r}")
     name = default_name if doc.get("name") is None else r.string(doc["name"], ("name",))
     seed = None if doc.get("seed") is None else r.integer(doc["seed"], ("seed",), 0, MAX_SEED)
     clock = _clock(r, doc.get("clock"))
@@ -303,7 +303,7 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
     for index, item in enumerate(items):
         path: Path = (*base, index)
         data = r.mapping(item, path, _PAYMENT_KEYS, required=("owner", "paymentId"))
-        before = len(r.problems)
+        before = r.problem_count
         owner = r.string(data["owner"], (*path, "owner"), _github_id) if data.get("owner") is not None else None
         payment_id = r.string(data["paymentId"], (*path, "paymentId"), _payment_id) if data.get("paymentId") is not None else None
         for key, check in (
@@ -324,7 +324,7 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
             if (owner, payment_id) in seen:
                 r.problem((*path, "paymentId"), f"'{payment_id}' is already seeded for owner '{owner}'")
             seen.add((owner, payment_id))
-        if len(r.problems) == before and data:
+        if r.problem_count == before and data:
             payments.append(
                 SeedPayment(
                     owner=owner or "",
@@ -375,11 +375,11 @@ def _latency(r: Reader, value: Any) -> LatencyConfig:
 
 def _rule(r: Reader, value: Any, path: Path) -> Rule | None:
     data = r.mapping(value, path, ("when", "then", "times"), required=("then",))
-    before = len(r.problems)
+    before = r.problem_count
     when = _when(r, data.get("when") or {}, (*path, "when"))
     then = _outcome(r, data["then"], (*path, "then")) if data.get("then") is not None else None
     times = None if data.get("times") is None else r.integer(data["times"], (*path, "times"), 1, INT_MAX)
-    if len(r.problems) > before or then is None:
+    if r.problem_count > before or then is None:
         return None
     return Rule(when, then, times)
 

@@ -1,0 +1,243 @@
+"""The control API under /__fakepay, through real HTTP."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from fakepay import PaymentService, create_app
+
+from .support import BODY, FROZEN, Api, bearer, scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_health(api: Api) -> None:
+    assert await api.control("GET", "/health") == {"status": "ok"}
+
+
+async def test_state_shows_config_stores_and_every_payment_field(api: Api) -> None:
+    await api.pay("p1")
+    await api.pay("p2", owner="bob")
+    state = await api.control("GET", "/state")
+    assert state["scenario"] == "default" and state["seed"] == 42
+    assert state["config"]["failure"] == {"rate": 0.0, "status": 500, "reuse_failed_payment_id": True}
+    assert state["clock"] == {"now": FROZEN, "frozen": True, "timezone": "Asia/Seoul"}
+    assert [s["githubId"] for s in state["stores"]] == ["alice", "bob"]
+    assert state["payments"][0] == {
+        "owner": "alice",
+        "paymentId": "p1",
+        "storeId": BODY["storeId"],
+        "orderName": BODY["orderName"],
+        "totalPayAmount": BODY["totalPayAmount"],
+        "currency": "KRW",
+        "customData": BODY["customData"],
+        "status": "PAID",
+        "paidAt": FROZEN,
+        "attempts": 1,
+        "createdAt": FROZEN,
+        "updatedAt": FROZEN,
+    }
+    narrowed = await api.control("GET", "/state", params={"owner": "bob"})
+    assert [p["paymentId"] for p in narrowed["payments"]] == ["p2"]
+
+
+async def test_reset_drops_payments_journal_rules_and_config(api: Api) -> None:
+    await api.pay("p1")
+    await api.control("POST", "/rules", json={"then": "fail"})
+    await api.control("PATCH", "/config", json={"failure": {"rate": 1.0}})
+    await api.control("POST", "/clock", json={"advance_ms": 5000})
+    assert await api.control("POST", "/reset") == {"reset": "all", "owner": None}
+    state = await api.control("GET", "/state")
+    assert state["payments"] == [] and state["rules"] == []
+    assert state["config"]["failure"]["rate"] == 0.0
+    assert state["clock"]["now"] == FROZEN
+    assert (await api.control("GET", "/requests"))["requests"] == []
+    assert (await api.pay("p1")).status == 200
+
+
+async def test_reset_of_an_empty_state_is_fast(service: PaymentService) -> None:
+    started = time.perf_counter()
+    for _ in range(1000):
+        service.reset()
+    assert (time.perf_counter() - started) / 1000 < 0.01  # generous; the figure is in the benchmarks
+
+
+async def test_reset_of_one_owner_leaves_the_others(api: Api) -> None:
+    await api.pay("a1", owner="alice")
+    await api.pay("b1", owner="bob")
+    await api.control("POST", "/reset", params={"owner": "alice"})
+    state = await api.control("GET", "/state")
+    assert [(p["owner"], p["paymentId"]) for p in state["payments"]] == [("bob", "b1")]
+    owners = {e["owner"] for e in (await api.control("GET", "/requests"))["requests"]}
+    assert owners == {"bob"}
+    await api.control("POST", "/reset", params={"owner": "nobody"})
+
+
+async def test_reset_replays_the_same_random_outcomes(aiohttp_client) -> None:
+    api = Api(await aiohttp_client(create_app(PaymentService(scenario(failure={"rate": 0.5}, seed=9)))))
+    first = [(await api.pay(f"p{i}")).status for i in range(20)]
+    await api.control("POST", "/reset")
+    assert [(await api.pay(f"p{i}")).status for i in range(20)] == first
+    await api.control("POST", "/reset", params={"owner": "alice"})
+    assert [(await api.pay(f"p{i}")).status for i in range(20)] == first
+
+
+async def test_reset_restores_seeded_payments_and_rule_counters(aiohttp_client) -> None:
+    service = PaymentService(scenario(
+        payments=[{"owner": "alice", "paymentId": "seeded", "storeId": "s", "orderName": "o", "totalPayAmount": 5, "currency": "KRW"}],
+        rules=[{"when": {"operation": "instant"}, "then": "fail", "times": 1}],
+    ))
+    api = Api(await aiohttp_client(create_app(service)))
+    assert (await api.cancel("seeded")).status == 200
+    assert (await api.pay("x")).status == 500
+    assert (await api.pay("y")).status == 200
+    await api.control("POST", "/reset")
+    assert (await (await api.get("seeded")).json())["paymentStatus"] == "PAID"
+    assert (await api.pay("x")).status == 500
+    await api.control("POST", "/reset", params={"owner": "alice"})
+    assert (await (await api.get("seeded")).json())["paymentStatus"] == "PAID"
+
+
+async def test_put_scenario_replaces_everything(api: Api) -> None:
+    await api.pay("p1")
+    text = (ROOT / "scenarios" / "seeded-payments.yaml").read_bytes()
+    answer = await api.control("PUT", "/scenario", data=text, headers={"Content-Type": "application/yaml"})
+    assert answer == {"scenario": "seeded-payments", "seed": 42}
+    state = await api.control("GET", "/state")
+    assert [p["paymentId"] for p in state["payments"]] == ["20251022_0001", "20251022_0002", "20251022_0003"]
+    response = await api.client.get("/payments/20251022_0001", headers={"Authorization": "Bearer ci-secret-alice"})
+    assert response.status == 200
+
+
+async def test_put_scenario_as_json(api: Api) -> None:
+    answer = await api.control("PUT", "/scenario", json={"version": 1, "name": "j", "seed": 5, "failure": {"rate": 1}})
+    assert answer == {"scenario": "j", "seed": 5}
+    assert (await api.pay("p1")).status == 500
+
+
+async def test_invalid_scenario_is_400_listing_every_problem_and_changes_nothing(api: Api) -> None:
+    await api.pay("p1")
+    response = await api.client.put("/__fakepay/scenario", data=b"failure:\n  rate: 3\nseed: x\n")
+    assert response.status == 400
+    body = await response.json()
+    assert body["type"] == "INVALID_REQUEST"
+    assert body["message"].splitlines() == [
+        "scenario is invalid (2 problems)",
+        "<request>:2:9: failure.rate: must be a number from 0 to 1, got 3",
+        "<request>:3:7: seed: must be an integer from 0 to 9223372036854775807, got 'x'",
+    ]
+    assert [p["paymentId"] for p in (await api.control("GET", "/state"))["payments"]] == ["p1"]
+
+
+async def test_patch_config_changes_part_until_reset(api: Api) -> None:
+    config = await api.control("PATCH", "/config", json={"failure": {"rate": 1.0}, "seed": 7})
+    assert config["failure"] == {"rate": 1.0, "status": 500, "reuse_failed_payment_id": True}
+    assert config["seed"] == 7
+    assert (await api.pay("p1")).status == 500
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"failure": {"rate": 2}}, "failure.rate: must be a number from 0 to 1, got 2"),
+        ({"payments": []}, "payments: unknown key"),
+        ({"bogus": 1}, "bogus: unknown key"),
+        ([1], "config patch must be a JSON object"),
+    ],
+)
+async def test_bad_config_patch_is_400_and_changes_nothing(api: Api, patch: object, message: str) -> None:
+    response = await api.client.patch("/__fakepay/config", json=patch)
+    assert response.status == 400
+    assert message in (await response.json())["message"]
+    assert (await api.control("GET", "/state"))["config"]["failure"]["rate"] == 0.0
+
+
+async def test_seed_payments(api: Api) -> None:
+    seeded = {"owner": "alice", "paymentId": "s1", "storeId": "st", "orderName": "주문", "totalPayAmount": 10, "currency": "USD", "status": "CANCELLED", "paidAt": "2025-01-02T03:04:05.6"}
+    answer = await api.control("POST", "/payments", json=[seeded])
+    assert answer["payments"][0]["paymentId"] == "s1"
+    payment = await (await api.get("s1")).json()
+    assert payment == {"paymentId": "s1", "paymentStatus": "CANCELLED", "orderName": "주문", "pgProvider": "CEOS_PAY", "currency": "USD", "customData": None, "paidAt": "2025-01-02T03:04:05.6"}
+    await api.control("POST", "/payments", json={**seeded, "paymentId": "s2", "status": "PAID", "paidAt": None})
+    assert (await (await api.get("s2")).json())["paidAt"] == FROZEN
+
+
+async def test_bad_seed_payments_are_400_and_nothing_is_stored(api: Api) -> None:
+    good = {"owner": "alice", "paymentId": "s1", "storeId": "st", "orderName": "o", "totalPayAmount": 10, "currency": "KRW"}
+    response = await api.client.post("/__fakepay/payments", json=[good, {**good, "paymentId": "s2", "currency": "EUR"}])
+    assert response.status == 400
+    assert "[1].currency: must be one of 'KRW', 'USD', got 'EUR'" in (await response.json())["message"]
+    assert (await api.control("GET", "/state"))["payments"] == []
+
+
+async def test_rules_can_be_added_listed_and_cleared(api: Api) -> None:
+    rule = await api.control("POST", "/rules", json={"when": {"operation": "instant", "paymentId": "big-*"}, "then": "fail", "times": 2})
+    assert rule == {"id": 1, "when": {"operation": "instant", "paymentId": "big-*"}, "then": "fail", "times": 2, "remaining": 2}
+    assert (await api.pay("big-1")).status == 500
+    assert (await api.pay("small")).status == 200
+    assert (await api.control("GET", "/rules"))["rules"][0]["remaining"] == 1
+    assert await api.control("DELETE", "/rules") == {"rules": []}
+    assert (await api.pay("big-2")).status == 200
+
+
+async def test_bad_rule_is_400(api: Api) -> None:
+    response = await api.client.post("/__fakepay/rules", json={"when": {"operation": "refund"}, "then": "explode"})
+    assert response.status == 400
+    message = (await response.json())["message"]
+    assert "when.operation: must be one of" in message and "then: must be one of" in message
+
+
+async def test_clock_freeze_advance_resume(api: Api) -> None:
+    assert await api.control("POST", "/clock", json={"freeze": "2025-01-01T00:00:00"}) == {
+        "now": "2025-01-01T00:00:00", "frozen": True, "timezone": "Asia/Seoul"}
+    assert (await (await api.pay("p1")).json())["paidAt"] == "2025-01-01T00:00:00"
+    assert (await api.control("POST", "/clock", json={"advance_ms": 1500.5}))["now"] == "2025-01-01T00:00:01.5005"
+    assert (await (await api.pay("p2")).json())["paidAt"] == "2025-01-01T00:00:01.5005"
+    resumed = await api.control("POST", "/clock", json={"resume": True})
+    assert resumed["frozen"] is False and resumed["now"] > "2026"
+    frozen_now = await api.control("POST", "/clock", json={"freeze": True})
+    assert frozen_now["frozen"] is True
+
+
+@pytest.mark.parametrize("body", [{}, {"freeze": "yesterday"}, {"advance_ms": "x"}, {"resume": False}, {"rewind": 1}, [1]])
+async def test_bad_clock_requests_are_400(api: Api, body: object) -> None:
+    response = await api.client.post("/__fakepay/clock", json=body)
+    assert response.status == 400 and (await response.json())["type"] == "INVALID_REQUEST"
+
+
+async def test_control_errors_are_json(client: TestClient) -> None:
+    for method, path, status in (
+        ("GET", "/__fakepay/nope", 404),
+        ("DELETE", "/__fakepay/health", 405),
+        ("POST", "/__fakepay/rules", 400),
+        ("GET", "/__fakepay/requests?limit=0", 400),
+        ("GET", "/__fakepay/requests?bogus=1", 400),
+    ):
+        response = await client.request(method, path, data=b"{")
+        assert response.status == status, path
+        assert list(await response.json()) == ["type", "message"]
+
+
+async def test_control_token_guards_every_control_call_but_health(aiohttp_client) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control_token="s3cret"))
+    assert (await client.get("/__fakepay/health")).status == 200
+    for method, path in (("GET", "/__fakepay/state"), ("POST", "/__fakepay/reset"), ("GET", "/__fakepay/requests")):
+        response = await client.request(method, path)
+        assert response.status == 401 and (await response.json())["type"] == "UNAUTHORIZED"
+        response = await client.request(method, path, headers={"Authorization": "Bearer wrong"})
+        assert response.status == 401
+        response = await client.request(method, path, headers={"Authorization": "Bearer s3cret"})
+        assert response.status == 200
+    assert (await client.get("/auth/alice")).status == 200
+
+
+async def test_no_control_leaves_only_health(aiohttp_client) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control=False))
+    assert (await client.get("/__fakepay/health")).status == 200
+    response = await client.post("/__fakepay/reset")
+    assert response.status == 404 and (await response.json())["type"] == "NOT_FOUND"
+    assert (await client.get("/payments/p1", headers=bearer("alice"))).status == 404

@@ -1,0 +1,212 @@
+"""Rules and faults (SPEC 4) through real sockets: what the client sees and the state left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from fakepay import PaymentService, create_app
+
+from .support import BODY, Api, scenario
+
+Closed = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError)
+
+
+async def make_api(aiohttp_client, rules: list[dict[str, Any]], **data: Any) -> Api:
+    return Api(await aiohttp_client(create_app(PaymentService(scenario(rules=rules, **data)))))
+
+
+async def state_of(api: Api, payment_id: str, owner: str = "alice") -> str | None:
+    state = await api.control("GET", "/state", params={"owner": owner})
+    found = [p["status"] for p in state["payments"] if p["paymentId"] == payment_id]
+    return found[0] if found else None
+
+
+async def test_fail_on_instant_stores_failed(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "fail"}])
+    response = await api.pay("p1")
+    assert response.status == 500 and (await response.json())["type"] == "PAYMENT_FAILED"
+    assert await state_of(api, "p1") == "FAILED"
+
+
+async def test_succeed_beats_the_random_draw(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"paymentId": "vip-*"}, "then": "succeed"}], failure={"rate": 1.0})
+    assert (await api.pay("vip-1")).status == 200
+    assert (await api.pay("other")).status == 500
+
+
+async def test_delay_holds_the_answer_then_behaves_normally(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "get"}, "then": {"delay_ms": 300}}])
+    await api.pay("p1")
+    started = time.perf_counter()
+    response = await api.get("p1")
+    assert time.perf_counter() - started >= 0.3
+    assert response.status == 200 and (await response.json())["paymentId"] == "p1"
+
+
+async def test_timeout_holds_then_closes_and_stores_nothing(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": {"timeout_s": 0.4}}])
+    started = time.perf_counter()
+    with pytest.raises(Closed):
+        await api.pay("p1")
+    assert time.perf_counter() - started >= 0.4
+    assert await state_of(api, "p1") is None
+
+
+async def test_timeout_is_seen_by_a_client_with_a_shorter_timeout(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"then": "timeout"}])
+    with pytest.raises(asyncio.TimeoutError):
+        await api.client.get("/auth/alice", timeout=aiohttp.ClientTimeout(total=0.3))
+
+
+async def test_reset_closes_and_stores_nothing(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "reset", "times": 1}])
+    with pytest.raises(Closed):
+        await api.pay("p1")
+    assert await state_of(api, "p1") is None
+    assert (await api.pay("p1")).status == 200
+
+
+async def test_lost_response_stores_paid_and_closes(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "lost_response", "times": 1}])
+    with pytest.raises(Closed):
+        await api.pay("p1")
+    assert (await (await api.get("p1")).json())["paymentStatus"] == "PAID"
+    retry = await api.pay("p1")
+    assert retry.status == 409 and (await retry.json())["type"] == "ALREADY_PAID"
+
+
+async def test_custom_status_and_body_store_nothing(aiohttp_client) -> None:
+    rule = {"when": {"operation": "instant"}, "then": {"status": 503, "body": {"error": "maintenance", "값": 1}}}
+    api = await make_api(aiohttp_client, [rule])
+    response = await api.pay("p1")
+    assert response.status == 503
+    assert response.headers["Content-Type"] == "application/json"
+    assert await response.read() == '{"error":"maintenance","값":1}'.encode()
+    assert await state_of(api, "p1") is None
+
+
+async def test_cancel_outcomes(aiohttp_client) -> None:
+    rules = [
+        {"when": {"operation": "cancel", "paymentId": "fail"}, "then": "fail"},
+        {"when": {"operation": "cancel", "paymentId": "lost"}, "then": "lost_response"},
+        {"when": {"operation": "cancel", "paymentId": "reset"}, "then": "reset"},
+        {"when": {"operation": "cancel", "paymentId": "teapot"}, "then": {"status": 418}},
+        {"when": {"operation": "cancel", "paymentId": "slow"}, "then": {"delay_ms": 50}},
+    ]
+    api = await make_api(aiohttp_client, rules)
+    for payment_id in ("fail", "lost", "reset", "teapot", "slow"):
+        assert (await api.pay(payment_id)).status == 200
+    failed = await api.cancel("fail")
+    assert failed.status == 500 and (await failed.json())["type"] == "PAYMENT_FAILED"
+    assert await state_of(api, "fail") == "PAID"
+    with pytest.raises(Closed):
+        await api.cancel("lost")
+    assert await state_of(api, "lost") == "CANCELLED"
+    with pytest.raises(Closed):
+        await api.cancel("reset")
+    assert await state_of(api, "reset") == "PAID"
+    teapot = await api.cancel("teapot")
+    assert teapot.status == 418 and await teapot.json() == {}
+    assert await state_of(api, "teapot") == "PAID"
+    assert (await api.cancel("slow")).status == 200
+    assert await state_of(api, "slow") == "CANCELLED"
+
+
+async def test_get_and_auth_outcomes(aiohttp_client) -> None:
+    rules = [
+        {"when": {"operation": "get", "paymentId": "fail"}, "then": "fail"},
+        {"when": {"operation": "get", "paymentId": "lost"}, "then": "lost_response"},
+        {"when": {"operation": "auth", "owner": "broken"}, "then": "fail"},
+        {"when": {"operation": "auth", "owner": "gone"}, "then": "lost_response"},
+        {"when": {"operation": "auth", "owner": "odd"}, "then": {"status": 429, "body": {"retry": True}}},
+    ]
+    api = await make_api(aiohttp_client, rules)
+    await api.pay("fail")
+    await api.pay("lost")
+    assert (await api.get("fail")).status == 500
+    with pytest.raises(Closed):
+        await api.get("lost")
+    assert (await api.client.get("/auth/broken")).status == 500
+    with pytest.raises(Closed):
+        await api.client.get("/auth/gone")
+    odd = await api.client.get("/auth/odd")
+    assert odd.status == 429 and await odd.json() == {"retry": True}
+    assert (await api.client.get("/auth/fine")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("when", "matching", "other"),
+    [
+        ({"owner": "bob"}, {"owner": "bob"}, {"owner": "alice"}),
+        ({"paymentId": "big-*"}, {"payment_id": "big-7"}, {"payment_id": "small-big-7"}),
+        ({"paymentId": "order-??"}, {"payment_id": "order-12"}, {"payment_id": "order-123"}),
+        ({"storeId": "store-b"}, {"body": {**BODY, "storeId": "store-b"}}, {"body": {**BODY, "storeId": "store-bb"}}),
+        ({"orderName": "노트북*"}, {"body": {**BODY, "orderName": "노트북 2대"}}, {"body": {**BODY, "orderName": "새 노트북"}}),
+        ({"currency": "USD"}, {"body": {**BODY, "currency": "USD"}}, {}),
+        ({"totalPayAmount": {"gte": 1000000}}, {"body": {**BODY, "totalPayAmount": 1000000}}, {"body": {**BODY, "totalPayAmount": 999999}}),
+        ({"totalPayAmount": {"lte": 100}}, {"body": {**BODY, "totalPayAmount": 100}}, {"body": {**BODY, "totalPayAmount": 101}}),
+        ({"totalPayAmount": 7}, {"body": {**BODY, "totalPayAmount": 7}}, {"body": {**BODY, "totalPayAmount": 8}}),
+        ({"operation": "instant", "owner": "bob", "currency": "USD"}, {"owner": "bob", "body": {**BODY, "currency": "USD"}}, {"owner": "bob"}),
+    ],
+)
+async def test_when_conditions(aiohttp_client, when: dict, matching: dict, other: dict) -> None:
+    api = await make_api(aiohttp_client, [{"when": when, "then": "fail"}])
+    assert (await api.pay(**{"payment_id": "p1", **matching})).status == 500
+    assert (await api.pay(**{"payment_id": "p2", **other})).status == 200
+
+
+async def test_first_match_wins_and_times_retires_a_rule(aiohttp_client) -> None:
+    rules = [
+        {"when": {"operation": "instant"}, "then": "fail", "times": 2},
+        {"when": {"operation": "instant"}, "then": {"status": 503}},
+    ]
+    api = await make_api(aiohttp_client, rules)
+    assert [(await api.pay(f"p{i}")).status for i in range(4)] == [500, 500, 503, 503]
+
+
+async def test_rejected_requests_do_not_use_up_a_rule(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "fail", "times": 1}])
+    assert (await api.pay("p1", body={**BODY, "currency": "EUR"})).status == 400
+    assert (await api.pay("p1")).status == 500
+
+
+async def test_rules_never_shift_later_random_outcomes(aiohttp_client) -> None:
+    async def run(rules: list[dict[str, Any]]) -> list[int]:
+        api = await make_api(aiohttp_client, rules, failure={"rate": 0.5}, seed=21)
+        statuses = []
+        for i in range(30):
+            try:
+                statuses.append((await api.pay(f"p{i}")).status)
+            except Closed:
+                statuses.append(0)
+        return statuses
+
+    plain = await run([])
+    ruled = await run([{"when": {"paymentId": "p3"}, "then": {"status": 418}}, {"when": {"paymentId": "p4"}, "then": "reset"}])
+    assert (ruled[3], ruled[4]) == (418, 0)
+    assert ruled[:3] + ruled[5:] == plain[:3] + plain[5:]
+    assert {200, 500} <= set(plain)
+
+
+async def test_latency_delays_every_request_reproducibly(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [], latency={"fixed_ms": 100, "jitter_ms": 50})
+    started = time.perf_counter()
+    assert (await api.client.get("/auth/alice")).status == 200
+    assert time.perf_counter() - started >= 0.1
+    one = PaymentService(scenario(latency={"fixed_ms": 0, "jitter_ms": 50}, seed=3))
+    two = PaymentService(scenario(latency={"fixed_ms": 0, "jitter_ms": 50}, seed=3))
+    delays = [one.latency() for _ in range(5)]
+    assert delays == [two.latency() for _ in range(5)] and all(0 <= d <= 0.05 for d in delays)
+
+
+async def test_every_fault_is_journaled_with_its_rule(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "lost_response"}])
+    with pytest.raises(Closed):
+        await api.pay("p1")
+    entry = (await api.control("GET", "/requests", params={"operation": "instant"}))["requests"][0]
+    assert (entry["outcome"], entry["rule"], entry["status"], entry["response"]) == ("lost_response", 1, None, None)
