@@ -36,6 +36,8 @@ _EXPORTS = {
     "PaymentService": "service",
     "create_app": "server",
     "Server": "runner",
+    "FakePay": "handle",
+    "FakePayControlError": "handle",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         Unauthorized,
         UnsupportedMediaType,
     )
+    from .handle import FakePay, FakePayControlError
     from .payments import Payment
     from .rules import Rule
     from .runner import Server

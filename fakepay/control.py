@@ -56,6 +56,10 @@ class ControlApi:
         self._service.reset(owner)
         return _ok({"reset": "owner" if owner else "all", "owner": owner})
 
+    async def get_scenario(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        return _ok({**self._service.scenario.to_data(), "seed": self._service.start_seed})
+
     async def put_scenario(self, request: web.Request) -> web.Response:
         _query(request, ())
         body = await request.read()
@@ -170,6 +174,7 @@ def create_control_app(service: PaymentService, *, enabled: bool = True, token: 
     if enabled:
         app.router.add_get("/state", api.state)
         app.router.add_post("/reset", api.reset)
+        app.router.add_get("/scenario", api.get_scenario)
         app.router.add_put("/scenario", api.put_scenario)
         app.router.add_patch("/config", api.patch_config)
         app.router.add_post("/payments", api.add_payments)

@@ -76,7 +76,7 @@ class PaymentService:
     def load(self, scenario: Scenario) -> None:
         """Make ``scenario`` the start of this instance, and go there."""
         self.scenario = scenario
-        self._start_seed = scenario.seed if scenario.seed is not None else _random_seed()
+        self.start_seed = scenario.seed if scenario.seed is not None else _random_seed()
         self.reset()
 
     def reset(self, owner: str | None = None) -> None:
@@ -89,7 +89,7 @@ class PaymentService:
             self._seed_payments(p for p in self.scenario.payments if p.owner == owner)
             return
         self.config = self.scenario
-        self.seed = self._start_seed
+        self.seed = self.start_seed
         self.clock = Clock(self.scenario.clock.timezone, self.scenario.clock.frozen_at)
         self._build_auth()
         self.store = PaymentStore()

@@ -11,6 +11,8 @@ from fakepay import PaymentService, create_app
 
 from .support import Api, scenario
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def service() -> PaymentService:

@@ -1,0 +1,291 @@
+"""``FakePay``: a handle on a fakepay server for tests, with or without pytest.
+
+It starts a server in a background thread (``FakePay()``) or attaches to a running one
+(``FakePay(url=...)``), and drives it through the control API in both cases, so the two behave
+the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .auth import issue_secret
+from .scenario import Scenario, load_scenario, parse_scenario
+from .wire import format_local_datetime
+
+__all__ = ["FakePay", "FakePayControlError"]
+
+ScenarioSource = str | Path | dict[str, Any] | Scenario
+
+
+class FakePayControlError(Exception):
+    """A control API call was refused; ``status``, ``type`` and ``message`` are the server's."""
+
+    def __init__(self, status: int, type: str, message: str) -> None:
+        super().__init__(f"{status} {type}: {message}")
+        self.status = status
+        self.type = type
+        self.message = message
+
+
+def _scenario(source: ScenarioSource | None, seed: int | None, failure_rate: float | None) -> Scenario:
+    if source is None:
+        scenario = Scenario(failure=replace(Scenario().failure, rate=0.0))
+    elif isinstance(source, Scenario):
+        scenario = source
+    elif isinstance(source, dict):
+        scenario = parse_scenario(source)
+    else:
+        scenario = load_scenario(source)
+    if seed is not None:
+        scenario = replace(scenario, seed=seed)
+    if failure_rate is not None:
+        scenario = replace(scenario, failure=replace(scenario.failure, rate=failure_rate))
+    return scenario
+
+
+class _Thread:
+    """A fakepay server on its own event loop in a daemon thread."""
+
+    def __init__(self, scenario: Scenario, host: str, port: int, control_token: str | None) -> None:
+        from .runner import Server
+        from .service import PaymentService
+
+        self.server = Server(PaymentService(scenario), host, port, control_token=control_token)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fakepay", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+class FakePay:
+    """A fakepay server for tests: started here, or attached to by ``url``.
+
+    >>> with FakePay() as fake:                       # doctest: +SKIP
+    ...     requests.get(f"{fake.url}/auth/alice")
+
+    Started here, it serves ``scenario`` (a file, a dict or a ``Scenario``; default: nothing
+    seeded and no random failures) on ``host`` and a free port. Attached, it uses the server's
+    scenario unless one is given, which it then loads.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        scenario: ScenarioSource | None = None,
+        seed: int | None = None,
+        failure_rate: float | None = None,
+        control_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._attach_url = url.rstrip("/") if url else None
+        self._scenario_source = scenario
+        self._seed = seed
+        self._failure_rate = failure_rate
+        self._control_token = control_token
+        self._host = host
+        self._port = port
+        self._thread: _Thread | None = None
+        self._url: str | None = None
+        self._start: dict[str, Any] = {}
+        self._replaced = False
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> FakePay:
+        """Start the server (or check the one attached to); returns self."""
+        if self._url is not None:
+            return self
+        if self._attach_url is None:
+            scenario = _scenario(self._scenario_source, self._seed, self._failure_rate)
+            self._thread = _Thread(scenario, self._host, self._port, self._control_token)
+            self._url = self._thread.server.url
+        else:
+            self._url = self._attach_url
+            if self._scenario_source is not None:
+                self.load_scenario(self._scenario_source)
+            self._configure_overrides()
+        self._start = self._call("GET", "/scenario")
+        self._replaced = False
+        return self
+
+    def stop(self) -> None:
+        """Stop the server if it was started here."""
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+        self._url = None
+
+    def __enter__(self) -> FakePay:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL of the public API, e.g. ``http://127.0.0.1:54321``."""
+        if self._url is None:
+            raise RuntimeError("FakePay is not started; use 'with FakePay() as fake:' or fake.start()")
+        return self._url
+
+    # -- the control API -------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
+              raw: bytes | None = None, content_type: str = "application/json") -> Any:
+        url = f"{self.url}/__fakepay{path}"
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        headers = {"Content-Type": content_type} if data is not None else {}
+        if self._control_token:
+            headers["Authorization"] = f"Bearer {self._control_token}"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                answer = json.loads(error.read())
+            except ValueError:
+                answer = {"type": "HTTP_ERROR", "message": str(error)}
+            raise FakePayControlError(error.code, answer.get("type", ""), answer.get("message", "")) from None
+
+    def _configure_overrides(self, seed: int | None = None, failure_rate: float | None = None) -> None:
+        patch: dict[str, Any] = {}
+        if seed is not None or self._seed is not None:
+            patch["seed"] = self._seed if seed is None else seed
+        if failure_rate is not None or self._failure_rate is not None:
+            patch["failure"] = {"rate": self._failure_rate if failure_rate is None else failure_rate}
+        if patch:
+            self.configure(patch)
+
+    def restore(self, scenario: str | Path | dict[str, Any] | None = None, failure_rate: float | None = None,
+                seed: int | None = None) -> None:
+        """Back to the start, as for a new test: the starting scenario (loaded again if it was
+        replaced), or ``scenario``; then ``failure_rate`` and ``seed``, until the next restore."""
+        if scenario is not None:
+            self.load_scenario(scenario)
+        elif self._replaced:
+            self._call("PUT", "/scenario", self._start)
+            self._replaced = False
+        else:
+            self.reset()
+        self._configure_overrides(seed, failure_rate)
+
+    def reset(self, owner: str | None = None) -> None:
+        """Back to the scenario's start; with ``owner``, only that store."""
+        self._call("POST", "/reset", query={"owner": owner})
+
+    def state(self, owner: str | None = None) -> dict[str, Any]:
+        """Config in force, rules, stores and payments (``GET /__fakepay/state``)."""
+        return self._call("GET", "/state", query={"owner": owner})
+
+    def load_scenario(self, scenario: str | Path | dict[str, Any]) -> None:
+        """Replace the scenario with a file's or a dict's; ``FakePayControlError`` lists problems."""
+        self._replaced = True
+        if isinstance(scenario, dict):
+            self._call("PUT", "/scenario", scenario)
+        else:
+            self._call("PUT", "/scenario", raw=Path(scenario).read_bytes(), content_type="application/yaml")
+
+    def configure(self, patch: dict[str, Any]) -> dict[str, Any]:
+        """Change part of the config until the next reset, e.g. ``{"latency": {"fixed_ms": 50}}``."""
+        return self._call("PATCH", "/config", patch)
+
+    def set_failure_rate(self, rate: float) -> None:
+        """Make ``rate`` (0 to 1) of instant payments fail at random, until the next reset."""
+        self.configure({"failure": {"rate": rate}})
+
+    def add_rule(self, then: str | dict[str, Any], when: dict[str, Any] | None = None, times: int | None = None) -> dict[str, Any]:
+        """Add a rule (SPEC 4): ``add_rule("fail", {"operation": "instant", "paymentId": "big-*"})``."""
+        rule: dict[str, Any] = {"then": then, "when": when or {}}
+        if times is not None:
+            rule["times"] = times
+        return self._call("POST", "/rules", rule)
+
+    def fail_next(self, n: int = 1, outcome: str | dict[str, Any] = "fail", owner: str | None = None) -> dict[str, Any]:
+        """Give the next ``n`` instant payments (of ``owner``, or anyone's) ``outcome``."""
+        when: dict[str, Any] = {"operation": "instant"}
+        if owner is not None:
+            when["owner"] = owner
+        return self.add_rule(outcome, when, times=n)
+
+    def clear_rules(self) -> None:
+        self._call("DELETE", "/rules")
+
+    def seed_payment(
+        self,
+        owner: str,
+        payment_id: str,
+        *,
+        store_id: str = "store",
+        order_name: str = "order",
+        total_pay_amount: int = 1000,
+        currency: str = "KRW",
+        custom_data: str | None = None,
+        status: str = "PAID",
+        paid_at: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """Store a payment as if it had been made; returns it with every field."""
+        if isinstance(paid_at, datetime):
+            paid_at = format_local_datetime(paid_at)
+        payment = {
+            "owner": owner, "paymentId": payment_id, "storeId": store_id, "orderName": order_name,
+            "totalPayAmount": total_pay_amount, "currency": currency, "customData": custom_data,
+            "status": status, "paidAt": paid_at,
+        }
+        return self._call("POST", "/payments", [payment])["payments"][0]
+
+    def payments(self, owner: str) -> list[dict[str, Any]]:
+        """Every payment of ``owner``, with every field."""
+        return self.state(owner)["payments"]
+
+    def payment(self, owner: str, payment_id: str) -> dict[str, Any] | None:
+        """One payment of ``owner`` with every field, or None."""
+        return next((p for p in self.payments(owner) if p["paymentId"] == payment_id), None)
+
+    def secret(self, github_id: str) -> str:
+        """The API secret ``GET /auth/{github_id}`` answers (computed, so not journaled)."""
+        return issue_secret(github_id, self.state(github_id)["config"]["auth"]["signing_key"])
+
+    def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        """Journal entries; filters ``method``, ``path``, ``owner``, ``payment_id``, ``operation``, ``limit``."""
+        if "payment_id" in filters:
+            filters["paymentId"] = filters.pop("payment_id")
+        return self._call("GET", "/requests", query=filters)["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
+
+    def freeze_time(self, at: datetime | str | None = None) -> str:
+        """Stop the clock at ``at`` (default: now); returns the time shown."""
+        value: Any = True if at is None else (format_local_datetime(at) if isinstance(at, datetime) else at)
+        return self._call("POST", "/clock", {"freeze": value})["now"]
+
+    def advance_time(self, delta: timedelta | float) -> str:
+        """Move the clock forward by a ``timedelta`` or a number of milliseconds; returns the time."""
+        milliseconds = delta.total_seconds() * 1000 if isinstance(delta, timedelta) else delta
+        return self._call("POST", "/clock", {"advance_ms": milliseconds})["now"]
+
+    def resume_time(self) -> str:
+        """Return the clock to the real time."""
+        return self._call("POST", "/clock", {"resume": True})["now"]

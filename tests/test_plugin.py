@@ -1,0 +1,251 @@
+"""The pytest plugin, run as a user runs it: through pytester, in and out of process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .test_cli import serving
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PAY = """
+import requests
+
+BODY = {"storeId": "s", "orderName": "o", "totalPayAmount": 1000, "currency": "KRW"}
+
+def pay(fakepay, payment_id, owner="alice"):
+    headers = {"Authorization": "Bearer " + fakepay.secret(owner)}
+    return requests.post(f"{fakepay.url}/payments/{payment_id}/instant", json=BODY, headers=headers)
+"""
+
+
+INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+
+
+@pytest.fixture
+def consumer(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(helpers=PAY)
+    pytester.makeini(INI)
+    return pytester
+
+
+def test_each_test_starts_from_a_clean_server(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_isolation="""
+        from helpers import pay
+
+        def test_first(fakepay):
+            assert pay(fakepay, "p1").status_code == 200
+            fakepay.set_failure_rate(1.0)
+            fakepay.add_rule("fail", {"operation": "get"})
+
+        def test_second_sees_nothing_of_the_first(fakepay):
+            assert fakepay.payments("alice") == []
+            assert fakepay.requests() == []
+            assert pay(fakepay, "p1").status_code == 200
+            assert fakepay.state()["rules"] == []
+        """
+    )
+    consumer.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_failure_rate_is_zero_by_default(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_rate="""
+        from helpers import pay
+
+        def test_no_random_failures(fakepay):
+            assert {pay(fakepay, f"p{i}").status_code for i in range(100)} == {200}
+        """
+    )
+    consumer.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_handle_api(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_handle="""
+        import requests
+        from datetime import timedelta
+        from helpers import pay
+
+        def test_handle(fakepay):
+            assert requests.get(f"{fakepay.url}/auth/alice").text == fakepay.secret("alice")
+            fakepay.seed_payment("alice", "old", order_name="주문", total_pay_amount=5, status="CANCELLED")
+            assert fakepay.payment("alice", "old")["status"] == "CANCELLED"
+            fakepay.fail_next(2, owner="alice")
+            assert [pay(fakepay, f"p{i}").status_code for i in range(3)] == [500, 500, 200]
+            assert pay(fakepay, "b1", owner="bob").status_code == 200
+            fakepay.fail_next(outcome="lost_response")
+            try:
+                pay(fakepay, "lost")
+                raise AssertionError("the response should have been lost")
+            except requests.ConnectionError:
+                pass
+            assert fakepay.payment("alice", "lost")["status"] == "PAID"
+            assert fakepay.freeze_time("2025-10-22T20:21:35.529482") == "2025-10-22T20:21:35.529482"
+            assert fakepay.advance_time(timedelta(seconds=1)) == "2025-10-22T20:21:36.529482"
+            assert pay(fakepay, "timed").json()["paidAt"] == "2025-10-22T20:21:36.529482"
+            assert [e["status"] for e in fakepay.requests(operation="instant", owner="alice", limit=2)] == [None, 200]
+            assert len(fakepay.requests(payment_id="p0")) == 1
+            fakepay.load_scenario({"version": 1, "failure": {"rate": 1.0}})
+            assert pay(fakepay, "x").status_code == 500
+            fakepay.reset(owner="alice")
+            assert fakepay.payments("alice") == [] and len(fakepay.payments("bob")) == 0
+
+        def test_after_a_scenario_was_loaded(fakepay):
+            assert pay(fakepay, "x").status_code == 200
+        """
+    )
+    consumer.runpytest().assert_outcomes(passed=2)
+
+
+def test_marker(consumer: pytest.Pytester) -> None:
+    consumer.makefile(".yaml", flaky="version: 1\nname: flaky\nfailure: {rate: 0.5}\n")
+    consumer.makepyfile(
+        test_marker="""
+        import pytest
+        from helpers import pay
+
+        @pytest.mark.fakepay(failure_rate=1.0)
+        def test_always_fails(fakepay):
+            assert pay(fakepay, "p1").status_code == 500
+
+        @pytest.mark.fakepay(scenario="flaky.yaml", seed=7)
+        def test_flaky(fakepay):
+            state = fakepay.state()
+            assert (state["scenario"], state["seed"]) == ("flaky", 7)
+            assert {pay(fakepay, f"p{i}").status_code for i in range(40)} == {200, 500}
+
+        def test_back_to_normal(fakepay):
+            assert fakepay.state()["scenario"] == "default"
+            assert {pay(fakepay, f"p{i}").status_code for i in range(40)} == {200}
+        """
+    )
+    consumer.runpytest("--strict-markers").assert_outcomes(passed=3)
+
+
+def test_marker_with_a_bad_argument_is_a_usage_error(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_bad="""
+        import pytest
+
+        @pytest.mark.fakepay(rate=1.0)
+        def test_it(fakepay):
+            pass
+        """
+    )
+    result = consumer.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fakepay takes only scenario=, failure_rate=, seed=*"])
+
+
+def test_a_failing_assertion_is_reported_normally(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_fails="""
+        from helpers import pay
+
+        def test_wrong_expectation(fakepay):
+            assert pay(fakepay, "p1").status_code == 201
+        """
+    )
+    result = consumer.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*assert 200 == 201*"])
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_scenario_option_and_ini(consumer: pytest.Pytester, how: str) -> None:
+    consumer.makefile(".yaml", fail="version: 1\nname: fail\nfailure: {rate: 1.0}\n")
+    consumer.makepyfile(
+        test_option="""
+        from helpers import pay
+
+        def test_fails(fakepay):
+            assert fakepay.state()["scenario"] == "fail"
+            assert pay(fakepay, "p1").status_code == 500
+        """
+    )
+    if how == "ini":
+        consumer.makeini(INI + "fakepay_scenario = fail.yaml\n")
+        result = consumer.runpytest()
+    else:
+        result = consumer.runpytest("--fakepay-scenario", "fail.yaml")
+    result.assert_outcomes(passed=1)
+
+
+URL_TEST = """
+from helpers import pay
+
+def test_uses_the_running_server(fakepay):
+    assert fakepay.url == "{url}"
+    assert pay(fakepay, "p1").status_code == 200
+
+def test_reset_between_tests(fakepay):
+    assert fakepay.payments("alice") == []
+    assert pay(fakepay, "p1").status_code == 200
+"""
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_attaching_to_a_running_fakepay(consumer: pytest.Pytester, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with serving("--failure-rate", "0") as (_, banner):
+        url = banner.group(1)
+        consumer.makepyfile(test_url=URL_TEST.replace("{url}", url))
+        if how == "env":
+            monkeypatch.setenv("FAKEPAY_URL", url)
+            result = consumer.runpytest()
+        else:
+            result = consumer.runpytest("--fakepay-url", url)
+        result.assert_outcomes(passed=2)
+
+
+def test_each_xdist_worker_has_its_own_server(consumer: pytest.Pytester, tmp_path: Path) -> None:
+    consumer.makepyfile(
+        test_workers=f"""
+        import os, pytest
+        from helpers import pay
+
+        @pytest.mark.parametrize("n", range(8))
+        def test_pay(fakepay, n):
+            assert pay(fakepay, "same-id").status_code == 200
+            with open(os.path.join({str(tmp_path)!r}, os.environ["PYTEST_XDIST_WORKER"]), "a") as f:
+                f.write(fakepay.url + "\\n")
+        """
+    )
+    consumer.runpytest_subprocess("-n", "2", "-p", "xdist").assert_outcomes(passed=8)
+    urls = {path.name: set(path.read_text().split()) for path in tmp_path.iterdir()}
+    assert set(urls) == {"gw0", "gw1"}
+    assert all(len(u) == 1 for u in urls.values()) and urls["gw0"] != urls["gw1"]
+
+
+def test_fakepay_app_for_aiohttp_client(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_app="""
+        from fakepay import issue_secret
+
+        async def test_pay(aiohttp_client, fakepay_app):
+            client = await aiohttp_client(fakepay_app)
+            body = {"storeId": "s", "orderName": "o", "totalPayAmount": 1, "currency": "KRW"}
+            headers = {"Authorization": "Bearer " + issue_secret("alice")}
+            response = await client.post("/payments/p1/instant", json=body, headers=headers)
+            assert response.status == 200
+        """
+    )
+    consumer.runpytest("-p", "aiohttp", "-o", "asyncio_mode=auto").assert_outcomes(passed=1)
+
+
+def test_importing_the_plugin_loads_no_server_code() -> None:
+    code = "import sys, fakepay.plugin; print(sorted(m for m in ('aiohttp', 'yaml', 'fakepay.service') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_project_that_does_not_use_fakepay_is_untouched(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess("--strict-markers")
+    result.assert_outcomes(passed=1)
+    assert "fakepay serving" not in result.stdout.str()

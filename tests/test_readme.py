@@ -1,0 +1,107 @@
+"""The README's examples work: its scenarios load, its shell walk-throughs run, its tests pass."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from fakepay import parse_scenario_text
+
+from .test_cli import serving
+from .test_plugin import INI
+from .test_scenario import SCHEMA
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.DOTALL)
+
+
+def blocks(language: str, containing: str) -> list[str]:
+    found = [text for lang, text in BLOCKS if lang == language and containing in text]
+    assert found, f"no {language} block with {containing!r} in the README"
+    return found
+
+
+def test_the_scenario_format_example_is_valid() -> None:
+    (text,) = blocks("yaml", "name: checkout-happy-path")
+    scenario = parse_scenario_text(text, "README")
+    assert scenario.seed == 42 and scenario.payments[0].payment_id == "20251022_0001"
+    jsonschema.validate(yaml.safe_load(text), SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+def test_the_rules_example_is_valid() -> None:
+    (text,) = blocks("yaml", "rules:\n  - when:")
+    assert parse_scenario_text("version: 1\n" + text, "README").rules[0].times == 1
+
+
+def run_shell(script: str, url: str) -> str:
+    script = 'curl() { command curl "$@"; echo; }\n' + script.replace("http://127.0.0.1:8080", url)
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
+def test_the_curl_walk_through() -> None:
+    (script,) = blocks("sh", "SECRET=$(curl")
+    with serving("--failure-rate", "0") as (_, banner):
+        lines = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines()]
+    assert [line.get("paymentStatus") for line in lines] == [None, "PAID", "CANCELLED"]
+    assert lines[0]["paymentId"] == "20251022_0001" and lines[2]["orderName"] == "노트북외 1건"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the examples use curl")
+def test_the_control_api_examples() -> None:
+    (script,) = blocks("sh", "__fakepay/config")
+    with serving() as (_, banner):
+        answers = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines() if line]
+    assert answers[0]["failure"]["rate"] == 0.0
+    assert answers[1]["then"] == "lost_response"
+    assert answers[2] == {"requests": []}
+    assert answers[3] == {"reset": "owner", "owner": "alice"}
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the CI example uses curl")
+def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
+    (text,) = blocks("yaml", "__fakepay/health")
+    steps = [step["run"] for step in yaml.safe_load(text) if "run" in step]
+    serve, wait = steps[1], steps[2]
+    assert serve.startswith("fakepay serve") and serve.endswith("&")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    script = "\n".join([
+        f"cd {tmp_path}",
+        "ln -s " + str(ROOT) + " fakepay",
+        serve.replace("8080", port) + " SERVER=$! ; trap 'kill $SERVER' EXIT",
+        wait.replace("8080", port),
+    ])
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith('{"status":"ok"}')
+
+
+def test_the_pytest_examples(pytester: pytest.Pytester) -> None:
+    (checkout,) = blocks("python", "# test_checkout.py")
+    (marked,) = blocks("python", "@pytest.mark.fakepay(")
+    pytester.makepyfile(test_checkout=checkout, test_marked=marked)
+    pytester.makeini(INI)
+    shutil.copytree(ROOT / "scenarios", pytester.path / "scenarios")
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
+
+
+def test_the_two_commands_are_the_ones_ci_runs() -> None:
+    first, second = blocks("sh", "pip install")[:2]
+    assert first.strip() == "pip install . && fakepay serve"
+    assert second.strip() in (ROOT / ".ci" / "run").read_text()
