@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from time import time
 from zoneinfo import ZoneInfo
 
 __all__ = ["Clock", "DEFAULT_TIMEZONE"]
@@ -19,9 +20,12 @@ class Clock:
 
     def __init__(self, timezone: str = DEFAULT_TIMEZONE, frozen_at: datetime | None = None) -> None:
         self.timezone = timezone
-        self._zone = ZoneInfo(timezone)
+        self.zone = ZoneInfo(timezone)
         self._frozen_at = frozen_at
         self._offset = timedelta()
+        # The local time of the current whole second: the zone is consulted once a second.
+        self._second = -1
+        self._second_start = datetime.min
 
     @property
     def frozen(self) -> bool:
@@ -31,20 +35,29 @@ class Clock:
         """The current local time, without offset."""
         if self._frozen_at is not None:
             return self._frozen_at
-        return datetime.now(self._zone).replace(tzinfo=None) + self._offset
+        now = time()
+        second = int(now)
+        if second != self._second:
+            self._second_start = datetime.fromtimestamp(second, self.zone).replace(tzinfo=None) + self._offset
+            self._second = second
+        return self._second_start + timedelta(0, 0, int((now - second) * 1_000_000))
 
     def freeze(self, at: datetime | None = None) -> None:
         """Stop the clock at ``at``, or at the current time."""
         self._frozen_at = self.now() if at is None else at
 
     def advance(self, delta: timedelta) -> None:
-        """Move the clock forward by ``delta`` (backward when negative)."""
+        """Move the clock forward by ``delta`` (backward when negative); ``OverflowError``, and
+        no change, if that leaves the years 1 to 9999."""
+        moved = self.now() + delta
         if self._frozen_at is not None:
-            self._frozen_at += delta
+            self._frozen_at = moved
         else:
             self._offset += delta
+            self._second = -1
 
     def resume(self) -> None:
         """Return to the real time, dropping any freeze or offset."""
         self._frozen_at = None
         self._offset = timedelta()
+        self._second = -1

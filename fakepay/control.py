@@ -1,4 +1,4 @@
-"""The control API under ``/__fakepay`` (SPEC 2): a sub-application over the same
+"""The control API under ``/__fakepay`` (SPEC 2): its own route table over the same
 ``PaymentService``, for tests to reset, seed, configure, inspect and move the clock."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import FakePayError, InvalidRequest, Unauthorized
+from .errors import FakePayError, InvalidRequest, MethodNotAllowed, RouteNotFound, Unauthorized
 from .scenario import parse_payments, parse_rule, parse_scenario, parse_scenario_text
 from .server import as_error, error_response, internal_error, json_response
 from .service import PaymentService, payment_data
 from .wire import dumps, loads
 
-__all__ = ["create_control_app"]
+__all__ = ["PREFIX", "add_control_routes"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
@@ -80,7 +80,7 @@ class ControlApi:
         if not isinstance(patch, dict):
             raise InvalidRequest("config patch must be a JSON object")
         self._service.configure(patch)
-        return _ok(self._service.state()["config"])
+        return _ok(self._service.config_data())
 
     async def add_payments(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -111,10 +111,12 @@ class ControlApi:
         body = reader.mapping(data, (), ("freeze", "advance_ms", "resume"))
         if not body and not reader.problems:
             reader.problem((), "give 'freeze', 'advance_ms' or 'resume'")
-        freeze = body.get("freeze")
-        at = None if freeze is None or freeze is True else reader.timestamp(freeze, ("freeze",))
+        freeze = "freeze" in body
+        at = None
+        if freeze and body["freeze"] is not True:
+            at = reader.timestamp(body["freeze"], ("freeze",))
         advance = None
-        if body.get("advance_ms") is not None:
+        if "advance_ms" in body:
             advance = reader.number(body["advance_ms"], ("advance_ms",), -_MAX_ADVANCE_MS, _MAX_ADVANCE_MS)
         if "resume" in body and body["resume"] is not True:
             reader.problem(("resume",), "must be true")
@@ -122,11 +124,11 @@ class ControlApi:
         service = self._service
         if body.get("resume"):
             service.resume_clock()
-        if freeze is not None:
+        if freeze:
             service.freeze_clock(at)
         if advance is not None:
             service.advance_clock(advance)
-        return _ok(service.state()["clock"])
+        return _ok(service.clock_data())
 
     async def requests(self, request: web.Request) -> web.Response:
         query = _query(request, (*_FILTERS, "limit"))
@@ -137,51 +139,83 @@ class ControlApi:
             limit = int(query["limit"])
         filters = {_FILTERS[key]: value for key, value in query.items() if key in _FILTERS}
         entries = self._service.journal.entries(limit=limit, **filters)
-        return _ok({"requests": [entry.to_data() for entry in entries]})
+        zone = self._service.clock.zone
+        return _ok({"requests": [entry.to_data(zone) for entry in entries]})
 
     async def clear_requests(self, request: web.Request) -> web.Response:
         _query(request, ())
         self._service.journal.clear()
         return _ok({"requests": []})
 
+    async def openapi(self, request: web.Request) -> web.Response:
+        from .openapi import openapi_document
 
-def _middleware(token: str | None) -> Callable[..., Awaitable[web.StreamResponse]]:
-    expected = f"Bearer {token}" if token else None
-
-    @web.middleware
-    async def control(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            if expected is not None and not request.path.endswith("/health"):
-                given = request.headers.get(hdrs.AUTHORIZATION, "")
-                if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8", "replace")):
-                    raise Unauthorized("the control API needs 'Authorization: Bearer <control token>'")
-            return await handler(request)
-        except FakePayError as error:
-            return error_response(error)
-        except web.HTTPException as exception:
-            return error_response(as_error(exception, request))
-        except Exception as exception:  # a bug: still a JSON answer
-            return error_response(internal_error(exception))
-
-    return control
+        return _ok(openapi_document())
 
 
-def create_control_app(service: PaymentService, *, enabled: bool = True, token: str | None = None) -> web.Application:
-    """The ``/__fakepay`` sub-application; with ``enabled=False`` it has only ``health``."""
+PREFIX = "/__fakepay"
+
+
+def _guard(token: str | None) -> Callable[[Handler, bool], Handler]:
+    """Wraps a control handler: the token check, and every error as JSON (no middleware, so the
+    public API's requests pay nothing for it)."""
+    expected = f"Bearer {token}".encode("utf-8", "replace") if token else None
+
+    def guard(handler: Handler, open_: bool = False) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            try:
+                if expected is not None and not open_:
+                    given = request.headers.get(hdrs.AUTHORIZATION, "").encode("utf-8", "replace")
+                    if not hmac.compare_digest(given, expected):
+                        raise Unauthorized("the control API needs 'Authorization: Bearer <control token>'")
+                return await handler(request)
+            except FakePayError as error:
+                return error_response(error)
+            except web.HTTPException as exception:
+                return error_response(as_error(exception, request))
+            except Exception as exception:  # a bug: still a JSON answer
+                return error_response(internal_error(exception))
+
+        return guarded
+
+    return guard
+
+
+def _not_allowed(allowed: tuple[str, ...]) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raise MethodNotAllowed(request.method, request.path, allowed)
+
+    return handle
+
+
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    raise RouteNotFound(request.method, request.path)
+
+
+def add_control_routes(router: web.UrlDispatcher, service: PaymentService, *, enabled: bool = True,
+                       token: str | None = None) -> None:
+    """Add the control API under ``/__fakepay``; with ``enabled=False`` only ``health``."""
     api = ControlApi(service)
-    app = web.Application(middlewares=[_middleware(token)])
-    app.router.add_get("/health", api.health)
+    table: dict[str, dict[str, Handler]] = {"/health": {"GET": api.health}}
     if enabled:
-        app.router.add_get("/state", api.state)
-        app.router.add_post("/reset", api.reset)
-        app.router.add_get("/scenario", api.get_scenario)
-        app.router.add_put("/scenario", api.put_scenario)
-        app.router.add_patch("/config", api.patch_config)
-        app.router.add_post("/payments", api.add_payments)
-        app.router.add_get("/rules", api.get_rules)
-        app.router.add_post("/rules", api.add_rule)
-        app.router.add_delete("/rules", api.clear_rules)
-        app.router.add_post("/clock", api.clock)
-        app.router.add_get("/requests", api.requests)
-        app.router.add_delete("/requests", api.clear_requests)
-    return app
+        table.update({
+            "/state": {"GET": api.state},
+            "/reset": {"POST": api.reset},
+            "/scenario": {"GET": api.get_scenario, "PUT": api.put_scenario},
+            "/config": {"PATCH": api.patch_config},
+            "/payments": {"POST": api.add_payments},
+            "/rules": {"GET": api.get_rules, "POST": api.add_rule, "DELETE": api.clear_rules},
+            "/clock": {"POST": api.clock},
+            "/requests": {"GET": api.requests, "DELETE": api.clear_requests},
+            "/openapi.json": {"GET": api.openapi},
+        })
+    guard = _guard(token)
+    for path, methods in table.items():
+        open_ = path == "/health"
+        allowed = tuple(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
+        for method, handler in methods.items():
+            router.add_route(method, PREFIX + path, guard(handler, open_))
+            if method == hdrs.METH_GET:
+                router.add_route(hdrs.METH_HEAD, PREFIX + path, guard(handler, open_))
+        router.add_route(hdrs.METH_ANY, PREFIX + path, guard(_not_allowed(allowed), open_))
+    router.add_route(hdrs.METH_ANY, PREFIX + "/{path:.*}", guard(_not_found, False))

@@ -107,6 +107,7 @@ class FakePay:
         self._url: str | None = None
         self._start: dict[str, Any] = {}
         self._replaced = False
+        self._signing_key: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -187,6 +188,7 @@ class FakePay:
         elif self._replaced:
             self._call("PUT", "/scenario", self._start)
             self._replaced = False
+            self._signing_key = self._start["auth"]["signing_key"]
         else:
             self.reset()
         self._configure_overrides(seed, failure_rate)
@@ -194,6 +196,8 @@ class FakePay:
     def reset(self, owner: str | None = None) -> None:
         """Back to the scenario's start; with ``owner``, only that store."""
         self._call("POST", "/reset", query={"owner": owner})
+        if owner is None:
+            self._signing_key = None if self._replaced else self._start["auth"]["signing_key"]
 
     def state(self, owner: str | None = None) -> dict[str, Any]:
         """Config in force, rules, stores and payments (``GET /__fakepay/state``)."""
@@ -202,6 +206,7 @@ class FakePay:
     def load_scenario(self, scenario: str | Path | dict[str, Any]) -> None:
         """Replace the scenario with a file's or a dict's; ``FakePayControlError`` lists problems."""
         self._replaced = True
+        self._signing_key = None
         if isinstance(scenario, dict):
             self._call("PUT", "/scenario", scenario)
         else:
@@ -209,7 +214,9 @@ class FakePay:
 
     def configure(self, patch: dict[str, Any]) -> dict[str, Any]:
         """Change part of the config until the next reset, e.g. ``{"latency": {"fixed_ms": 50}}``."""
-        return self._call("PATCH", "/config", patch)
+        config = self._call("PATCH", "/config", patch)
+        self._signing_key = config["auth"]["signing_key"]
+        return config
 
     def set_failure_rate(self, rate: float) -> None:
         """Make ``rate`` (0 to 1) of instant payments fail at random, until the next reset."""
@@ -265,7 +272,9 @@ class FakePay:
 
     def secret(self, github_id: str) -> str:
         """The API secret ``GET /auth/{github_id}`` answers (computed, so not journaled)."""
-        return issue_secret(github_id, self.state(github_id)["config"]["auth"]["signing_key"])
+        if self._signing_key is None:
+            self._signing_key = self._call("GET", "/scenario")["auth"]["signing_key"]
+        return issue_secret(github_id, self._signing_key)
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """Journal entries; filters ``method``, ``path``, ``owner``, ``payment_id``, ``operation``, ``limit``."""

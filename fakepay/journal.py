@@ -7,7 +7,7 @@ import json
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any, TextIO
 
 from .wire import dumps, format_local_datetime
@@ -24,13 +24,15 @@ def redact(secret: str) -> str:
 class JournalEntry:
     """One request and its answer, kept as sent and formatted only when the journal is read:
     ``body`` and ``response`` as bytes, ``authorization`` as sent (shown redacted, like an
-    issued secret). ``status`` is None when the connection was closed unanswered."""
+    issued secret). ``time`` is when the request arrived (epoch seconds, the real time even when
+    the fake clock is frozen). ``status`` is None when the connection was closed unanswered."""
 
-    time: datetime
+    time: float
     method: str
     path: str
     operation: str | None = None
-    params: dict[str, str] | None = None
+    #: The decoded path value: the githubId of ``auth``, else the paymentId.
+    value: str | None = None
     owner: str | None = None
     authorization: str | None = None
     body: bytes | None = None
@@ -42,14 +44,15 @@ class JournalEntry:
     warnings: list[str] | tuple[()] = ()
     id: int = 0
 
-    def to_data(self) -> dict[str, Any]:
+    def to_data(self, zone: tzinfo) -> dict[str, Any]:
+        """The entry as the control API shows it, its time local to ``zone``."""
         return {
             "id": self.id,
-            "time": format_local_datetime(self.time),
+            "time": format_local_datetime(datetime.fromtimestamp(self.time, zone).replace(tzinfo=None)),
             "operation": self.operation,
             "method": self.method,
             "path": self.path,
-            "params": self.params or {},
+            "params": {} if self.value is None else {"githubId" if self.operation == "auth" else "paymentId": self.value},
             "owner": self.owner,
             "authorization": None if self.authorization is None else _redact_header(self.authorization),
             "body": _parsed(self.body),
@@ -88,10 +91,12 @@ def _parsed(raw: bytes | None) -> Any:
 class Journal:
     """The last ``max_entries`` entries, oldest first; optionally also appended to a JSON Lines sink."""
 
-    def __init__(self, max_entries: int = 10_000, sink: TextIO | None = None) -> None:
+    def __init__(self, max_entries: int = 10_000, sink: TextIO | None = None, zone: tzinfo = timezone.utc) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
         self._sink = sink
         self._next_id = 1
+        #: The zone the sink's times are written in.
+        self.zone = zone
 
     @property
     def max_entries(self) -> int:
@@ -102,7 +107,7 @@ class Journal:
         self._next_id += 1
         self._entries.append(entry)
         if self._sink is not None:
-            self._sink.write(dumps(entry.to_data()).decode("utf-8") + "\n")
+            self._sink.write(dumps(entry.to_data(self.zone)).decode("utf-8") + "\n")
             self._sink.flush()
 
     def entries(
@@ -124,7 +129,7 @@ class Journal:
         if owner is not None:
             found = [e for e in found if e.owner == owner]
         if payment_id is not None:
-            found = [e for e in found if e.params is not None and e.params.get("paymentId") == payment_id]
+            found = [e for e in found if e.value == payment_id and e.operation != "auth"]
         if operation is not None:
             found = [e for e in found if e.operation == operation]
         found = list(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from time import perf_counter
+from time import perf_counter, time
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -33,6 +33,13 @@ MAX_BODY = 1024 * 1024
 _JSON = "application/json"
 
 Reply = tuple[web.Response, "Outcome | None"]
+#: What failed, for the message of a simulated failure, by operation.
+_WHAT = {
+    "auth": "issuing the secret of '{}'",
+    "instant": "payment '{}'",
+    "cancel": "cancel of payment '{}'",
+    "get": "lookup of payment '{}'",
+}
 Handle = Callable[[web.Request, JournalEntry], Awaitable[Reply]]
 
 
@@ -85,11 +92,11 @@ class PublicApi:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register the endpoints, a JSON 405 for each known path, and a JSON 404 for the rest."""
-        for method, path, operation, handle in (
-            (hdrs.METH_GET, "/auth/{githubId}", "auth", self._auth),
+        for method, path, operation, handle in (  # lookups first: the router tries them in order
+            (hdrs.METH_GET, "/payments/{paymentId}", "get", self._get),
             (hdrs.METH_POST, "/payments/{paymentId}/instant", "instant", self._instant),
             (hdrs.METH_POST, "/payments/{paymentId}/cancel", "cancel", self._cancel),
-            (hdrs.METH_GET, "/payments/{paymentId}", "get", self._get),
+            (hdrs.METH_GET, "/auth/{githubId}", "auth", self._auth),
         ):
             allowed = (hdrs.METH_GET, hdrs.METH_HEAD) if method == hdrs.METH_GET else (method,)
             endpoint = self._endpoint(operation, handle)
@@ -103,7 +110,7 @@ class PublicApi:
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
             started = perf_counter()
-            entry = JournalEntry(service.clock.now(), request.method, _path(request), operation)
+            entry = JournalEntry(time(), request.method, _path(request), operation)
             fault = None
             try:
                 latency = service.latency()
@@ -138,12 +145,13 @@ class PublicApi:
 
         return endpoint
 
-    def _finish(self, entry: JournalEntry, result: Result, what: str, ok: Callable[[Any], web.Response]) -> Reply:
+    def _finish(self, entry: JournalEntry, result: Result, ok: Callable[[Any], web.Response]) -> Reply:
         """The response for ``result``: ``ok(value)``, the simulated failure, or a rule's answer."""
         entry.outcome = result.outcome
         entry.rule = result.rule
         fault = result.fault
         if result.failed:
+            what = _WHAT[entry.operation].format(entry.value)  # type: ignore[index]
             status = self._service.config.failure.status
             raise PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)", status)
         if fault is not None and fault.kind == "status":
@@ -153,16 +161,14 @@ class PublicApi:
         return ok(result.value), fault
 
     async def _auth(self, request: web.Request, entry: JournalEntry) -> Reply:
-        github_id = decode_path_value(_path(request)[6:])
-        entry.params = {"githubId": github_id}
+        github_id = entry.value = decode_path_value(entry.path[6:])
         result = self._service.issue_secret(github_id)
-        return self._finish(entry, result, "issuing the secret", _secret_response)
+        return self._finish(entry, result, _secret_response)
 
     async def _instant(self, request: web.Request, entry: JournalEntry) -> Reply:
-        payment_id = decode_path_value(_path(request)[10:-8])
-        entry.params = {"paymentId": payment_id}
+        payment_id = entry.value = decode_path_value(entry.path[10:-8])
         authorization = entry.authorization = request.headers.get(hdrs.AUTHORIZATION)
-        owner = entry.owner = self._service.authenticate(authorization)
+        owner = entry.owner = self._service.auth.owner(authorization)
         content_type = request.headers.get(hdrs.CONTENT_TYPE)
         if not _is_json(content_type):
             raise UnsupportedMediaType(content_type)
@@ -171,28 +177,26 @@ class PublicApi:
         if warnings:
             entry.warnings = warnings
         result = self._service.pay(owner, payment_id, payment_request)
-        return self._finish(entry, result, f"payment '{payment_id}'", _receipt_response)
+        return self._finish(entry, result, _receipt_response)
 
     async def _cancel(self, request: web.Request, entry: JournalEntry) -> Reply:
-        payment_id = decode_path_value(_path(request)[10:-7])
-        entry.params = {"paymentId": payment_id}
+        payment_id = entry.value = decode_path_value(entry.path[10:-7])
         authorization = entry.authorization = request.headers.get(hdrs.AUTHORIZATION)
-        owner = entry.owner = self._service.authenticate(authorization)
+        owner = entry.owner = self._service.auth.owner(authorization)
         if request.body_exists:
             try:
                 entry.body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 pass
         result = self._service.cancel(owner, payment_id)
-        return self._finish(entry, result, f"cancel of payment '{payment_id}'", _payment_response)
+        return self._finish(entry, result, _payment_response)
 
     async def _get(self, request: web.Request, entry: JournalEntry) -> Reply:
-        payment_id = decode_path_value(_path(request)[10:])
-        entry.params = {"paymentId": payment_id}
+        payment_id = entry.value = decode_path_value(entry.path[10:])
         authorization = entry.authorization = request.headers.get(hdrs.AUTHORIZATION)
-        owner = entry.owner = self._service.authenticate(authorization)
+        owner = entry.owner = self._service.auth.owner(authorization)
         result = self._service.get(owner, payment_id)
-        return self._finish(entry, result, f"lookup of payment '{payment_id}'", _payment_response)
+        return self._finish(entry, result, _payment_response)
 
 
 def _secret_response(secret: str) -> web.Response:
@@ -227,11 +231,11 @@ def create_app(
     """A fakepay application: the public API, and the control API under ``/__fakepay``
     (only ``health`` with ``control=False``; every call but ``health`` needs ``control_token``
     when one is given)."""
-    from .control import create_control_app
+    from .control import add_control_routes
 
     service = service or PaymentService()
     app = web.Application(client_max_size=MAX_BODY + 1)
     app[SERVICE] = service
-    app.add_subapp("/__fakepay", create_control_app(service, enabled=control, token=control_token))
+    add_control_routes(app.router, service, enabled=control, token=control_token)
     PublicApi(service).add_routes(app.router)
     return app

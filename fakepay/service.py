@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from .auth import Authenticator
 from .clock import Clock
-from .errors import AlreadyCancelled, AlreadyPaid, PaymentNotFound, PaymentNotPaid
+from .errors import AlreadyCancelled, AlreadyPaid, InvalidRequest, PaymentNotFound, PaymentNotPaid
 from .journal import Journal
 from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
 from .rules import Attempt, Outcome, Rule
@@ -91,6 +91,7 @@ class PaymentService:
         self.config = self.scenario
         self.seed = self.start_seed
         self.clock = Clock(self.scenario.clock.timezone, self.scenario.clock.frozen_at)
+        self.journal.zone = self.clock.zone
         self._build_auth()
         self.store = PaymentStore()
         self._streams: dict[str, random.Random] = {}
@@ -111,6 +112,7 @@ class PaymentService:
             self._latency = random.Random(f"{self.seed}:latency")
         if "clock" in patch:
             self.clock = Clock(config.clock.timezone, config.clock.frozen_at)
+            self.journal.zone = self.clock.zone
         if "auth" in patch or "stores" in patch:
             self._build_auth()
         if "journal" in patch:
@@ -162,7 +164,11 @@ class PaymentService:
         self.clock.freeze(at)
 
     def advance_clock(self, milliseconds: float) -> None:
-        self.clock.advance(timedelta(milliseconds=milliseconds))
+        """Move the clock; ``InvalidRequest`` if that leaves the years 1 to 9999."""
+        try:
+            self.clock.advance(timedelta(milliseconds=milliseconds))
+        except OverflowError:
+            raise InvalidRequest(f"advancing the clock by {milliseconds} ms leaves the years 1 to 9999") from None
 
     def resume_clock(self) -> None:
         self.clock.resume()
@@ -283,9 +289,18 @@ class PaymentService:
 
     # -- what the control API shows ----------------------------------------------------------
 
+    def config_data(self) -> dict[str, Any]:
+        """The configuration in force (not its payments or rules), with the seed in use."""
+        config = self.config.to_data()
+        return {key: config[key] for key in ("name", "seed", "clock", "auth", "failure", "latency", "journal")} | {
+            "seed": self.seed
+        }
+
+    def clock_data(self) -> dict[str, Any]:
+        return {"now": format_local_datetime(self.clock.now()), "frozen": self.clock.frozen, "timezone": self.clock.timezone}
+
     def state(self, owner: str | None = None) -> dict[str, Any]:
         """Everything: configuration in force, stores and every payment (of ``owner`` only, if given)."""
-        config = self.config.to_data()
         owners = sorted(set(self.store.owners()) | {s.github_id for s in self.config.stores} | set(self._streams))
         if owner is not None:
             owners = [owner]
@@ -293,13 +308,8 @@ class PaymentService:
         return {
             "scenario": self.config.name,
             "seed": self.seed,
-            "config": {key: config[key] for key in ("name", "seed", "clock", "auth", "failure", "latency", "journal")}
-            | {"seed": self.seed},
-            "clock": {
-                "now": format_local_datetime(self.clock.now()),
-                "frozen": self.clock.frozen,
-                "timezone": self.clock.timezone,
-            },
+            "config": self.config_data(),
+            "clock": self.clock_data(),
             "rules": [active.to_data() for active in self.rules],
             "stores": [
                 {

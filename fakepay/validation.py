@@ -58,7 +58,7 @@ def check_text(value: Any) -> str | None:
     length = _unicode_length(value)
     if length is None:
         return "must be valid Unicode text"
-    if not value.strip():
+    if not value or value.isspace():
         return "must not be blank"
     if length > TEXT_MAX:
         return f"must be at most {TEXT_MAX} characters, got {length}"
@@ -117,12 +117,11 @@ def parse_instant_request(body: Any) -> tuple[InstantPaymentRequest, list[str]]:
             problems.append(f"{name} {problem}")
     if problems:
         raise InvalidRequest("invalid InstantPaymentRequest: " + "; ".join(problems))
+    custom_data = body.get("customData")
     warnings = []
-    if len(body) > 4 or len(body) != sum(name in body for name in INSTANT_FIELDS):
+    if len(body) > 4 + ("customData" in body):  # the four required fields are there: others are unknown
         warnings = [unknown_field_warning(name, INSTANT_FIELDS) for name in body if name not in INSTANT_FIELDS]
-    request = InstantPaymentRequest(
-        body["storeId"], body["orderName"], body["totalPayAmount"], body["currency"], body.get("customData")
-    )
+    request = InstantPaymentRequest(body["storeId"], body["orderName"], body["totalPayAmount"], body["currency"], custom_data)
     return request, warnings
 
 

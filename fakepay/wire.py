@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -39,17 +40,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def loads(body: bytes) -> Any:
     """Parse a JSON body strictly (UTF-8 only, no NaN or Infinity), or ``InvalidRequest``."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest("request body is not valid UTF-8") from None
-    if not text.strip():
-        raise InvalidRequest("request body is empty; a JSON object is required")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
+        if not text.strip():
+            raise InvalidRequest("request body is empty; a JSON object is required") from None
         raise InvalidRequest(
             f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
@@ -96,27 +100,29 @@ def decode_path_value(raw: str) -> str:
     return value
 
 
+def _string(value: str | None) -> str:
+    """A JSON string (or null) exactly as ``dumps`` writes it, without building a document."""
+    return "null" if value is None else encode_basestring(value)
+
+
+def _paid_at(payment: Payment) -> str:
+    return "null" if payment.paid_at is None else f'"{format_local_datetime(payment.paid_at)}"'
+
+
 def encode_receipt(payment: Payment) -> bytes:
     """The answer to a successful instant payment: ``{"paymentId", "paidAt"}``."""
-    assert payment.paid_at is not None
-    return dumps({"paymentId": payment.payment_id, "paidAt": format_local_datetime(payment.paid_at)})
+    return f'{{"paymentId":{_string(payment.payment_id)},"paidAt":{_paid_at(payment)}}}'.encode()
 
 
 def encode_payment(payment: Payment) -> bytes:
     """The payment object of SPEC 1.9, encoded once and kept until the payment changes."""
     encoded = payment.encoded
     if encoded is None:
-        encoded = payment.encoded = dumps(
-            {
-                "paymentId": payment.payment_id,
-                "paymentStatus": payment.status,
-                "orderName": payment.order_name,
-                "pgProvider": "CEOS_PAY",
-                "currency": payment.currency,
-                "customData": payment.custom_data,
-                "paidAt": None if payment.paid_at is None else format_local_datetime(payment.paid_at),
-            }
-        )
+        encoded = payment.encoded = (
+            f'{{"paymentId":{_string(payment.payment_id)},"paymentStatus":"{payment.status}",'
+            f'"orderName":{_string(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
+            f'"customData":{_string(payment.custom_data)},"paidAt":{_paid_at(payment)}}}'
+        ).encode()
     return encoded
 
 

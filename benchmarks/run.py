@@ -1,0 +1,384 @@
+"""fakepay's benchmarks (SPEC 7), every comparison in one run against a baseline measured in the
+same run, printed as a table of figures and ratios.
+
+    python benchmarks/run.py [--quick]
+
+Needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``), Linux's ``taskset`` and the ``bench``
+extra (``pip install ".[test,bench]"``). On a machine with two or more cores the server under test
+is pinned to core 0 and every load generator to core 1, so that the load never starves the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+BODY = {"storeId": "my_store_001", "orderName": "order", "totalPayAmount": 1000, "currency": "KRW"}
+CORES = os.cpu_count() or 1
+
+
+def pinned(core: int, command: Sequence[str]) -> list[str]:
+    if CORES < 2 or shutil.which("taskset") is None:
+        return list(command)
+    return ["taskset", "-c", str(core), *command]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(port: int, path: str = "/__fakepay/health", timeout: float = 30.0) -> float:
+    """Poll until ``path`` answers 200; returns the time it happened (perf_counter)."""
+    request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(request)
+                if connection.recv(64).startswith(b"HTTP/1.1 200"):
+                    return time.perf_counter()
+        except OSError:
+            time.sleep(0.002)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+@contextmanager
+def process(command: Sequence[str], port: int, core: int = 0, ready_path: str = "/__fakepay/health") -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(pinned(core, command), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_ready(port, ready_path, timeout=120)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+
+def fakepay_command(port: int, *extra: str) -> list[str]:
+    return [PYTHON, "-m", "fakepay", "serve", "--port", str(port), "--failure-rate", "0", "--seed", "1", *extra]
+
+
+def bare_command(port: int) -> list[str]:
+    return [PYTHON, str(HERE / "bare.py"), str(port)]
+
+
+def http(port: int, method: str, path: str, body: object = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def secret_header() -> dict[str, str]:
+    from fakepay import issue_secret
+
+    return {"Authorization": f"Bearer {issue_secret('alice')}", "Content-Type": "application/json"}
+
+
+def prepare(port: int) -> None:
+    status, _ = http(port, "POST", "/payments/p1/instant", BODY, secret_header())
+    assert status in (200, 409), status
+
+
+# -- throughput --------------------------------------------------------------------------------
+
+INSTANT_LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", "/payments/bench-" .. counter .. "/instant", nil, wrk.body)
+end
+"""
+
+
+def wrk(port: int, path: str, seconds: float, post: bool = False) -> float:
+    headers = secret_header()
+    command = ["wrk", "-t1", "-c32", f"-d{seconds}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if post:
+            script.write(f"wrk.method = 'POST'\nwrk.body = {json.dumps(json.dumps(BODY))}\n{INSTANT_LUA}")
+        script_path = script.name
+    command += ["-s", script_path, f"http://127.0.0.1:{port}{path}"]
+    try:
+        output = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script_path)
+    errors = [line for line in output.splitlines() if "Non-2xx" in line or "Socket errors" in line]
+    if errors:
+        raise RuntimeError(f"wrk saw errors: {errors}")
+    return float(next(line for line in output.splitlines() if line.startswith("Requests/sec:")).split()[1])
+
+
+def throughput(rounds: int, seconds: float) -> dict[str, tuple[float, float]]:
+    """Requests per second of fakepay and of the bare app, alternating runs, medians."""
+    results: dict[str, dict[str, list[float]]] = {"get": {"fakepay": [], "bare": []}, "instant": {"fakepay": [], "bare": []}}
+    for _ in range(rounds):
+        for name, command in (("bare", bare_command), ("fakepay", fakepay_command)):
+            port = free_port()
+            with process(command(port), port):
+                prepare(port) if name == "fakepay" else None
+                wrk(port, "/payments/p1", 1)  # warm-up
+                results["get"][name].append(wrk(port, "/payments/p1", seconds))
+                results["instant"][name].append(wrk(port, "/payments/x/instant", seconds, post=True))
+    return {op: (statistics.median(r["fakepay"]), statistics.median(r["bare"])) for op, r in results.items()}
+
+
+# -- latency at a steady rate ------------------------------------------------------------------
+
+LATENCY_CLIENT = """
+import asyncio, json, sys, time
+import aiohttp
+
+async def main(url, rate, seconds, headers):
+    latencies = []
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        async def one(due):
+            async with session.get(url) as response:
+                await response.read()
+                assert response.status == 200, response.status
+            latencies.append(time.perf_counter() - due)
+        for _ in range(200):
+            await one(time.perf_counter())
+        latencies.clear()
+        start = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(due)))
+        await asyncio.gather(*tasks)
+    print(json.dumps(latencies))
+
+asyncio.run(main(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), json.loads(sys.argv[4])))
+"""
+
+
+def latency(port: int, rate: float, seconds: float) -> tuple[float, float]:
+    """p50 and p99 in ms of GET /payments/p1 at a steady ``rate``, open loop (measured from when
+    each request was due, so a stall is not hidden)."""
+    command = [PYTHON, "-c", LATENCY_CLIENT, f"http://127.0.0.1:{port}/payments/p1", str(rate), str(seconds), json.dumps(secret_header())]
+    samples = sorted(json.loads(subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout))
+    return samples[len(samples) // 2] * 1000, samples[int(len(samples) * 0.99)] * 1000
+
+
+# -- start-up ----------------------------------------------------------------------------------
+
+
+def startup(command: Sequence[str], port: int, path: str) -> float:
+    started = time.perf_counter()
+    proc = subprocess.Popen(pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return wait_ready(port, path) - started
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def startups(rounds: int) -> tuple[float, float]:
+    fakepay, bare = [], []
+    for _ in range(rounds):
+        port = free_port()
+        fakepay.append(startup([PYTHON, "-m", "fakepay", "serve", "--port", str(port)], port, "/__fakepay/health"))
+        port = free_port()
+        bare.append(startup(bare_command(port), port, "/__fakepay/health"))
+    return statistics.median(fakepay), statistics.median(bare)
+
+
+# -- a 500-test pytest suite ---------------------------------------------------------------------
+
+FAKEPAY_SUITE = """
+import pytest, requests
+
+BODY = {body}
+
+@pytest.mark.parametrize("n", range(500))
+def test_pay_and_look_up(fakepay, n):
+    headers = {{"Authorization": "Bearer " + fakepay.secret("alice")}}
+    assert requests.post(f"{{fakepay.url}}/payments/p{{n}}/instant", json=BODY, headers=headers).status_code == 200
+    assert requests.get(f"{{fakepay.url}}/payments/p{{n}}", headers=headers).json()["paymentStatus"] == "PAID"
+"""
+
+HTTPSERVER_SUITE = """
+import pytest, requests
+
+BODY = {body}
+
+@pytest.mark.parametrize("n", range(500))
+def test_pay_and_look_up(httpserver, n):
+    headers = {{"Authorization": "Bearer secret"}}
+    httpserver.expect_request(f"/payments/p{{n}}/instant", method="POST").respond_with_json(
+        {{"paymentId": f"p{{n}}", "paidAt": "2025-10-22T20:21:35.529482"}})
+    httpserver.expect_request(f"/payments/p{{n}}", method="GET").respond_with_json(
+        {{"paymentId": f"p{{n}}", "paymentStatus": "PAID", "orderName": "order", "pgProvider": "CEOS_PAY",
+          "currency": "KRW", "customData": None, "paidAt": "2025-10-22T20:21:35.529482"}})
+    assert requests.post(httpserver.url_for(f"/payments/p{{n}}/instant"), json=BODY, headers=headers).status_code == 200
+    assert requests.get(httpserver.url_for(f"/payments/p{{n}}"), headers=headers).json()["paymentStatus"] == "PAID"
+"""
+
+
+def pytest_suites(rounds: int) -> tuple[float, float]:
+    times: dict[str, list[float]] = {"fakepay": [], "httpserver": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, suite in (("fakepay", FAKEPAY_SUITE), ("httpserver", HTTPSERVER_SUITE)):
+            Path(folder, f"test_{name}.py").write_text(suite.format(body=BODY))
+        Path(folder, "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+        for _ in range(rounds):
+            for name in times:
+                started = time.perf_counter()
+                result = subprocess.run(
+                    pinned(0, [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"test_{name}.py"]),
+                    cwd=folder, capture_output=True, text=True,
+                )
+                times[name].append(time.perf_counter() - started)
+                if "500 passed" not in result.stdout:
+                    raise RuntimeError(f"the {name} suite failed:\n{result.stdout[-2000:]}")
+    return statistics.median(times["fakepay"]), statistics.median(times["httpserver"])
+
+
+# -- a million payments, and a soak --------------------------------------------------------------
+
+BIG_SERVER = """
+import asyncio, sys
+from fakepay import PaymentService, Server, parse_scenario
+from fakepay.scenario import SeedPayment
+
+async def main(port, count):
+    service = PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1}))
+    await (server := Server(service, "127.0.0.1", port)).start()
+    if count:
+        service.add_payments(tuple(
+            SeedPayment(f"owner{i % 1000}", f"payment-{i}", "my_store_001", "order", 1000 + i, "KRW")
+            for i in range(count)))
+    service.add_payments((SeedPayment("alice", "p1", "s", "order", 1, "KRW"),))
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+"""
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def million(count: int, seconds: float) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for label, stored in (("empty", 0), ("full", count)):
+        port = free_port()
+        proc = subprocess.Popen(pinned(0, [PYTHON, "-c", BIG_SERVER, str(port), str(stored)]), stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            figures[f"{label}_rss"] = rss_mib(proc.pid)
+            figures[f"{label}_p50"], figures[f"{label}_p99"] = latency(port, 1000, seconds)
+            started = time.perf_counter()
+            http(port, "POST", "/__fakepay/reset")
+            figures[f"{label}_reset"] = time.perf_counter() - started
+        finally:
+            proc.terminate()
+            proc.wait()
+    return figures
+
+
+def soak(requests_total: int) -> tuple[float, float, float]:
+    """RSS (MiB) after a warm-up, after ``requests_total`` requests, and the requests per second."""
+    port = free_port()
+    with process(fakepay_command(port), port) as proc:
+        prepare(port)
+        wrk(port, "/payments/p1", 2)
+        before = rss_mib(proc.pid)
+        started = time.perf_counter()
+        done = 0
+        rate = 0.0
+        while done < requests_total:
+            rate = wrk(port, "/payments/p1", 5)
+            done += int(rate * 5)
+        after = rss_mib(proc.pid)
+        return before, after, done / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and shorter runs (a smoke test, not figures)")
+    parser.add_argument("--throughput-only", action="store_true", help="measure only the throughput ratios")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("benchmarks: wrk is needed (apt-get install wrk)")
+    rounds, seconds, count = (1, 2, 100_000) if args.quick else (3, 5, 1_000_000)
+
+    rows: list[tuple[str, str, str, str]] = []
+    print(f"machine: {CORES} cores, Python {sys.version.split()[0]}, server on core 0, load on core 1", flush=True)
+
+    measured = throughput(rounds, seconds)
+    for op, path in (("get", "GET /payments/{id}"), ("instant", "POST /payments/{id}/instant")):
+        fp, bare = measured[op]
+        rows.append((f"throughput {path}", f"{fp:,.0f} req/s", f"bare aiohttp {bare:,.0f} req/s", f"{fp / bare:.2f} (>= 0.8)"))
+    if args.throughput_only:
+        return print_table(rows)
+
+    port = free_port()
+    with process(fakepay_command(port), port):
+        prepare(port)
+        p50, p99 = latency(port, 1000, seconds * 2)
+    port = free_port()
+    with process(bare_command(port), port):
+        bare50, bare99 = latency(port, 1000, seconds * 2)
+    rows.append(("latency at 1,000 req/s (p50 / p99)", f"{p50:.2f} / {p99:.2f} ms", f"bare {bare50:.2f} / {bare99:.2f} ms", f"p99 {'<=' if p99 <= 5 else '>'} 5 ms"))
+
+    fp_start, bare_start = startups(rounds * 3)
+    rows.append(("start-up to 200 on /__fakepay/health", f"{fp_start * 1000:.0f} ms", f"bare aiohttp {bare_start * 1000:.0f} ms", f"+{(fp_start - bare_start) * 1000:.0f} ms (<= +100)"))
+
+    fp_suite, hs_suite = pytest_suites(rounds)
+    rows.append(("500-test pytest suite", f"{fp_suite:.2f} s", f"pytest-httpserver {hs_suite:.2f} s", f"{fp_suite / hs_suite:.2f} (<= 1.0)"))
+
+    big = million(count, seconds)
+    rows.append((f"{count:,} stored payments: RSS", f"{big['full_rss']:.0f} MiB", f"empty {big['empty_rss']:.0f} MiB", "<= 1024 MiB"))
+    rows.append((f"{count:,} stored: GET p50 / p99 at 1,000 req/s", f"{big['full_p50']:.2f} / {big['full_p99']:.2f} ms", f"empty {big['empty_p50']:.2f} / {big['empty_p99']:.2f} ms", f"{big['full_p50'] / big['empty_p50']:.2f}"))
+    rows.append((f"{count:,} stored: POST /__fakepay/reset", f"{big['full_reset'] * 1000:.0f} ms", f"empty {big['empty_reset'] * 1000:.1f} ms", "<= 1000 ms"))
+
+    before, after, rate = soak(20_000 if args.quick else 200_000)
+    rows.append(("soak: RSS before / after 200,000 requests" if not args.quick else "soak (quick)", f"{before:.0f} / {after:.0f} MiB", f"{rate:,.0f} req/s", f"+{after - before:.1f} MiB"))
+
+    print_table(rows)
+
+
+def print_table(rows: list[tuple[str, str, str, str]]) -> None:
+    heading = ("what", "fakepay", "baseline", "ratio / target")
+    widths = [max(len(row[i]) for row in [*rows, heading]) for i in range(4)]
+    for row in [heading, tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,296 @@
+"""The OpenAPI 3 document of fakepay: the public CEOS payment API (SPEC 1) and the control API
+(SPEC 2), served at ``GET /__fakepay/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .payments import STATUSES
+from .rules import FAULTS, OPERATIONS
+from .validation import CURRENCIES, INT_MAX
+
+__all__ = ["openapi_document"]
+
+JSON = "application/json"
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
+_LOCAL_DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"}
+_ANY_OBJECT = {"type": "object", "additionalProperties": True}
+
+_ERRORS = {
+    400: "INVALID_REQUEST: malformed JSON, a bad field or path value",
+    401: "UNAUTHORIZED: missing, malformed or unknown secret",
+    404: "PAYMENT_NOT_FOUND, or NOT_FOUND for an unknown route",
+    405: "METHOD_NOT_ALLOWED",
+    409: "ALREADY_PAID, PAYMENT_ALREADY_CANCELLED or PAYMENT_NOT_PAID",
+    413: "PAYLOAD_TOO_LARGE: a body over 1 MiB",
+    415: "UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON",
+    500: "PAYMENT_FAILED: the simulated failure",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): _json(_ref("Error"), _ERRORS[status]) for status in statuses}
+
+
+def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in names]
+
+
+_PAYMENT_ID = _path_parameter("paymentId", {"type": "string", "minLength": 1, "maxLength": 256})
+_SECURED = [{"secret": []}]
+
+
+def _public() -> dict[str, Any]:
+    return {
+        "/auth/{githubId}": {
+            "get": {
+                "summary": "Issue the API secret of a githubId (the same every time)",
+                "operationId": "auth",
+                "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
+                "responses": {
+                    "200": {"description": "The secret", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    **_errors(400, 500),
+                },
+            }
+        },
+        "/payments/{paymentId}/instant": {
+            "post": {
+                "summary": "Pay",
+                "operationId": "instant",
+                "security": _SECURED,
+                "parameters": [_PAYMENT_ID],
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("InstantPaymentRequest")}}},
+                "responses": {"200": _json(_ref("Receipt")), **_errors(400, 401, 409, 413, 415, 500)},
+            }
+        },
+        "/payments/{paymentId}/cancel": {
+            "post": {
+                "summary": "Cancel a paid payment (any body is ignored)",
+                "operationId": "cancel",
+                "security": _SECURED,
+                "parameters": [_PAYMENT_ID],
+                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 409, 500)},
+            }
+        },
+        "/payments/{paymentId}": {
+            "get": {
+                "summary": "Look a payment up",
+                "operationId": "get",
+                "security": _SECURED,
+                "parameters": [_PAYMENT_ID],
+                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 500)},
+            }
+        },
+    }
+
+
+def _control_operation(summary: str, response: dict[str, Any], *, body: dict[str, Any] | None = None,
+                       query: tuple[str, ...] = ()) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "tags": ["control"], "responses": {"200": _json(response), **_errors(400)}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    if query:
+        operation["parameters"] = _query(*query)
+    return operation
+
+
+def _control() -> dict[str, Any]:
+    rules = {"type": "object", "required": ["rules"], "properties": {"rules": {"type": "array", "items": _ref("ActiveRule")}}}
+    journal = {"type": "object", "required": ["requests"], "properties": {"requests": {"type": "array", "items": _ref("JournalEntry")}}}
+    clock = {
+        "type": "object",
+        "required": ["now", "frozen", "timezone"],
+        "properties": {"now": _LOCAL_DATETIME, "frozen": {"type": "boolean"}, "timezone": {"type": "string"}},
+    }
+    return {
+        "/__fakepay/health": {"get": _control_operation("Readiness", {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}})},
+        "/__fakepay/state": {"get": _control_operation("Config in force, rules, stores and payments", _ref("State"), query=("owner",))},
+        "/__fakepay/reset": {
+            "post": _control_operation(
+                "Back to the scenario's start (or one owner's)",
+                {"type": "object", "required": ["reset", "owner"], "properties": {"reset": {"enum": ["all", "owner"]}, "owner": {"type": ["string", "null"]}}},
+                query=("owner",),
+            )
+        },
+        "/__fakepay/scenario": {
+            "get": _control_operation("The loaded scenario", _ANY_OBJECT),
+            "put": _control_operation("Load a scenario (YAML or JSON)", _ANY_OBJECT, body=_ANY_OBJECT),
+        },
+        "/__fakepay/config": {"patch": _control_operation("Change part of the config until reset", _ANY_OBJECT, body=_ANY_OBJECT)},
+        "/__fakepay/payments": {
+            "post": _control_operation(
+                "Seed payments",
+                {"type": "object", "required": ["payments"], "properties": {"payments": {"type": "array", "items": _ref("StoredPayment")}}},
+                body={"type": "array", "items": _ref("SeedPayment")},
+            )
+        },
+        "/__fakepay/rules": {
+            "get": _control_operation("The rules in force", rules),
+            "post": _control_operation("Add a rule", _ref("ActiveRule"), body=_ref("Rule")),
+            "delete": _control_operation("Clear the rules", rules),
+        },
+        "/__fakepay/clock": {
+            "post": _control_operation(
+                "Freeze, advance or resume the clock",
+                clock,
+                body={
+                    "type": "object",
+                    "minProperties": 1,
+                    "additionalProperties": False,
+                    "properties": {
+                        "freeze": {"oneOf": [_LOCAL_DATETIME, {"const": True}]},
+                        "advance_ms": {"type": "number", "minimum": -3.1536e12, "maximum": 3.1536e12},
+                        "resume": {"const": True},
+                    },
+                },
+            )
+        },
+        "/__fakepay/requests": {
+            "get": _control_operation("The request journal", journal, query=("method", "path", "owner", "paymentId", "operation", "limit")),
+            "delete": _control_operation("Clear the journal", journal),
+        },
+        "/__fakepay/openapi.json": {"get": _control_operation("This document", _ANY_OBJECT)},
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    payment_fields = {
+        "owner": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"},
+        "paymentId": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"},
+        "storeId": _TEXT,
+        "orderName": _TEXT,
+        "totalPayAmount": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
+        "currency": {"enum": list(CURRENCIES)},
+        "customData": {"type": ["string", "null"]},
+        "status": {"enum": list(STATUSES)},
+        "paidAt": {"oneOf": [_LOCAL_DATETIME, {"type": "null"}]},
+    }
+    required = ["owner", "paymentId", "storeId", "orderName", "totalPayAmount", "currency"]
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "additionalProperties": False,
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        },
+        "InstantPaymentRequest": {
+            "type": "object",
+            "required": ["storeId", "orderName", "totalPayAmount", "currency"],
+            "properties": {k: payment_fields[k] for k in ("storeId", "orderName", "totalPayAmount", "currency", "customData")},
+        },
+        "Receipt": {
+            "type": "object",
+            "required": ["paymentId", "paidAt"],
+            "additionalProperties": False,
+            "properties": {"paymentId": {"type": "string"}, "paidAt": _LOCAL_DATETIME},
+        },
+        "Payment": {
+            "type": "object",
+            "required": ["paymentId", "paymentStatus", "orderName", "pgProvider", "currency", "customData", "paidAt"],
+            "additionalProperties": False,
+            "properties": {
+                "paymentId": {"type": "string"},
+                "paymentStatus": {"enum": list(STATUSES)},
+                "orderName": {"type": "string"},
+                "pgProvider": {"const": "CEOS_PAY"},
+                "currency": {"enum": list(CURRENCIES)},
+                "customData": {"type": ["string", "null"]},
+                "paidAt": {"oneOf": [_LOCAL_DATETIME, {"type": "null"}]},
+            },
+        },
+        "SeedPayment": {"type": "object", "required": required, "additionalProperties": False, "properties": payment_fields},
+        "StoredPayment": {
+            "type": "object",
+            "required": [*required, "status", "paidAt", "attempts", "createdAt", "updatedAt"],
+            "properties": {**payment_fields, "attempts": {"type": "integer", "minimum": 1},
+                           "createdAt": _LOCAL_DATETIME, "updatedAt": _LOCAL_DATETIME},
+        },
+        "Rule": {
+            "type": "object",
+            "required": ["then"],
+            "properties": {
+                "when": {
+                    "type": "object",
+                    "properties": {
+                        "operation": {"enum": list(OPERATIONS)},
+                        "owner": {"type": "string"},
+                        "paymentId": {"type": "string", "description": "glob"},
+                        "storeId": {"type": "string"},
+                        "orderName": {"type": "string", "description": "glob"},
+                        "currency": {"enum": list(CURRENCIES)},
+                        "totalPayAmount": {"oneOf": [{"type": "integer"}, {"type": "object"}]},
+                    },
+                },
+                "then": {"oneOf": [{"enum": list(FAULTS)}, {"type": "object"}]},
+                "times": {"type": "integer", "minimum": 1},
+            },
+        },
+        "ActiveRule": {
+            "allOf": [_ref("Rule")],
+            "type": "object",
+            "required": ["id", "when", "then", "remaining"],
+            "properties": {"id": {"type": "integer"}, "remaining": {"type": ["integer", "null"]}},
+        },
+        "JournalEntry": {
+            "type": "object",
+            "required": ["id", "time", "operation", "method", "path", "params", "owner", "authorization", "body",
+                         "status", "response", "outcome", "rule", "duration_ms", "warnings"],
+            "properties": {
+                "id": {"type": "integer"},
+                "time": _LOCAL_DATETIME,
+                "operation": {"enum": [*OPERATIONS, None]},
+                "method": {"type": "string"},
+                "path": {"type": "string"},
+                "params": {"type": "object", "additionalProperties": {"type": "string"}},
+                "owner": {"type": ["string", "null"]},
+                "authorization": {"type": ["string", "null"]},
+                "status": {"type": ["integer", "null"]},
+                "outcome": {"type": "string"},
+                "rule": {"type": ["integer", "null"]},
+                "duration_ms": {"type": "number"},
+                "warnings": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "State": {
+            "type": "object",
+            "required": ["scenario", "seed", "config", "clock", "rules", "stores", "payments"],
+            "properties": {
+                "scenario": {"type": "string"},
+                "seed": {"type": "integer"},
+                "config": {"type": "object"},
+                "clock": {"type": "object"},
+                "rules": {"type": "array", "items": _ref("ActiveRule")},
+                "stores": {"type": "array", "items": {"type": "object"}},
+                "payments": {"type": "array", "items": _ref("StoredPayment")},
+            },
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the public and control APIs."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "fakepay",
+            "version": "1",
+            "description": "A stateful fake of the CEOS payment server, and its control API under /__fakepay.",
+        },
+        "paths": {**_public(), **_control()},
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"secret": {"type": "http", "scheme": "bearer", "description": "The secret of GET /auth/{githubId}"}},
+        },
+    }

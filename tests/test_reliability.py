@@ -1,0 +1,133 @@
+"""Reliability: schemathesis against the served OpenAPI document, and a stateful model test."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+
+import hypothesis.strategies as st
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from fakepay import FakePay, issue_secret
+from fakepay.openapi import openapi_document
+
+SCHEMA = schemathesis.openapi.from_dict(openapi_document())
+# Calls that change behaviour on purpose (a rule or a rate can make 500s) are tested elsewhere.
+SCHEMA = SCHEMA.exclude(path_regex=r"^/__fakepay/(config|rules|scenario)$", method=["PATCH", "POST", "PUT"])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakePay]:
+    with FakePay(failure_rate=0.0, seed=1) as fake:
+        yield fake
+
+
+def test_the_served_document_is_the_module_one(server: FakePay) -> None:
+    with urllib.request.urlopen(f"{server.url}/__fakepay/openapi.json") as response:
+        assert json.loads(response.read()) == json.loads(json.dumps(openapi_document()))
+
+
+@SCHEMA.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_5xx_and_no_schema_violation(case: schemathesis.Case, server: FakePay) -> None:
+    headers = {"Authorization": f"Bearer {issue_secret('fuzz')}"} if case.operation.path.startswith("/payments") else {}
+    case.call_and_validate(base_url=server.url, headers=headers, excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+
+# -- a stateful comparison with a model -----------------------------------------------------
+
+OWNERS = st.sampled_from(["alice", "bob"])
+IDS = st.sampled_from(["p1", "p2", "주문 3", "a+b"])
+BODIES = st.fixed_dictionaries(
+    {
+        "storeId": st.sampled_from(["s1", "s2"]),
+        "orderName": st.sampled_from(["o", "노트북"]),
+        "totalPayAmount": st.integers(1, 2_147_483_647),
+        "currency": st.sampled_from(["KRW", "USD"]),
+    },
+    optional={"customData": st.none() | st.text(max_size=20)},
+)
+
+
+class FakePayMachine(RuleBasedStateMachine):
+    """Random auth/pay/cancel/get/reset against fakepay and a dict that says what should happen."""
+
+    fake: FakePay
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: dict[tuple[str, str], dict] = {}
+        self.session = requests.Session()
+
+    @initialize()
+    def start(self) -> None:
+        self.fake.restore(failure_rate=0.0)
+        self.fake.freeze_time("2025-10-22T20:21:35.5")
+
+    def _url(self, payment_id: str, action: str = "") -> str:
+        return f"{self.fake.url}/payments/{requests.utils.quote(payment_id, safe='')}{action}"
+
+    def _auth(self, owner: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_secret(owner)}"}
+
+    @rule(owner=OWNERS)
+    def auth(self, owner: str) -> None:
+        assert self.session.get(f"{self.fake.url}/auth/{owner}").text == issue_secret(owner)
+
+    @rule(owner=OWNERS, payment_id=IDS, body=BODIES)
+    def pay(self, owner: str, payment_id: str, body: dict) -> None:
+        response = self.session.post(self._url(payment_id, "/instant"), json=body, headers=self._auth(owner))
+        if (owner, payment_id) in self.model:
+            assert (response.status_code, response.json()["type"]) == (409, "ALREADY_PAID")
+        else:
+            assert response.status_code == 200
+            assert response.json() == {"paymentId": payment_id, "paidAt": "2025-10-22T20:21:35.5"}
+            self.model[(owner, payment_id)] = {
+                "paymentId": payment_id, "paymentStatus": "PAID", "orderName": body["orderName"], "pgProvider": "CEOS_PAY",
+                "currency": body["currency"], "customData": body.get("customData"), "paidAt": "2025-10-22T20:21:35.5",
+            }
+
+    @rule(owner=OWNERS, payment_id=IDS)
+    def cancel(self, owner: str, payment_id: str) -> None:
+        response = self.session.post(self._url(payment_id, "/cancel"), headers=self._auth(owner))
+        expected = self.model.get((owner, payment_id))
+        if expected is None:
+            assert response.status_code == 404
+        elif expected["paymentStatus"] == "CANCELLED":
+            assert (response.status_code, response.json()["type"]) == (409, "PAYMENT_ALREADY_CANCELLED")
+        else:
+            expected["paymentStatus"] = "CANCELLED"
+            assert (response.status_code, response.json()) == (200, expected)
+
+    @rule(owner=OWNERS, payment_id=IDS)
+    def get(self, owner: str, payment_id: str) -> None:
+        response = self.session.get(self._url(payment_id), headers=self._auth(owner))
+        expected = self.model.get((owner, payment_id))
+        assert response.status_code == (404 if expected is None else 200)
+        if expected is not None:
+            assert list(response.json().items()) == list(expected.items())
+
+    @rule(owner=st.none() | OWNERS)
+    def reset(self, owner: str | None) -> None:
+        self.fake.reset(owner)
+        self.model = {key: value for key, value in self.model.items() if owner is not None and key[0] != owner}
+        if owner is None:
+            self.fake.freeze_time("2025-10-22T20:21:35.5")
+
+    @precondition(lambda self: True)
+    @invariant()
+    def state_agrees(self) -> None:
+        stored = {(p["owner"], p["paymentId"]): p["status"] for p in self.fake.state()["payments"]}
+        assert stored == {key: value["paymentStatus"] for key, value in self.model.items()}
+
+
+def test_fakepay_behaves_like_its_model(server: FakePay) -> None:
+    FakePayMachine.fake = server
+    test = FakePayMachine.TestCase
+    test.settings = settings(max_examples=30, stateful_step_count=25, deadline=None)
+    test("runTest").runTest()
