@@ -40,7 +40,34 @@ _EXPORTS = {
     "FakePayControlError": "handle",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AlreadyCancelled",
+    "AlreadyPaid",
+    "Clock",
+    "FakePay",
+    "FakePayControlError",
+    "FakePayError",
+    "InvalidRequest",
+    "MethodNotAllowed",
+    "PayloadTooLarge",
+    "Payment",
+    "PaymentFailed",
+    "PaymentNotFound",
+    "PaymentNotPaid",
+    "PaymentService",
+    "RouteNotFound",
+    "Rule",
+    "Scenario",
+    "ScenarioError",
+    "Server",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "create_app",
+    "issue_secret",
+    "load_scenario",
+    "parse_scenario",
+    "parse_scenario_text",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -172,7 +172,7 @@ def _guard(token: str | None) -> Callable[[Handler, bool], Handler]:
             except FakePayError as error:
                 return error_response(error)
             except web.HTTPException as exception:
-                return error_response(as_error(exception, request))
+                return error_response(as_error(exception))
             except Exception as exception:  # a bug: still a JSON answer
                 return error_response(internal_error(exception))
 

@@ -15,7 +15,6 @@ from .wire import parse_local_datetime
 __all__ = ["Document", "Path", "Reader", "format_path"]
 
 Path = tuple[str | int, ...]
-MISSING: Any = object()
 
 
 def format_path(path: Path) -> str:
@@ -69,9 +68,9 @@ class Document:
 
         self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
-            seen: set[Any] = set()
+            seen: set[str] = set()
             for key_node, value_node in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                key: str = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
                 child = (*path, key)
                 self.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 if key in seen:
@@ -134,7 +133,7 @@ class Reader:
         for key in value:
             if key not in known:
                 hint = did_you_mean(str(key), known)
-                self.problem((*path, str(key)), f"unknown key" + (f"; did you mean '{hint}'?" if hint else ""), key=True)
+                self.problem((*path, str(key)), "unknown key" + (f"; did you mean '{hint}'?" if hint else ""), key=True)
         for key in required:
             if value.get(key) is None:
                 self.problem((*path, key), "is required")

@@ -203,10 +203,13 @@ class FakePay:
         """Config in force, rules, stores and payments (``GET /__fakepay/state``)."""
         return self._call("GET", "/state", query={"owner": owner})
 
-    def load_scenario(self, scenario: str | Path | dict[str, Any]) -> None:
-        """Replace the scenario with a file's or a dict's; ``FakePayControlError`` lists problems."""
+    def load_scenario(self, scenario: ScenarioSource) -> None:
+        """Replace the scenario with a file's, a dict's or a ``Scenario``; ``FakePayControlError``
+        lists problems."""
         self._replaced = True
         self._signing_key = None
+        if isinstance(scenario, Scenario):
+            scenario = scenario.to_data()
         if isinstance(scenario, dict):
             self._call("PUT", "/scenario", scenario)
         else:

@@ -49,7 +49,7 @@ def _query(*names: str) -> list[dict[str, Any]]:
 
 
 _PAYMENT_ID = _path_parameter("paymentId", {"type": "string", "minLength": 1, "maxLength": 256})
-_SECURED = [{"secret": []}]
+_SECURED: list[dict[str, list[str]]] = [{"secret": []}]
 
 
 def _public() -> dict[str, Any]:

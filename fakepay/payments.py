@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -63,10 +62,6 @@ class PaymentStore:
             self._owners = {}
         else:
             self._owners.pop(owner, None)
-
-    def __iter__(self) -> Iterator[Payment]:
-        for payments in list(self._owners.values()):
-            yield from list(payments.values())
 
     def __len__(self) -> int:
         return sum(map(len, self._owners.values()))

@@ -4,7 +4,7 @@ YAML or JSON, every problem reported as ``file:line:col: key.path: message``."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Any
@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from .auth import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
 from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
-from .errors import ScenarioError
 from .payments import FAILED, PAID, STATUSES
 from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
 from .validation import CURRENCIES, INT_MAX, check_amount, check_custom_data, check_text
@@ -353,7 +352,7 @@ def _failure(r: Reader, value: Any) -> FailureConfig:
     default = FailureConfig()
     rate = default.rate if data.get("rate") is None else r.number(data["rate"], (*path, "rate"), 0.0, 1.0)
     status = default.status if data.get("status") is None else r.integer(data["status"], (*path, "status"), 400, 599)
-    reuse = default.reuse_failed_payment_id
+    reuse: bool | None = default.reuse_failed_payment_id
     if data.get("reuse_failed_payment_id") is not None:
         reuse = r.boolean(data["reuse_failed_payment_id"], (*path, "reuse_failed_payment_id"))
     return FailureConfig(
@@ -440,8 +439,3 @@ def _outcome(r: Reader, value: Any, path: Path) -> Outcome | None:
         r.problem((*path, "body"), "must be plain JSON (objects, arrays, strings, numbers, booleans, null)")
         return None
     return None if status is None else Outcome("status", status=status, body=body)
-
-
-def replace_failure_rate(scenario: Scenario, rate: float) -> Scenario:
-    """``scenario`` with another failure rate."""
-    return replace(scenario, failure=replace(scenario.failure, rate=rate))

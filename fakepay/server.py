@@ -56,14 +56,10 @@ def error_response(error: FakePayError) -> web.Response:
     return response
 
 
-def as_error(exception: web.HTTPException, request: web.Request) -> FakePayError:
-    """The fakepay error for an exception aiohttp raised (routing, body size)."""
-    if isinstance(exception, web.HTTPMethodNotAllowed):
-        return MethodNotAllowed(request.method, request.path, sorted(exception.allowed_methods))
+def as_error(exception: web.HTTPException) -> FakePayError:
+    """The fakepay error for an exception aiohttp raised while reading a request (its size)."""
     if isinstance(exception, web.HTTPRequestEntityTooLarge):
         return PayloadTooLarge(MAX_BODY)
-    if isinstance(exception, web.HTTPNotFound):
-        return RouteNotFound(request.method, request.path)
     error = FakePayError(exception.reason)
     error.status = exception.status
     return error
@@ -121,7 +117,7 @@ class PublicApi:
                 response = error_response(error)
                 entry.outcome = "failed" if isinstance(error, PaymentFailed) else "rejected"
             except web.HTTPException as exception:
-                response = error_response(as_error(exception, request))
+                response = error_response(as_error(exception))
                 entry.outcome = "rejected"
             except Exception as exception:  # a bug: still a JSON answer, never aiohttp's text 500
                 response = error_response(internal_error(exception))

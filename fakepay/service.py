@@ -66,6 +66,15 @@ def _random_seed() -> int:
 class PaymentService:
     """One fake CEOS payment server: its scenario, state and behaviour."""
 
+    scenario: Scenario
+    config: Scenario
+    start_seed: int
+    seed: int
+    clock: Clock
+    auth: Authenticator
+    store: PaymentStore
+    rules: list[ActiveRule]
+
     def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
         self._journal_sink = journal_sink
         self.journal = Journal(sink=journal_sink)

@@ -190,3 +190,12 @@ def test_frozen_clock_stamps_payments() -> None:
     assert service.pay("alice", "p1", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 35, 500000)
     service.advance_clock(1500)
     assert service.pay("alice", "p2", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 37)
+
+
+def test_the_public_api_resolves() -> None:
+    import fakepay
+
+    for name in fakepay.__all__:
+        assert getattr(fakepay, name) is not None
+    with pytest.raises(AttributeError):
+        fakepay.nothing_by_that_name  # noqa: B018

@@ -89,6 +89,7 @@ def test_the_handle_api(consumer: pytest.Pytester) -> None:
             assert fakepay.freeze_time("2025-10-22T20:21:35.529482") == "2025-10-22T20:21:35.529482"
             assert fakepay.advance_time(timedelta(seconds=1)) == "2025-10-22T20:21:36.529482"
             assert pay(fakepay, "timed").json()["paidAt"] == "2025-10-22T20:21:36.529482"
+            assert fakepay.resume_time() > "2026"
             assert [e["status"] for e in fakepay.requests(operation="instant", owner="alice", limit=2)] == [None, 200]
             assert len(fakepay.requests(payment_id="p0")) == 1
             fakepay.load_scenario({"version": 1, "failure": {"rate": 1.0}})

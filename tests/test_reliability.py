@@ -33,7 +33,7 @@ def test_the_served_document_is_the_module_one(server: FakePay) -> None:
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_5xx_and_no_schema_violation(case: schemathesis.Case, server: FakePay) -> None:
     headers = {"Authorization": f"Bearer {issue_secret('fuzz')}"} if case.operation.path.startswith("/payments") else {}
     case.call_and_validate(base_url=server.url, headers=headers, excluded_checks=[schemathesis.checks.positive_data_acceptance])
