@@ -8,11 +8,10 @@ the same.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -108,6 +107,7 @@ class FakePay:
         self._start: dict[str, Any] = {}
         self._replaced = False
         self._signing_key: str | None = None
+        self._connection: http.client.HTTPConnection | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -130,6 +130,9 @@ class FakePay:
 
     def stop(self) -> None:
         """Stop the server if it was started here."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
@@ -152,23 +155,38 @@ class FakePay:
 
     def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
               raw: bytes | None = None, content_type: str = "application/json") -> Any:
-        url = f"{self.url}/__fakepay{path}"
+        target = f"/__fakepay{path}"
         if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+            target += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         headers = {"Content-Type": content_type} if data is not None else {}
         if self._control_token:
             headers["Authorization"] = f"Bearer {self._control_token}"
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
+        status, answer = self._exchange(method, target, data, headers)
+        if status != 200:
             try:
-                answer = json.loads(error.read())
+                error = json.loads(answer)
             except ValueError:
-                answer = {"type": "HTTP_ERROR", "message": str(error)}
-            raise FakePayControlError(error.code, answer.get("type", ""), answer.get("message", "")) from None
+                error = {"type": "HTTP_ERROR", "message": answer.decode("utf-8", "replace")}
+            raise FakePayControlError(status, error.get("type", ""), error.get("message", ""))
+        return json.loads(answer)
+
+    def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        """One request on a kept-alive connection (opened again once if the server closed it)."""
+        for attempt in (1, 2):
+            if self._connection is None:
+                parts = urllib.parse.urlsplit(self.url)
+                self._connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+            try:
+                self._connection.request(method, target, body=data, headers=headers)
+                response = self._connection.getresponse()
+                return response.status, response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _configure_overrides(self, seed: int | None = None, failure_rate: float | None = None) -> None:
         patch: dict[str, Any] = {}

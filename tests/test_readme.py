@@ -105,3 +105,11 @@ def test_the_two_commands_are_the_ones_ci_runs() -> None:
     first, second = blocks("sh", "pip install")[:2]
     assert first.strip() == "pip install . && fakepay serve"
     assert second.strip() in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_handle_example_without_pytest() -> None:
+    (example,) = blocks("python", "with FakePay() as fake:")
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    url, status = result.stdout.split()
+    assert url.startswith("http://127.0.0.1:") and status == "PAID"
