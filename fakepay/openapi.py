@@ -13,7 +13,10 @@ __all__ = ["openapi_document"]
 
 JSON = "application/json"
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
+#: What fakepay writes: seconds always, microseconds at most.
 _LOCAL_DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"}
+#: What fakepay reads, as Java's LocalDateTime.parse: seconds optional, up to nanoseconds.
+_LOCAL_DATETIME_IN = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"}
 _ANY_OBJECT = {"type": "object", "additionalProperties": True}
 
 _ERRORS = {
@@ -133,7 +136,14 @@ def _control() -> dict[str, Any]:
             "post": _control_operation(
                 "Seed payments",
                 {"type": "object", "required": ["payments"], "properties": {"payments": {"type": "array", "items": _ref("StoredPayment")}}},
-                body={"type": "array", "items": _ref("SeedPayment")},
+                body={
+                    "oneOf": [
+                        {"type": "array", "items": _ref("SeedPayment")},
+                        _ref("SeedPayment"),
+                        {"type": "object", "required": ["payments"], "additionalProperties": False,
+                         "properties": {"payments": {"type": "array", "items": _ref("SeedPayment")}}},
+                    ]
+                },
             )
         },
         "/__fakepay/rules": {
@@ -150,7 +160,7 @@ def _control() -> dict[str, Any]:
                     "minProperties": 1,
                     "additionalProperties": False,
                     "properties": {
-                        "freeze": {"oneOf": [_LOCAL_DATETIME, {"const": True}]},
+                        "freeze": {"oneOf": [_LOCAL_DATETIME_IN, {"const": True}]},
                         "advance_ms": {"type": "number", "minimum": -3.1536e12, "maximum": 3.1536e12},
                         "resume": {"const": True},
                     },
@@ -174,8 +184,19 @@ def _schemas() -> dict[str, Any]:
         "totalPayAmount": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
         "currency": {"enum": list(CURRENCIES)},
         "customData": {"type": ["string", "null"]},
+    }
+    stored_fields = {
+        **payment_fields,
         "status": {"enum": list(STATUSES)},
         "paidAt": {"oneOf": [_LOCAL_DATETIME, {"type": "null"}]},
+        "attempts": {"type": "integer", "minimum": 1},
+        "createdAt": _LOCAL_DATETIME,
+        "updatedAt": _LOCAL_DATETIME,
+    }
+    seed_fields = {
+        **payment_fields,
+        "status": {"enum": [*STATUSES, None]},
+        "paidAt": {"oneOf": [_LOCAL_DATETIME_IN, {"type": "null"}]},
     }
     required = ["owner", "paymentId", "storeId", "orderName", "totalPayAmount", "currency"]
     return {
@@ -210,12 +231,11 @@ def _schemas() -> dict[str, Any]:
                 "paidAt": {"oneOf": [_LOCAL_DATETIME, {"type": "null"}]},
             },
         },
-        "SeedPayment": {"type": "object", "required": required, "additionalProperties": False, "properties": payment_fields},
+        "SeedPayment": {"type": "object", "required": required, "additionalProperties": False, "properties": seed_fields},
         "StoredPayment": {
             "type": "object",
             "required": [*required, "status", "paidAt", "attempts", "createdAt", "updatedAt"],
-            "properties": {**payment_fields, "attempts": {"type": "integer", "minimum": 1},
-                           "createdAt": _LOCAL_DATETIME, "updatedAt": _LOCAL_DATETIME},
+            "properties": stored_fields,
         },
         "Rule": {
             "type": "object",
