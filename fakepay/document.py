@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import ScenarioError
-from .validation import did_you_mean
+from .validation import describe, did_you_mean
 from .wire import parse_local_datetime
 
 __all__ = ["Document", "Path", "Reader", "format_path"]
@@ -128,7 +128,7 @@ class Reader:
     def mapping(self, value: Any, path: Path, known: Collection[str], required: Collection[str] = ()) -> dict[str, Any]:
         """The mapping at ``path``; unknown and missing keys are problems."""
         if not isinstance(value, dict):
-            self.problem(path, f"must be a mapping, got {_kind(value)}")
+            self.problem(path, f"must be a mapping, got {describe(value, yaml=True)}")
             return {}
         for key in value:
             if key not in known:
@@ -143,7 +143,7 @@ class Reader:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.problem(path, f"must be a list, got {_kind(value)}")
+            self.problem(path, f"must be a list, got {describe(value, yaml=True)}")
             return []
         return value
 
@@ -200,25 +200,9 @@ class Reader:
         return None
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return type(value).__name__
-
-
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    return _kind(value)
+    return describe(value, yaml=True)

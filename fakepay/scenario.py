@@ -15,7 +15,7 @@ from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
 from .payments import FAILED, PAID, STATUSES
 from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
-from .validation import CURRENCIES, INT_MAX, check_amount, check_custom_data, check_text
+from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text
 from .wire import MAX_ID_LENGTH, dumps, format_local_datetime
 
 __all__ = [
@@ -309,7 +309,7 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
             ("storeId", check_text),
             ("orderName", check_text),
             ("totalPayAmount", check_amount),
-            ("currency", _check_currency),
+            ("currency", check_currency),
             ("customData", check_custom_data),
         ):
             problem = check(data.get(key)) if isinstance(data, dict) and data else None
@@ -338,12 +338,6 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
                 )
             )
     return tuple(payments)
-
-
-def _check_currency(value: Any) -> str | None:
-    if value is None:
-        return "is required"
-    return None if isinstance(value, str) and value in CURRENCIES else f"must be one of 'KRW', 'USD', got {value!r}"
 
 
 def _failure(r: Reader, value: Any) -> FailureConfig:

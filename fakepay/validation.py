@@ -17,6 +17,7 @@ __all__ = [
     "check_currency",
     "check_custom_data",
     "check_text",
+    "describe",
     "did_you_mean",
     "parse_instant_request",
     "unknown_field_warning",
@@ -54,7 +55,7 @@ def check_text(value: Any) -> str | None:
     if value is None:
         return "is required"
     if type(value) is not str:
-        return f"must be a string, got {_json_type(value)}"
+        return f"must be a string, got {describe(value)}"
     length = _unicode_length(value)
     if length is None:
         return "must be valid Unicode text"
@@ -70,7 +71,7 @@ def check_amount(value: Any) -> str | None:
     if value is None:
         return "is required"
     if type(value) is not int:
-        return f"must be an integer from 1 to {INT_MAX}, got {_json_type(value)}"
+        return f"must be an integer from 1 to {INT_MAX}, got {describe(value)}"
     if not 1 <= value <= INT_MAX:
         return f"must be an integer from 1 to {INT_MAX}, got {value}"
     return None
@@ -90,7 +91,7 @@ def check_custom_data(value: Any) -> str | None:
     if value is None:
         return None
     if type(value) is not str:
-        return f"must be a string or null, got {_json_type(value)}"
+        return f"must be a string or null, got {describe(value)}"
     if _unicode_length(value) is None:
         return "must be valid Unicode text"
     return None
@@ -108,7 +109,7 @@ _CHECKS = (
 def parse_instant_request(body: Any) -> tuple[InstantPaymentRequest, list[str]]:
     """The request and its warnings (unknown fields), or ``InvalidRequest`` naming every bad field."""
     if type(body) is not dict:
-        raise InvalidRequest(f"request body must be a JSON object, got {_json_type(body)}")
+        raise InvalidRequest(f"request body must be a JSON object, got {describe(body)}")
     problems = None
     for name, check in _CHECKS:
         problem = check(body.get(name))
@@ -146,9 +147,10 @@ def unknown_field_warning(name: str, known: Collection[str]) -> str:
     return f"unknown field '{name}' ignored" + (f"; did you mean '{hint}'?" if hint else "")
 
 
-def _json_type(value: Any) -> str:
+def describe(value: Any, yaml: bool = False) -> str:
+    """What kind of value this is, in JSON's words (or YAML's: mapping, list, nothing)."""
     if value is None:
-        return "null"
+        return "nothing" if yaml else "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int):
@@ -158,11 +160,11 @@ def _json_type(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
-        return "an array"
+        return "a list" if yaml else "an array"
     if isinstance(value, dict):
-        return "an object"
+        return "a mapping" if yaml else "an object"
     return type(value).__name__
 
 
 def _show(value: Any) -> str:
-    return f"'{value}'" if isinstance(value, str) else _json_type(value)
+    return f"'{value}'" if isinstance(value, str) else describe(value)

@@ -75,7 +75,7 @@ BAD = {
     ),
     "payment currency": (
         "payments:\n  - {owner: a, paymentId: p, storeId: s, orderName: o, totalPayAmount: 1, currency: EUR}\n",
-        "payments[0].currency: must be one of 'KRW', 'USD', got 'EUR'",
+        "payments[0].currency: must be 'KRW' or 'USD', got 'EUR'",
     ),
     "payment missing fields": ("payments:\n  - {owner: a, paymentId: p}\n", "s.yaml:2:5: payments[0].storeId: is required"),
     "payment bad status": (
