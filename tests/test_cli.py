@@ -19,7 +19,7 @@ import pytest
 from fakepay import issue_secret
 
 FAKEPAY = [sys.executable, "-m", "fakepay"]
-BANNER = re.compile(r"fakepay serving (http://127\.0\.0\.1:(\d+)) \(scenario: (.+), failure rate: (.+), seed: (\d+)\)")
+BANNER = re.compile(r"fakepay serving (http://[\d.]+:(\d+)) \(scenario: (.+), failure rate: (.+), seed: (\d+)\)")
 
 
 @contextmanager
@@ -127,3 +127,29 @@ def test_installed_console_script_is_the_same_program() -> None:
     script = Path(sys.executable).with_name("fakepay")
     result = subprocess.run([str(script), "secret", "alice"], capture_output=True, text=True, timeout=20)
     assert result.stdout.strip() == issue_secret("alice")
+
+
+def test_control_token_and_no_control_options() -> None:
+    with serving("--control-token", "t0ken") as (_, banner):
+        url = banner.group(1)
+        assert fetch(f"{url}/__fakepay/state")[0] == 401
+        assert fetch(f"{url}/__fakepay/state", headers={"Authorization": "Bearer t0ken"})[0] == 200
+        assert fetch(f"{url}/__fakepay/health")[0] == 200
+    with serving("--no-control") as (_, banner):
+        url = banner.group(1)
+        assert fetch(f"{url}/__fakepay/reset", "POST")[0] == 404
+        assert fetch(f"{url}/__fakepay/health")[0] == 200
+
+
+def test_an_open_control_api_on_the_network_is_warned_about() -> None:
+    with serving("--host", "0.0.0.0") as (process, banner):
+        port = banner.group(2)
+        assert fetch(f"http://127.0.0.1:{port}/__fakepay/health")[0] == 200
+        process.terminate()
+        process.wait(timeout=5)
+        warning = process.stderr.read()  # type: ignore[union-attr]
+    assert "warning: the control API is open to the network on 0.0.0.0" in warning
+    with serving("--host", "0.0.0.0", "--control-token", "t") as (process, _):
+        process.terminate()
+        process.wait(timeout=5)
+        assert "warning" not in process.stderr.read()  # type: ignore[union-attr]
