@@ -115,7 +115,7 @@ class PublicApi:
                 response, fault = await handle(request, entry)
             except FakePayError as error:
                 response = error_response(error)
-                entry.outcome = "failed" if isinstance(error, PaymentFailed) else "rejected"
+                entry.outcome = "rejected"
             except web.HTTPException as exception:
                 response = error_response(as_error(exception))
                 entry.outcome = "rejected"
@@ -149,7 +149,8 @@ class PublicApi:
         if result.failed:
             what = _WHAT[entry.operation].format(entry.value)  # type: ignore[index]
             status = self._service.config.failure.status
-            raise PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)", status)
+            failure = PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)", status)
+            return error_response(failure), fault
         if fault is not None and fault.kind == "status":
             return json_response(dumps(fault.body), fault.status), fault
         if result.value is None:

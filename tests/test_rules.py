@@ -48,6 +48,16 @@ async def test_delay_holds_the_answer_then_behaves_normally(aiohttp_client) -> N
     assert response.status == 200 and (await response.json())["paymentId"] == "p1"
 
 
+async def test_delay_holds_a_failed_payment_too(aiohttp_client) -> None:
+    api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": {"delay_ms": 300}}], failure={"rate": 1.0})
+    started = time.perf_counter()
+    response = await api.pay("p1")
+    assert time.perf_counter() - started >= 0.3
+    assert response.status == 500 and (await response.json())["type"] == "PAYMENT_FAILED"
+    entry = (await api.control("GET", "/requests"))["requests"][0]
+    assert (entry["outcome"], entry["status"], entry["rule"]) == ("delay", 500, 1)
+
+
 async def test_timeout_holds_then_closes_and_stores_nothing(aiohttp_client) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": {"timeout_s": 0.4}}])
     started = time.perf_counter()
