@@ -121,6 +121,11 @@ class FakePay:
             self._url = self._thread.server.url
         else:
             self._url = self._attach_url
+            try:
+                self._call("GET", "/health")
+            except OSError as error:
+                self._url = None
+                raise ConnectionError(f"no fakepay answers at {self._attach_url}: {error}") from None
             if self._scenario_source is not None:
                 self.load_scenario(self._scenario_source)
             self._configure_overrides()

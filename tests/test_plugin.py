@@ -204,6 +204,16 @@ def test_attaching_to_a_running_fakepay(consumer: pytest.Pytester, how: str, mon
         result.assert_outcomes(passed=2)
 
 
+def test_attaching_to_nothing_says_so(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_nothing="def test_it(fakepay):\n    pass\n")
+    with __import__("socket").socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = consumer.runpytest("--fakepay-url", f"http://127.0.0.1:{port}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*no fakepay answers at http://127.0.0.1:{port}*"])
+
+
 def test_each_xdist_worker_has_its_own_server(consumer: pytest.Pytester, tmp_path: Path) -> None:
     consumer.makepyfile(
         test_workers=f"""
