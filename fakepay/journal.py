@@ -78,7 +78,7 @@ def _redact_header(value: str) -> str:
 
 
 def _parsed(raw: bytes | None) -> Any:
-    """JSON bytes as their value; other bytes as text."""
+    """JSON bytes as their value; other bytes (or a body cut short) as text."""
     if not raw:
         return None
     text = raw.decode("utf-8", "replace")

@@ -30,6 +30,8 @@ __all__ = ["MAX_BODY", "SERVICE", "create_app", "error_response", "json_response
 SERVICE = web.AppKey("service", PaymentService)
 #: Bodies over this many bytes are answered 413.
 MAX_BODY = 1024 * 1024
+#: The journal keeps at most this much of a request body, so that its memory stays small.
+JOURNAL_BODY_LIMIT = 64 * 1024
 _JSON = "application/json"
 
 Reply = tuple[web.Response, "Outcome | None"]
@@ -169,7 +171,8 @@ class PublicApi:
         content_type = request.headers.get(hdrs.CONTENT_TYPE)
         if not _is_json(content_type):
             raise UnsupportedMediaType(content_type)
-        body = entry.body = await request.read()
+        body = await request.read()
+        entry.body = body[:JOURNAL_BODY_LIMIT]
         payment_request, warnings = parse_instant_request(loads(body))
         if warnings:
             entry.warnings = warnings
@@ -182,7 +185,7 @@ class PublicApi:
         owner = entry.owner = self._service.auth.owner(authorization)
         if request.body_exists:
             try:
-                entry.body = await request.read()
+                entry.body = (await request.read())[:JOURNAL_BODY_LIMIT]
             except web.HTTPRequestEntityTooLarge:
                 pass
         result = self._service.cancel(owner, payment_id)

@@ -71,6 +71,13 @@ async def test_a_body_that_is_not_json_is_kept_as_text(api: Api) -> None:
     assert entry["body"] == "{oops" and entry["status"] == 400
 
 
+async def test_a_large_body_is_kept_only_in_part(api: Api) -> None:
+    await api.pay("p1", body={**BODY, "pad": "x" * 200_000})
+    (entry,) = await entries(api)
+    assert entry["status"] == 200
+    assert isinstance(entry["body"], str) and len(entry["body"]) == 64 * 1024
+
+
 async def test_filters(api: Api) -> None:
     await api.pay("a1")
     await api.pay("b1", owner="bob")
