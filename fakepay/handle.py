@@ -135,9 +135,7 @@ class FakePay:
 
     def stop(self) -> None:
         """Stop the server if it was started here."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._close_connection()
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
@@ -177,21 +175,28 @@ class FakePay:
         return json.loads(answer)
 
     def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
-        """One request on a kept-alive connection (opened again once if the server closed it)."""
-        for attempt in (1, 2):
-            if self._connection is None:
-                parts = urllib.parse.urlsplit(self.url)
-                self._connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
-            try:
-                self._connection.request(method, target, body=data, headers=headers)
-                response = self._connection.getresponse()
-                return response.status, response.read()
-            except (ConnectionError, http.client.HTTPException):
-                self._connection.close()
-                self._connection = None
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        """One request on a kept-alive connection, opened again once if the server had closed it."""
+        reused = self._connection is not None
+        try:
+            return self._send(method, target, data, headers)
+        except (ConnectionError, http.client.HTTPException):
+            self._close_connection()
+            if not reused:
+                raise
+        return self._send(method, target, data, headers)
+
+    def _send(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self._connection is None:
+            parts = urllib.parse.urlsplit(self.url)
+            self._connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+        self._connection.request(method, target, body=data, headers=headers)
+        response = self._connection.getresponse()
+        return response.status, response.read()
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _configure_overrides(self, seed: int | None = None, failure_rate: float | None = None) -> None:
         patch: dict[str, Any] = {}
