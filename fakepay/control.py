@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import FakePayError, InvalidRequest, MethodNotAllowed, RouteNotFound, Unauthorized
+from .errors import InvalidRequest, Unauthorized
 from .scenario import parse_payments, parse_rule, parse_scenario, parse_scenario_text
-from .server import as_error, error_response, internal_error, json_response
+from .server import error_response, json_response, not_allowed, not_found
 from .service import PaymentService, payment_data
 from .wire import dumps, loads
 
@@ -169,27 +169,12 @@ def _guard(token: str | None) -> Callable[[Handler, bool], Handler]:
                     if not hmac.compare_digest(given, expected):
                         raise Unauthorized("the control API needs 'Authorization: Bearer <control token>'")
                 return await handler(request)
-            except FakePayError as error:
-                return error_response(error)
-            except web.HTTPException as exception:
-                return error_response(as_error(exception))
-            except Exception as exception:  # a bug: still a JSON answer
-                return error_response(internal_error(exception))
+            except Exception as exception:  # every error, a bug included, is answered as JSON
+                return error_response(exception)
 
         return guarded
 
     return guard
-
-
-def _not_allowed(allowed: tuple[str, ...]) -> Handler:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        raise MethodNotAllowed(request.method, request.path, allowed)
-
-    return handle
-
-
-async def _not_found(request: web.Request) -> web.StreamResponse:
-    raise RouteNotFound(request.method, request.path)
 
 
 def add_control_routes(router: web.UrlDispatcher, service: PaymentService, *, enabled: bool = True,
@@ -217,5 +202,5 @@ def add_control_routes(router: web.UrlDispatcher, service: PaymentService, *, en
             router.add_route(method, PREFIX + path, guard(handler, open_))
             if method == hdrs.METH_GET:
                 router.add_route(hdrs.METH_HEAD, PREFIX + path, guard(handler, open_))
-        router.add_route(hdrs.METH_ANY, PREFIX + path, guard(_not_allowed(allowed), open_))
-    router.add_route(hdrs.METH_ANY, PREFIX + "/{path:.*}", guard(_not_found, False))
+        router.add_route(hdrs.METH_ANY, PREFIX + path, guard(not_allowed(allowed), open_))
+    router.add_route(hdrs.METH_ANY, PREFIX + "/{path:.*}", guard(not_found, False))

@@ -25,7 +25,7 @@ from .service import PaymentService, Result
 from .validation import parse_instant_request
 from .wire import decode_path_value, dumps, encode_error, encode_payment, encode_receipt, loads
 
-__all__ = ["MAX_BODY", "SERVICE", "create_app", "error_response", "json_response"]
+__all__ = ["MAX_BODY", "SERVICE", "as_error", "create_app", "error_response", "json_response", "not_allowed", "not_found"]
 
 SERVICE = web.AppKey("service", PaymentService)
 #: Bodies over this many bytes are answered 413.
@@ -50,25 +50,26 @@ def json_response(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type=_JSON)
 
 
-def error_response(error: FakePayError) -> web.Response:
-    """The JSON error of SPEC 1.2 for ``error``: the only place an error becomes a response."""
+def error_response(exception: Exception) -> web.Response:
+    """The JSON error of SPEC 1.2 for any exception: the only place an error becomes a response."""
+    error = as_error(exception)
     response = json_response(encode_error(error), error.status)
     if isinstance(error, MethodNotAllowed):
         response.headers[hdrs.ALLOW] = ",".join(error.allowed)
     return response
 
 
-def as_error(exception: web.HTTPException) -> FakePayError:
-    """The fakepay error for an exception aiohttp raised while reading a request (its size)."""
+def as_error(exception: Exception) -> FakePayError:
+    """The fakepay error for an exception: itself, aiohttp's 413 while reading a body, or (for
+    anything unexpected, a fakepay bug) a JSON 500 rather than aiohttp's text page."""
+    if isinstance(exception, FakePayError):
+        return exception
     if isinstance(exception, web.HTTPRequestEntityTooLarge):
         return PayloadTooLarge(MAX_BODY)
-    error = FakePayError(exception.reason)
-    error.status = exception.status
-    return error
-
-
-def internal_error(exception: Exception) -> FakePayError:
-    """A JSON 500 for an unexpected exception (a fakepay bug: please report it)."""
+    if isinstance(exception, web.HTTPException):
+        error = FakePayError(exception.reason)
+        error.status = exception.status
+        return error
     return FakePayError(f"internal error in fakepay: {type(exception).__name__}: {exception}")
 
 
@@ -100,8 +101,8 @@ class PublicApi:
             endpoint = self._endpoint(operation, handle)
             for each in allowed:
                 router.add_route(each, path, endpoint)
-            router.add_route(hdrs.METH_ANY, path, self._endpoint(operation, _not_allowed(allowed)))
-        router.add_route(hdrs.METH_ANY, "/{path:.*}", self._endpoint(None, _not_found))
+            router.add_route(hdrs.METH_ANY, path, self._endpoint(operation, not_allowed(allowed)))
+        router.add_route(hdrs.METH_ANY, "/{path:.*}", self._endpoint(None, not_found))
 
     def _endpoint(self, operation: str | None, handle: Handle) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         service = self._service
@@ -115,15 +116,9 @@ class PublicApi:
                 if latency:
                     await asyncio.sleep(latency)
                 response, fault = await handle(request, entry)
-            except FakePayError as error:
-                response = error_response(error)
-                entry.outcome = "rejected"
-            except web.HTTPException as exception:
-                response = error_response(as_error(exception))
-                entry.outcome = "rejected"
-            except Exception as exception:  # a bug: still a JSON answer, never aiohttp's text 500
-                response = error_response(internal_error(exception))
-                entry.outcome = "error"
+            except Exception as exception:  # every error, a bug included, is answered as JSON
+                response = error_response(exception)
+                entry.outcome = "rejected" if isinstance(exception, (FakePayError, web.HTTPException)) else "error"
             closes = fault is not None and fault.kind in ("timeout", "reset", "lost_response")
             if not closes:
                 entry.status = response.status
@@ -164,10 +159,16 @@ class PublicApi:
         result = self._service.issue_secret(github_id)
         return self._finish(entry, result, _secret_response)
 
-    async def _instant(self, request: web.Request, entry: JournalEntry) -> Reply:
-        payment_id = entry.value = decode_path_value(entry.path[10:-8])
+    def _identify(self, request: web.Request, entry: JournalEntry, raw_payment_id: str) -> tuple[str, str]:
+        """The decoded paymentId, then the owner of the secret (in the order of SPEC 1.2's checks),
+        both noted in the journal entry."""
+        payment_id = entry.value = decode_path_value(raw_payment_id)
         authorization = entry.authorization = request.headers.get(hdrs.AUTHORIZATION)
         owner = entry.owner = self._service.auth.owner(authorization)
+        return payment_id, owner
+
+    async def _instant(self, request: web.Request, entry: JournalEntry) -> Reply:
+        payment_id, owner = self._identify(request, entry, entry.path[10:-8])
         content_type = request.headers.get(hdrs.CONTENT_TYPE)
         if not _is_json(content_type):
             raise UnsupportedMediaType(content_type)
@@ -180,9 +181,7 @@ class PublicApi:
         return self._finish(entry, result, _receipt_response)
 
     async def _cancel(self, request: web.Request, entry: JournalEntry) -> Reply:
-        payment_id = entry.value = decode_path_value(entry.path[10:-7])
-        authorization = entry.authorization = request.headers.get(hdrs.AUTHORIZATION)
-        owner = entry.owner = self._service.auth.owner(authorization)
+        payment_id, owner = self._identify(request, entry, entry.path[10:-7])
         if request.body_exists:
             try:
                 entry.body = (await request.read())[:JOURNAL_BODY_LIMIT]
@@ -192,9 +191,7 @@ class PublicApi:
         return self._finish(entry, result, _payment_response)
 
     async def _get(self, request: web.Request, entry: JournalEntry) -> Reply:
-        payment_id = entry.value = decode_path_value(entry.path[10:])
-        authorization = entry.authorization = request.headers.get(hdrs.AUTHORIZATION)
-        owner = entry.owner = self._service.auth.owner(authorization)
+        payment_id, owner = self._identify(request, entry, entry.path[10:])
         result = self._service.get(owner, payment_id)
         return self._finish(entry, result, _payment_response)
 
@@ -211,14 +208,17 @@ def _payment_response(payment: Payment) -> web.Response:
     return web.Response(body=encode_payment(payment), content_type=_JSON)
 
 
-def _not_allowed(allowed: tuple[str, ...]) -> Handle:
-    async def handle(request: web.Request, entry: JournalEntry) -> Reply:
+def not_allowed(allowed: tuple[str, ...]) -> Callable[..., Awaitable[Any]]:
+    """A handler (public or control) that answers 405 with ``allowed`` in the ``Allow`` header."""
+
+    async def handle(request: web.Request, *_: object) -> Any:
         raise MethodNotAllowed(request.method, _path(request), allowed)
 
     return handle
 
 
-async def _not_found(request: web.Request, entry: JournalEntry) -> Reply:
+async def not_found(request: web.Request, *_: object) -> Any:
+    """A handler (public or control) that answers the JSON 404 of an unknown route."""
     raise RouteNotFound(request.method, _path(request))
 
 

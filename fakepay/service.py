@@ -76,7 +76,6 @@ class PaymentService:
     rules: list[ActiveRule]
 
     def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
-        self._journal_sink = journal_sink
         self.journal = Journal(sink=journal_sink)
         self.load(scenario or Scenario())
 
@@ -99,8 +98,7 @@ class PaymentService:
             return
         self.config = self.scenario
         self.seed = self.start_seed
-        self.clock = Clock(self.scenario.clock.timezone, self.scenario.clock.frozen_at)
-        self.journal.zone = self.clock.zone
+        self._set_clock()
         self._build_auth()
         self.store = PaymentStore()
         self._streams: dict[str, random.Random] = {}
@@ -120,12 +118,15 @@ class PaymentService:
             self._streams.clear()
             self._latency = random.Random(f"{self.seed}:latency")
         if "clock" in patch:
-            self.clock = Clock(config.clock.timezone, config.clock.frozen_at)
-            self.journal.zone = self.clock.zone
+            self._set_clock()
         if "auth" in patch or "stores" in patch:
             self._build_auth()
         if "journal" in patch:
             self.journal.resize(config.journal_max_entries)
+
+    def _set_clock(self) -> None:
+        self.clock = Clock(self.config.clock.timezone, self.config.clock.frozen_at)
+        self.journal.zone = self.clock.zone
 
     def _build_auth(self) -> None:
         declared = {s.secret: s.github_id for s in self.config.stores if s.secret}
@@ -190,10 +191,6 @@ class PaymentService:
         return (latency.fixed_ms + self._latency.random() * latency.jitter_ms) / 1000
 
     # -- the public API ----------------------------------------------------------------------
-
-    def authenticate(self, authorization: str | None) -> str:
-        """The owner (githubId) the ``Authorization`` header stands for, or ``Unauthorized``."""
-        return self.auth.owner(authorization)
 
     def issue_secret(self, github_id: str) -> Result:
         """The API secret of ``github_id`` (``InvalidRequest`` for a bad id)."""
@@ -301,9 +298,8 @@ class PaymentService:
     def config_data(self) -> dict[str, Any]:
         """The configuration in force (not its payments or rules), with the seed in use."""
         config = self.config.to_data()
-        return {key: config[key] for key in ("name", "seed", "clock", "auth", "failure", "latency", "journal")} | {
-            "seed": self.seed
-        }
+        shown = ("name", "seed", "clock", "auth", "failure", "latency", "journal")
+        return {key: self.seed if key == "seed" else config[key] for key in shown}
 
     def clock_data(self) -> dict[str, Any]:
         return {"now": format_local_datetime(self.clock.now()), "frozen": self.clock.frozen, "timezone": self.clock.timezone}

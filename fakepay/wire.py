@@ -31,9 +31,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f/]")
 _LOCAL_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")
 
 
+def _utf8(text: str) -> bytes:
+    """JSON text as UTF-8; a lone surrogate (not encodable) is written as its ``\\uXXXX`` escape."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def dumps(value: Any) -> bytes:
     """Compact JSON in UTF-8 with non-ASCII text unescaped, as Jackson writes it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+    return _utf8(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def _reject_constant(name: str) -> Any:
@@ -111,18 +116,18 @@ def _paid_at(payment: Payment) -> str:
 
 def encode_receipt(payment: Payment) -> bytes:
     """The answer to a successful instant payment: ``{"paymentId", "paidAt"}``."""
-    return f'{{"paymentId":{_string(payment.payment_id)},"paidAt":{_paid_at(payment)}}}'.encode()
+    return _utf8(f'{{"paymentId":{_string(payment.payment_id)},"paidAt":{_paid_at(payment)}}}')
 
 
 def encode_payment(payment: Payment) -> bytes:
     """The payment object of SPEC 1.9, encoded once and kept until the payment changes."""
     encoded = payment.encoded
     if encoded is None:
-        encoded = payment.encoded = (
+        encoded = payment.encoded = _utf8(
             f'{{"paymentId":{_string(payment.payment_id)},"paymentStatus":"{payment.status}",'
             f'"orderName":{_string(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
             f'"customData":{_string(payment.custom_data)},"paidAt":{_paid_at(payment)}}}'
-        ).encode()
+        )
     return encoded
 
 
