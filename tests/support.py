@@ -52,3 +52,19 @@ class Api:
         response = await self.client.request(method, f"/__fakepay{path}", **kwargs)
         assert response.status == 200, await response.text()
         return await response.json()
+
+
+def need(*tools: str, install: str) -> None:
+    """Skip the calling test where a system tool (a command or a file path) is missing, saying how
+    to install it; in CI (``CI=true``) fail instead, so that CI never passes by skipping."""
+    import os
+    import shutil
+
+    import pytest
+
+    missing = [tool for tool in tools if shutil.which(tool) is None and not os.path.exists(tool)]
+    if missing:
+        message = f"needs {', '.join(missing)}: {install}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
