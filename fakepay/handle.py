@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from .auth import issue_secret
-from .scenario import Scenario, load_scenario, parse_scenario
+from .scenario import Scenario, load_scenario, parse_scenario, scenario_file
 from .wire import format_local_datetime
 
 __all__ = ["FakePay", "FakePayControlError"]
@@ -232,8 +232,9 @@ class FakePay:
         return self._call("GET", "/state", query={"owner": owner})
 
     def load_scenario(self, scenario: ScenarioSource) -> None:
-        """Replace the scenario with a file's, a dict's or a ``Scenario``; ``FakePayControlError``
-        lists problems."""
+        """Replace the scenario with a shipped one by name (``"lost-responses"``), a file's, a dict's
+        or a ``Scenario``; ``FakePayControlError`` lists problems, ``ScenarioError`` says a file is
+        missing."""
         self._replaced = True
         self._signing_key = None
         if isinstance(scenario, Scenario):
@@ -241,7 +242,7 @@ class FakePay:
         if isinstance(scenario, dict):
             self._call("PUT", "/scenario", scenario)
         else:
-            self._call("PUT", "/scenario", raw=Path(scenario).read_bytes(), content_type="application/yaml")
+            self._call("PUT", "/scenario", raw=scenario_file(scenario).read_bytes(), content_type="application/yaml")
 
     def configure(self, patch: dict[str, Any]) -> dict[str, Any]:
         """Change part of the config until the next reset, e.g. ``{"latency": {"fixed_ms": 50}}``."""

@@ -23,13 +23,19 @@ __all__ = ["fakepay", "fakepay_app", "fakepay_session"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fakepay", "fake CEOS payment server")
-    group.addoption("--fakepay-scenario", metavar="FILE", help="scenario the fakepay fixture starts from")
+    group.addoption(
+        "--fakepay-scenario", metavar="NAME|FILE",
+        help="scenario the fakepay fixture starts from: a shipped one by name, or a file relative to the current directory",
+    )
     group.addoption("--fakepay-url", metavar="URL", help="use the fakepay already running at URL (also FAKEPAY_URL)")
     parser.addini("fakepay_scenario", "scenario the fakepay fixture starts from")
     parser.addini("fakepay_url", "use the fakepay already running at this URL")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    scenario = _setting(config, "scenario")
+    if scenario:
+        _scenario_file(scenario)
     config.addinivalue_line(
         "markers",
         "fakepay(scenario=None, failure_rate=None, seed=None): the scenario, failure rate or seed of the "
@@ -42,11 +48,15 @@ def _setting(config: pytest.Config, name: str, env: str | None = None) -> str | 
     return value or (os.environ.get(env) if env else None) or None
 
 
-def _path(config: pytest.Config, value: str | os.PathLike[str]) -> Path:
-    path = Path(value)
-    if not path.is_absolute() and not path.exists():
-        path = config.rootpath / path
-    return path
+def _scenario_file(value: str | os.PathLike[str]) -> Path:
+    """A shipped scenario's name or a path relative to the current directory, as a file; a usage
+    error when there is none."""
+    from fakepay import ScenarioError, scenario_file
+
+    try:
+        return scenario_file(value)
+    except ScenarioError as error:
+        raise pytest.UsageError(error.problems[0]) from None
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +66,7 @@ def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
 
     url = _setting(pytestconfig, "url", "FAKEPAY_URL")
     scenario = _setting(pytestconfig, "scenario")
-    handle = FakePay(url, scenario=_path(pytestconfig, scenario) if scenario else None)
+    handle = FakePay(url, scenario=_scenario_file(scenario) if scenario else None)
     with handle:
         yield handle
 
@@ -71,7 +81,7 @@ def fakepay(request: pytest.FixtureRequest, fakepay_session: FakePay) -> FakePay
     if unknown or (marker and marker.args):
         raise pytest.UsageError(f"@pytest.mark.fakepay takes only scenario=, failure_rate=, seed=; got {sorted(unknown) or marker.args}")
     fakepay_session.restore(
-        scenario=_path(request.config, options["scenario"]) if options.get("scenario") else None,
+        scenario=_scenario_file(options["scenario"]) if options.get("scenario") else None,
         failure_rate=options.get("failure_rate"),
         seed=options.get("seed"),
     )

@@ -4,6 +4,7 @@ YAML or JSON, every problem reported as ``file:line:col: key.path: message``."""
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path as FilePath
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from .auth import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
 from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
+from .errors import ScenarioError
 from .payments import FAILED, PAID, STATUSES
 from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
 from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text
@@ -30,6 +32,8 @@ __all__ = [
     "parse_payments",
     "parse_rule",
     "parse_scenario",
+    "scenario_file",
+    "shipped_scenarios",
 ]
 
 MAX_SEED = 2**63 - 1
@@ -160,9 +164,39 @@ def _merge(base: Any, patch: Any) -> Any:
     return copy.deepcopy(patch)
 
 
-def load_scenario(path: str | FilePath) -> Scenario:
-    """Read a scenario file; ``ScenarioError`` lists every problem; an unreadable file is ``OSError``."""
-    path = FilePath(path)
+#: The folder of the scenarios that ship with fakepay, loadable by name.
+SHIPPED = FilePath(__file__).with_name("scenarios")
+
+
+def shipped_scenarios() -> list[str]:
+    """The names of the scenarios that ship with fakepay: ``default``, ``happy-path``, ..."""
+    return sorted(path.stem for path in SHIPPED.glob("*.yaml"))
+
+
+def scenario_file(name_or_path: str | os.PathLike[str]) -> FilePath:
+    """The file of a scenario given by name or path.
+
+    A bare name (no folder, no suffix) of a shipped scenario, such as ``happy-path``, is that
+    scenario's file; anything else is a path, relative to the current working directory.
+    ``ScenarioError`` (one problem, one line) when there is no such file.
+    """
+    text = os.fspath(name_or_path)
+    shipped = SHIPPED / f"{text}.yaml"
+    if text and text == FilePath(text).name and "." not in text and shipped.is_file():
+        return shipped
+    path = FilePath(text)
+    if not path.is_file():
+        where = "" if path.is_absolute() else f" (relative to {os.getcwd()})"
+        raise ScenarioError([
+            f"no scenario '{text}': not a file{where} nor a shipped scenario ({', '.join(shipped_scenarios())})"
+        ])
+    return path
+
+
+def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
+    """Read a scenario by name or path (see ``scenario_file``); ``ScenarioError`` lists every
+    problem; an unreadable file is ``OSError``."""
+    path = scenario_file(name_or_path)
     text = path.read_text(encoding="utf-8")
     return parse_scenario_text(text, str(path), default_name=path.stem)
 

@@ -23,9 +23,9 @@ BANNER = re.compile(r"fakepay serving (http://[\d.]+:(\d+)) \(scenario: (.+), fa
 
 
 @contextmanager
-def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+def serving(*args: str, cwd: Path | None = None) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
     process = subprocess.Popen(
-        [*FAKEPAY, "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*FAKEPAY, "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
     )
     try:
         assert process.stdout is not None

@@ -178,6 +178,35 @@ def test_scenario_option_and_ini(consumer: pytest.Pytester, how: str) -> None:
     result.assert_outcomes(passed=1)
 
 
+def test_shipped_scenarios_by_name_and_a_missing_one_in_a_marker(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_named="""
+        import pytest
+        from helpers import pay
+
+        @pytest.mark.fakepay(scenario="always-fail")
+        def test_named(fakepay):
+            assert fakepay.state()["scenario"] == "always-fail"
+            assert pay(fakepay, "p1").status_code == 500
+
+        @pytest.mark.fakepay(scenario="scenarios/default.yaml")
+        def test_missing(fakepay):
+            pass
+        """
+    )
+    result = consumer.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*no scenario 'scenarios/default.yaml': not a file (relative to *) nor a shipped scenario (*"])
+    assert "FileNotFoundError" not in result.stdout.str()
+
+
+def test_a_missing_scenario_option_is_a_usage_error(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_it="def test_it(fakepay):\n    pass\n")
+    result = consumer.runpytest("--fakepay-scenario", "happy-paht")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: no scenario 'happy-paht': not a file (relative to {consumer.path}) nor a shipped*"])
+
+
 URL_TEST = """
 from helpers import pay
 

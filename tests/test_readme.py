@@ -82,7 +82,6 @@ def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
         port = str(probe.getsockname()[1])
     script = "\n".join([
         f"cd {tmp_path}",
-        "ln -s " + str(ROOT) + " fakepay",
         serve.replace("8080", port) + " SERVER=$! ; trap 'kill $SERVER' EXIT",
         wait.replace("8080", port),
     ])
@@ -97,7 +96,6 @@ def test_the_pytest_examples(pytester: pytest.Pytester) -> None:
     (marked,) = blocks("python", "@pytest.mark.fakepay(")
     pytester.makepyfile(test_checkout=checkout, test_marked=marked)
     pytester.makeini(INI)
-    shutil.copytree(ROOT / "scenarios", pytester.path / "scenarios")
     pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
 
 
