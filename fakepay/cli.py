@@ -8,7 +8,6 @@ import ipaddress
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from importlib.metadata import version
 from typing import TextIO
 
@@ -92,10 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except OSError as error:
         return _fail(f"cannot read scenario: {error.strerror}: {error.filename}")
-    if args.seed is not None:
-        scenario = replace(scenario, seed=args.seed)
-    if args.failure_rate is not None:
-        scenario = replace(scenario, failure=replace(scenario.failure, rate=args.failure_rate))
+    scenario = scenario.overridden(seed=args.seed, failure_rate=args.failure_rate)
     journal: TextIO | None = None
     try:
         if args.journal_file:

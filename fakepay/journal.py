@@ -136,11 +136,9 @@ class Journal:
         return found[-limit:] if limit else found
 
     def clear(self, owner: str | None = None, max_entries: int | None = None) -> None:
-        """Drop every entry (or ``owner``'s), optionally changing the bound."""
+        """Drop every entry (or ``owner``'s), optionally changing the bound; ids are never reused."""
         keep = [] if owner is None else [e for e in self._entries if e.owner != owner]
         self._entries = deque(keep, maxlen=max_entries or self._entries.maxlen)
-        if owner is None:
-            self._next_id = 1
 
     def resize(self, max_entries: int) -> None:
         self._entries = deque(self._entries, maxlen=max_entries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Any
@@ -125,6 +125,13 @@ class Scenario:
             "rules": [rule.to_data() for rule in self.rules],
             "journal": {"max_entries": self.journal_max_entries},
         }
+
+    def overridden(self, *, seed: int | None = None, failure_rate: float | None = None) -> Scenario:
+        """This scenario with another seed or failure rate, where given."""
+        scenario = self if seed is None else replace(self, seed=seed)
+        if failure_rate is not None:
+            scenario = replace(scenario, failure=replace(scenario.failure, rate=failure_rate))
+        return scenario
 
     def patched(self, patch: Any) -> Scenario:
         """This scenario with ``patch`` merged into it (mappings merged key by key), checked whole."""
