@@ -12,7 +12,6 @@ import http.client
 import json
 import threading
 import urllib.parse
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -39,18 +38,14 @@ class FakePayControlError(Exception):
 
 def _scenario(source: ScenarioSource | None, seed: int | None, failure_rate: float | None) -> Scenario:
     if source is None:
-        scenario = Scenario(failure=replace(Scenario().failure, rate=0.0))
+        scenario = Scenario().overridden(failure_rate=0.0)
     elif isinstance(source, Scenario):
         scenario = source
     elif isinstance(source, dict):
         scenario = parse_scenario(source)
     else:
         scenario = load_scenario(source)
-    if seed is not None:
-        scenario = replace(scenario, seed=seed)
-    if failure_rate is not None:
-        scenario = replace(scenario, failure=replace(scenario.failure, rate=failure_rate))
-    return scenario
+    return scenario.overridden(seed=seed, failure_rate=failure_rate)
 
 
 class _Thread:
@@ -67,10 +62,19 @@ class _Thread:
         asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+    async def _shutdown(self) -> None:
+        """Stop serving, then end what is left (requests held by faults), so that closing the
+        loop leaves no task pending."""
+        await self.server.stop()
+        left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
 
 
 class FakePay:
@@ -79,9 +83,12 @@ class FakePay:
     >>> with FakePay() as fake:                       # doctest: +SKIP
     ...     requests.get(f"{fake.url}/auth/alice")
 
-    Started here, it serves ``scenario`` (a file, a dict or a ``Scenario``; default: nothing
-    seeded and no random failures) on ``host`` and a free port. Attached, it uses the server's
-    scenario unless one is given, which it then loads.
+    Started here, it serves ``scenario`` (a shipped scenario's name, a file, a dict or a
+    ``Scenario``; default: nothing seeded and no random failures) on ``host`` and ``port`` (0: a
+    free one). Attached, it uses the server's scenario unless one is given, which it then loads,
+    and when it stops it puts back the scenario it found if it changed anything. ``seed`` and
+    ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call
+    (and required by a server started here).
     """
 
     def __init__(
@@ -105,6 +112,8 @@ class FakePay:
         self._thread: _Thread | None = None
         self._url: str | None = None
         self._start: dict[str, Any] = {}
+        self._found: dict[str, Any] | None = None
+        self._changed = False
         self._replaced = False
         self._signing_key: str | None = None
         self._connection: http.client.HTTPConnection | None = None
@@ -126,19 +135,28 @@ class FakePay:
             except OSError as error:
                 self._url = None
                 raise ConnectionError(f"no fakepay answers at {self._attach_url}: {error}") from None
+            self._found = self._call("GET", "/scenario")
             if self._scenario_source is not None:
                 self.load_scenario(self._scenario_source)
-            self._configure_overrides()
+            self._configure_overrides(self._seed, self._failure_rate)
         self._start = self._call("GET", "/scenario")
         self._replaced = False
         return self
 
     def stop(self) -> None:
-        """Stop the server if it was started here."""
+        """Stop the server if it was started here; if attached and anything was changed, put the
+        server back on the scenario it was serving, at its start."""
+        if self._found is not None and self._changed:
+            try:
+                self._call("PUT", "/scenario", self._found)
+            except OSError:
+                pass  # the server is gone: nothing to put back
         self._close_connection()
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
+        self._found = None
+        self._changed = False
         self._url = None
 
     def __enter__(self) -> FakePay:
@@ -165,6 +183,7 @@ class FakePay:
         headers = {"Content-Type": content_type} if data is not None else {}
         if self._control_token:
             headers["Authorization"] = f"Bearer {self._control_token}"
+        self._changed = self._changed or method != "GET"
         status, answer = self._exchange(method, target, data, headers)
         if status != 200:
             try:
@@ -198,28 +217,32 @@ class FakePay:
             self._connection.close()
             self._connection = None
 
-    def _configure_overrides(self, seed: int | None = None, failure_rate: float | None = None) -> None:
+    def _configure_overrides(self, seed: int | None, failure_rate: float | None) -> None:
         patch: dict[str, Any] = {}
-        if seed is not None or self._seed is not None:
-            patch["seed"] = self._seed if seed is None else seed
-        if failure_rate is not None or self._failure_rate is not None:
-            patch["failure"] = {"rate": self._failure_rate if failure_rate is None else failure_rate}
+        if seed is not None:
+            patch["seed"] = seed
+        if failure_rate is not None:
+            patch["failure"] = {"rate": failure_rate}
         if patch:
             self.configure(patch)
 
-    def restore(self, scenario: str | Path | dict[str, Any] | None = None, failure_rate: float | None = None,
+    def restore(self, scenario: ScenarioSource | None = None, failure_rate: float | None = None,
                 seed: int | None = None) -> None:
-        """Back to the start, as for a new test: the starting scenario (loaded again if it was
-        replaced), or ``scenario``; then ``failure_rate`` and ``seed``, until the next restore."""
+        """Back to the start, as for a new test: ``scenario`` with only the ``failure_rate`` and
+        ``seed`` given, or else the starting scenario (loaded again if it was replaced) with the
+        handle's own overrides unless these are given; until the next restore."""
         if scenario is not None:
             self.load_scenario(scenario)
-        elif self._replaced:
+            self._configure_overrides(seed, failure_rate)
+            return
+        if self._replaced:
             self._call("PUT", "/scenario", self._start)
             self._replaced = False
             self._signing_key = self._start["auth"]["signing_key"]
         else:
             self.reset()
-        self._configure_overrides(seed, failure_rate)
+        self._configure_overrides(self._seed if seed is None else seed,
+                                  self._failure_rate if failure_rate is None else failure_rate)
 
     def reset(self, owner: str | None = None) -> None:
         """Back to the scenario's start; with ``owner``, only that store."""

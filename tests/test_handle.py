@@ -44,3 +44,15 @@ def test_attaching_with_a_scenario_loads_it() -> None:
         assert fake.state()["config"]["failure"]["rate"] == 0.1  # a reset returns to the scenario itself
         fake.restore()
         assert fake.state()["config"]["failure"]["rate"] == 0.5  # restore applies the handle's overrides
+
+
+def test_an_attached_handle_puts_back_the_scenario_it_found() -> None:
+    with serving("--seed", "5") as (_, banner):
+        url = banner.group(1)
+        with FakePay(url, scenario="always-fail") as fake:
+            fake.set_failure_rate(0.5)
+            fake.seed_payment("alice", "p1")
+        with FakePay(url) as fake:
+            state = fake.state()
+            assert (state["scenario"], state["seed"], state["config"]["failure"]["rate"]) == ("default", 5, 0.1)
+            assert state["payments"] == []
