@@ -153,3 +153,10 @@ def test_an_open_control_api_on_the_network_is_warned_about() -> None:
         process.terminate()
         process.wait(timeout=5)
         assert "warning" not in process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_version_is_the_installed_packages() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run([*FAKEPAY, "--version"], capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (0, f"fakepay {version('fakepay')}\n")
