@@ -1,0 +1,67 @@
+"""The JUnit 5 example (examples/junit): FakePayExtension, a Spring-style payment client and its
+tests, built with javac and run with JUnit's console launcher, the server started by the
+extension or attached to by FAKEPAY_URL. A failing Java test fails here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .support import need
+from .test_cli import serving
+from .test_plugin import scenario_of
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "junit"
+LAUNCHER = "/usr/share/java/junit-platform-console-standalone.jar"
+JACKSON = [f"/usr/share/java/jackson-{name}.jar" for name in ("databind", "core", "annotations")]
+
+
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need("javac", LAUNCHER, *JACKSON, install="apt-get install default-jdk-headless junit5 libjackson2-databind-java")
+    out = tmp_path_factory.mktemp("classes")
+    build = subprocess.run(
+        ["javac", "-Xlint:all", "-Werror", "-encoding", "UTF-8", "-d", str(out), "-cp", os.pathsep.join([LAUNCHER, *JACKSON]),
+         *map(str, sorted(EXAMPLE.glob("*.java")))],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    return out
+
+
+def junit(classes: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}
+    command = ["java", "-jar", LAUNCHER, "-cp", os.pathsep.join([str(classes), *JACKSON]), "--scan-classpath",
+               "--disable-banner", "--disable-ansi-colors", "--details=tree"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**environment, **env})
+
+
+def test_the_extension_starts_fakepay_and_stops_it_at_the_end(classes: Path, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    wrapper = tmp_path / "fakepay.sh"
+    wrapper.write_text(f'#!/bin/sh\necho $$ > {pid_file}\nexec {sys.executable} -m fakepay "$@"\n')
+    wrapper.chmod(0o755)
+    result = junit(classes, FAKEPAY_COMMAND=str(wrapper))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[         8 tests successful      ]" in result.stdout
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
+def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: Path) -> None:
+    with serving("--seed", "3") as (_, banner):
+        url = banner.group(1)
+        result = junit(classes, FAKEPAY_URL=url)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "[         8 tests successful      ]" in result.stdout
+        assert scenario_of(url) == ("default", 0.1)
+
+
+def test_a_missing_fakepay_command_is_said_plainly(classes: Path) -> None:
+    result = junit(classes, FAKEPAY_COMMAND="no-such-fakepay --flag")
+    assert result.returncode != 0
+    assert "cannot run 'no-such-fakepay --flag serve --port 0': put fakepay on the PATH or set FAKEPAY_COMMAND" in result.stdout
