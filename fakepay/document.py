@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import ScenarioError
-from .validation import describe, did_you_mean
+from .validation import describe, did_you_mean, show
 from .wire import parse_local_datetime
 
 __all__ = ["Document", "Path", "Reader", "format_path"]
@@ -150,7 +150,7 @@ class Reader:
     def integer(self, value: Any, path: Path, low: int, high: int) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
             return value
-        self.problem(path, f"must be an integer from {low} to {high}, got {_show(value)}")
+        self.problem(path, f"must be an integer from {low} to {high}, got {show(value, yaml=True)}")
         return None
 
     def number(self, value: Any, path: Path, low: float, high: float) -> float | None:
@@ -161,20 +161,20 @@ class Reader:
             and low <= value <= high
         ):
             return float(value)
-        self.problem(path, f"must be a number from {low:g} to {high:g}, got {_show(value)}")
+        self.problem(path, f"must be a number from {low:g} to {high:g}, got {show(value, yaml=True)}")
         return None
 
     def boolean(self, value: Any, path: Path) -> bool | None:
         if isinstance(value, bool):
             return value
-        self.problem(path, f"must be true or false, got {_show(value)}")
+        self.problem(path, f"must be true or false, got {show(value, yaml=True)}")
         return None
 
     def string(self, value: Any, path: Path, check: Callable[[str], str | None] | None = None) -> str | None:
         """A non-empty string that ``check`` (returning a problem or None) accepts."""
         if not isinstance(value, str) or not value:
             hint = "; quote it" if isinstance(value, (int, float, bool, datetime)) else ""
-            self.problem(path, f"must be a non-empty string, got {_show(value)}{hint}")
+            self.problem(path, f"must be a non-empty string, got {show(value, yaml=True)}{hint}")
             return None
         problem = check(value) if check else None
         if problem:
@@ -186,7 +186,7 @@ class Reader:
         if isinstance(value, str) and value in choices:
             return value
         options = ", ".join(f"'{c}'" for c in choices)
-        self.problem(path, f"must be one of {options}, got {_show(value)}")
+        self.problem(path, f"must be one of {options}, got {show(value, yaml=True)}")
         return None
 
     def timestamp(self, value: Any, path: Path) -> datetime | None:
@@ -196,13 +196,5 @@ class Reader:
         parsed = parse_local_datetime(value) if isinstance(value, str) else None
         if parsed is not None:
             return parsed
-        self.problem(path, f"must be a local date-time like '2025-10-22T20:21:35.529482' (no offset), got {_show(value)}")
+        self.problem(path, f"must be a local date-time like '2025-10-22T20:21:35.529482' (no offset), got {show(value, yaml=True)}")
         return None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return describe(value, yaml=True)
