@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from time import perf_counter
+from time import monotonic, perf_counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,9 @@ from .validation import parse_instant_request, show
 from .wire import decode_path_value, dumps, encode_error, encode_payment, encode_receipt, loads
 
 __all__ = [
+    "ACTIVITY",
     "MAX_BODY",
+    "ConnectionActivity",
     "ROUTES",
     "Route",
     "as_error",
@@ -122,6 +124,35 @@ async def read_body(request: web.Request) -> bytes:
     return body
 
 
+class ConnectionActivity:
+    """When each connection last finished a request (None while one is being answered), for
+    ``Server`` to close connections that hold a socket without sending a request."""
+
+    def __init__(self) -> None:
+        self.last: dict[object, float | None] = {}
+
+    def started(self, request: web.BaseRequest) -> None:
+        self.last[request.protocol] = None
+
+    def finished(self, request: web.BaseRequest) -> None:
+        self.last[request.protocol] = monotonic()
+
+    def close_idle(self, connections: list[web.RequestHandler], timeout: float) -> None:
+        """Close the connections idle (or still sending headers) for over ``timeout`` seconds since
+        they were first seen or last answered."""
+        now = monotonic()
+        last, self.last = self.last, {}
+        for connection in connections:
+            since = last.get(connection, now)
+            if since is not None and now - since > timeout:
+                connection.force_close()
+            else:
+                self.last[connection] = since
+
+
+ACTIVITY = web.AppKey("activity", ConnectionActivity)
+
+
 @dataclass(frozen=True)
 class Route:
     """A public endpoint: its method, its path template (the one source of its path value's
@@ -155,8 +186,9 @@ ROUTES = (
 class PublicApi:
     """The four endpoints of the CEOS payment server, each journaled, with faults applied."""
 
-    def __init__(self, service: PaymentService) -> None:
+    def __init__(self, service: PaymentService, activity: ConnectionActivity) -> None:
         self._service = service
+        self._activity = activity
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register the endpoints, a JSON 405 for each known path, and a JSON 404 for the rest."""
@@ -172,8 +204,16 @@ class PublicApi:
     def _endpoint(self, operation: str | None, handle: Handle, route: Route | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """``handle`` journaled and with faults applied; with ``route``, given its path value."""
         service = self._service
+        activity = self._activity
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
+            activity.started(request)
+            try:
+                return await answer(request)
+            finally:
+                activity.finished(request)
+
+        async def answer(request: web.Request) -> web.StreamResponse:
             started = perf_counter()
             entry = service.journal.new_entry(request.method, raw_path(request), operation)
             fault = None
@@ -300,6 +340,7 @@ def create_app(
 
     service = service or PaymentService()
     app = web.Application(client_max_size=MAX_BODY + 1)  # read_body refuses MAX_BODY + 1 itself
-    add_control_routes(app.router, service, enabled=control, token=control_token)
-    PublicApi(service).add_routes(app.router)
+    activity = app[ACTIVITY] = ConnectionActivity()
+    add_control_routes(app.router, service, activity, enabled=control, token=control_token)
+    PublicApi(service, activity).add_routes(app.router)
     return app

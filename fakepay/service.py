@@ -174,11 +174,13 @@ class PaymentService:
         self.clock.freeze(at)
 
     def advance_clock(self, milliseconds: float) -> None:
-        """Move the clock; ``InvalidRequest`` if that leaves the years 1 to 9999."""
+        """Move the clock; ``InvalidRequest`` if that leaves the years 1 to 9999 (a running clock:
+        1 to 9998, so that it cannot run out of years while it runs)."""
         try:
             self.clock.advance(timedelta(milliseconds=milliseconds))
         except OverflowError:
-            raise InvalidRequest(f"advancing the clock by {milliseconds} ms leaves the years 1 to 9999") from None
+            limit = "9999" if self.clock.frozen else "9998 (the clock is running)"
+            raise InvalidRequest(f"advancing the clock by {milliseconds:g} ms leaves the years 1 to {limit}") from None
 
     def resume_clock(self) -> None:
         self.clock.resume()
