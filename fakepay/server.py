@@ -48,6 +48,8 @@ __all__ = [
 
 #: Bodies over this many bytes are answered 413.
 MAX_BODY = 1024 * 1024
+#: A body must arrive within this many seconds of its headers.
+BODY_TIMEOUT = 10.0
 _JSON = "application/json"
 _log = logging.getLogger("fakepay")
 
@@ -117,8 +119,18 @@ async def read_body(request: web.Request) -> bytes:
     ``Content-Encoding`` but ``identity``) is ``InvalidRequest``, as a Spring Boot server sees it."""
     encoding = request.headers.get(hdrs.CONTENT_ENCODING)
     if encoding is not None and encoding.strip().lower() not in ("", "identity"):
-        raise InvalidRequest(f"request bodies must not be compressed; got Content-Encoding '{show(encoding)}'")
-    body = await request.read()
+        raise InvalidRequest(f"request bodies must not be compressed; got Content-Encoding {show(encoding)}")
+    try:
+        if request.content.is_eof():  # the whole body came with the headers, as it mostly does
+            body = await request.read()
+        else:
+            body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+    except asyncio.TimeoutError:
+        request.protocol.close()  # answer, then close: the rest of the body cannot be trusted
+        raise InvalidRequest(f"the request body was not complete after {BODY_TIMEOUT:g} s "
+                             "(a client that stopped sending, or a malformed chunk)") from None
+    except ConnectionError:
+        raise InvalidRequest("the client closed the connection before its body was complete") from None
     if len(body) > MAX_BODY:
         raise PayloadTooLarge(MAX_BODY)
     return body

@@ -181,15 +181,12 @@ def encode_receipt(payment: Payment) -> bytes:
 
 
 def encode_payment(payment: Payment) -> bytes:
-    """The payment object of SPEC 1.9, encoded once and kept until the payment changes."""
-    encoded = payment.encoded
-    if encoded is None:
-        encoded = payment.encoded = _utf8(
-            f'{{"paymentId":{_string(payment.payment_id)},"paymentStatus":"{payment.status}",'
-            f'"orderName":{_string(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
-            f'"customData":{_string(payment.custom_data)},"paidAt":{_paid_at(payment)}}}'
-        )
-    return encoded
+    """The payment object the lookup and the cancel answer with."""
+    return _utf8(
+        f'{{"paymentId":{_string(payment.payment_id)},"paymentStatus":"{payment.status}",'
+        f'"orderName":{_string(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
+        f'"customData":{_string(payment.custom_data)},"paidAt":{_paid_at(payment)}}}'
+    )
 
 
 def encode_error(error: FakePayError) -> bytes:
