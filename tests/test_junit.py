@@ -47,7 +47,7 @@ def test_the_extension_starts_fakepay_and_stops_it_at_the_end(classes: Path, tmp
     wrapper.chmod(0o755)
     result = junit(classes, FAKEPAY_COMMAND=str(wrapper))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[         8 tests successful      ]" in result.stdout
+    assert "[         9 tests successful      ]" in result.stdout
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
 
@@ -57,7 +57,7 @@ def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: P
         url = banner.group(1)
         result = junit(classes, FAKEPAY_URL=url)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "[         8 tests successful      ]" in result.stdout
+        assert "[         9 tests successful      ]" in result.stdout
         assert scenario_of(url) == ("default", 0.1)
 
 

@@ -137,4 +137,16 @@ class PaymentClientTest {
         assertEquals("PAYMENT_FAILED", error.type);
         assertEquals("FAILED", client("alice").find("order-8").paymentStatus());
     }
+
+    @Test
+    @Order(9)
+    void theJdkResendsALookUpWhoseConnectionWasClosedSoTheFaultNeedsTwoTimes() {
+        client("alice").pay("order-9", ORDER);
+
+        fakepay.addRule("{\"when\": {\"operation\": \"get\"}, \"then\": \"reset\", \"times\": 1}");
+        assertEquals("PAID", client("alice").find("order-9").paymentStatus());  // the app never saw the reset
+
+        fakepay.addRule("{\"when\": {\"operation\": \"get\"}, \"then\": \"reset\", \"times\": 2}");
+        assertThrows(PaymentClient.PaymentException.class, () -> client("alice").find("order-9"));
+    }
 }
