@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from fakepay import parse_scenario_text
+from fakepay import issue_secret, parse_scenario_text
 
 from .test_cli import serving
 from .test_plugin import INI
@@ -54,7 +54,9 @@ def run_shell(script: str, url: str) -> str:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
 def test_the_curl_walk_through() -> None:
     (script,) = blocks("sh", "SECRET=$(curl")
-    with serving("--failure-rate", "0") as (_, banner):
+    server = re.search(r"#\s+fakepay serve(.*)", script)
+    assert server, "the walk-through says how to start the server"
+    with serving(*server.group(1).split()) as (_, banner):
         lines = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines()]
     assert [line.get("paymentStatus") for line in lines] == [None, "PAID", "CANCELLED"]
     assert lines[0]["paymentId"] == "20251022_0001" and lines[2]["orderName"] == "노트북외 1건"
@@ -80,23 +82,37 @@ def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
+    secret, gradle = steps[3].split(" ./gradlew test")
     script = "\n".join([
         f"cd {tmp_path}",
         serve.replace("8080", port) + " SERVER=$! ; trap 'kill $SERVER' EXIT",
         wait.replace("8080", port),
+        "echo",
+        secret + """ sh -c 'echo "$CEOS_PAYMENT_SECRET"'""",
     ])
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith('{"status":"ok"}')
+    assert result.stdout.splitlines()[-2:] == ['{"status":"ok"}', issue_secret("alice")]
+    assert [step["uses"] for step in yaml.safe_load(text) if "uses" in step][0].startswith("actions/setup-python@")
+
+
+def test_the_gradle_job_installs_fakepay_before_the_tests() -> None:
+    (text,) = blocks("yaml", "./gradlew test\n")
+    steps = yaml.safe_load(text)
+    assert [step.get("uses", step.get("run", "")).split("@")[0] for step in steps] == [
+        "actions/setup-java", "actions/setup-python", "pip install ./fakepay", "./gradlew test"
+    ]
 
 
 def test_the_pytest_examples(pytester: pytest.Pytester) -> None:
     (checkout,) = blocks("python", "# test_checkout.py")
     (marked,) = blocks("python", "@pytest.mark.fakepay(")
-    pytester.makepyfile(test_checkout=checkout, test_marked=marked)
-    pytester.makeini(INI)
-    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
+    (in_process,) = blocks("python", "fakepay_app")
+    (ini,) = blocks("ini", "asyncio_mode")
+    pytester.makepyfile(test_checkout=checkout, test_marked=marked, test_in_process=in_process)
+    pytester.makeini(ini)
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=3)
 
 
 def test_the_two_commands_are_the_ones_ci_runs() -> None:
