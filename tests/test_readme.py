@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from fakepay import issue_secret, parse_scenario_text
+from fakepay import issue_secret, parse_scenario_text, shipped_scenarios
 
 from .test_cli import serving
 from .test_plugin import INI
@@ -127,3 +127,30 @@ def test_the_handle_example_without_pytest() -> None:
     assert result.returncode == 0, result.stderr
     url, status = result.stdout.split()
     assert url.startswith("http://127.0.0.1:") and status == "PAID"
+
+
+def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they_name(tmp_path: Path) -> None:
+    """A fresh virtual environment with fakepay installed from a copy of this checkout (not
+    editable, so its scenarios must be in the package) and the packages the README names."""
+    source = tmp_path / "fakepay"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=120)
+    bin_ = tmp_path / "venv" / "bin"
+    install = subprocess.run([str(bin_ / "pip"), "install", "-q", str(source), "pytest", "requests", "pytest-aiohttp"],
+                             capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text(blocks("ini", "asyncio_mode")[0])
+    for name, marker in (("test_checkout", "# test_checkout.py"), ("test_marked", "@pytest.mark.fakepay("),
+                         ("test_in_process", "fakepay_app")):
+        (project / f"{name}.py").write_text(blocks("python", marker)[0])
+    tests = subprocess.run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+                           cwd=project, capture_output=True, text=True, timeout=300)
+    assert tests.returncode == 0 and "3 passed" in tests.stdout, tests.stdout + tests.stderr
+    handle = subprocess.run([str(bin_ / "python"), "-c", blocks("python", "with FakePay() as fake:")[0]],
+                            cwd=project, capture_output=True, text=True, timeout=60)
+    assert handle.returncode == 0 and handle.stdout.split()[1] == "PAID", handle.stderr
+    names = subprocess.run([str(bin_ / "fakepay"), "validate", *shipped_scenarios()], cwd=project, capture_output=True,
+                           text=True, timeout=60)
+    assert names.stdout.count(": ok") == len(shipped_scenarios()), names.stderr
