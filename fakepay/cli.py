@@ -58,9 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the fake server", description="Run the fake server until SIGINT or SIGTERM.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: 8080)")
-    serve.add_argument("--scenario", metavar="NAME|FILE", help=f"scenario to start from (default: the real server's behaviour); {SCENARIO_HELP}")
+    serve.add_argument(
+        "--scenario", metavar="NAME|FILE",
+        help=f"scenario to start from (default: the real server's behaviour); {SCENARIO_HELP}",
+    )
     serve.add_argument("--seed", type=_seed, help="seed of the random failures (default: the scenario's, else random)")
-    serve.add_argument("--failure-rate", type=_rate, metavar="R", help="share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one)")
+    serve.add_argument(
+        "--failure-rate", type=_rate, metavar="R",
+        help="share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one)",
+    )
     serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines")
     serve.add_argument("--control-token", metavar="T", help="require 'Authorization: Bearer T' on the control API")
     serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)")

@@ -27,8 +27,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("fakepay", "fake CEOS payment server")
     group.addoption("--fakepay-scenario", metavar="NAME|FILE", help=f"scenario every test starts from: {_SCENARIO_HELP}")
     group.addoption("--fakepay-url", metavar="URL", help="use the fakepay already running at URL (also FAKEPAY_URL)")
-    group.addoption("--fakepay-control-token", metavar="T",
-                    help="token of the fakepay's control API, as given to 'fakepay serve --control-token' (also FAKEPAY_CONTROL_TOKEN)")
+    group.addoption(
+        "--fakepay-control-token", metavar="T",
+        help="token of the fakepay's control API, as given to 'fakepay serve --control-token' (also FAKEPAY_CONTROL_TOKEN)",
+    )
     parser.addini("fakepay_scenario", f"scenario every test starts from: {_SCENARIO_HELP}")
     parser.addini("fakepay_url", "use the fakepay already running at this URL")
     parser.addini("fakepay_control_token", "token of the fakepay's control API")
