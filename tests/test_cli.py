@@ -160,3 +160,10 @@ def test_version_is_the_installed_packages() -> None:
 
     result = subprocess.run([*FAKEPAY, "--version"], capture_output=True, text=True, timeout=20)
     assert (result.returncode, result.stdout) == (0, f"fakepay {version('fakepay')}\n")
+
+
+def test_serve_help_gives_the_scenarios_failure_rate_as_the_default_and_names_the_shipped_ones() -> None:
+    result = subprocess.run([*FAKEPAY, "serve", "--help"], capture_output=True, text=True, timeout=20)
+    text = " ".join(result.stdout.split())
+    assert "(default: the scenario's, 0.1 without one)" in text
+    assert "happy-path" in text and "relative to the current directory" in text

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from fakepay import FakePay, FakePayControlError
+from fakepay import FakePay, FakePayControlError, ScenarioError
 
 from .test_cli import serving
 
@@ -56,3 +56,12 @@ def test_an_attached_handle_puts_back_the_scenario_it_found() -> None:
             state = fake.state()
             assert (state["scenario"], state["seed"], state["config"]["failure"]["rate"]) == ("default", 5, 0.1)
             assert state["payments"] == []
+
+
+def test_load_scenario_takes_a_shipped_scenarios_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with FakePay() as fake:
+        fake.load_scenario("lost-responses")
+        assert fake.state()["scenario"] == "lost-responses"
+        with pytest.raises(ScenarioError, match="no scenario 'lost-response': not a file"):
+            fake.load_scenario("lost-response")
