@@ -54,7 +54,7 @@ def test_the_readme_commands_build_and_run_it_and_fakepay_is_stopped_at_the_end(
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", commands], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300, env={**environment, "FAKEPAY_COMMAND": str(wrapper)})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[         9 tests successful      ]" in result.stdout
+    assert "[        11 tests successful      ]" in result.stdout
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
 
@@ -93,6 +93,7 @@ def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: P
         result = junit(classes, FAKEPAY_URL=url)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "[         9 tests successful      ]" in result.stdout
+        assert "LostResponsesTest ↷ Environment variable [FAKEPAY_URL]" in result.stdout  # a scenario of its own
         assert scenario_of(url) == ("default", 0.1)
 
 
