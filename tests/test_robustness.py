@@ -70,9 +70,8 @@ async def test_a_request_held_by_a_fault_is_not_cut_by_the_idle_timeout() -> Non
     await server.start()
     try:
         service.add_rule(Rule(When(), Outcome("delay", delay_ms=2000)))
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{server.url}/auth/alice") as response:
-                assert response.status == 200
+        async with aiohttp.ClientSession() as session, session.get(f"{server.url}/auth/alice") as response:
+            assert response.status == 200
     finally:
         await server.stop()
 
