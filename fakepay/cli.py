@@ -15,6 +15,7 @@ from typing import TextIO
 
 from . import PaymentService, Scenario, ScenarioError, Server, issue_secret, load_scenario, shipped_scenarios
 from .errors import InvalidRequest
+from .scenario import MAX_SEED
 
 __all__ = ["main"]
 
@@ -36,13 +37,13 @@ def _rate(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    if not text.isdigit() or int(text) > 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63-1, got '{text}'")
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, got {text!r}")
     return int(text)
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got '{text}'")
     return int(text)
 
@@ -125,7 +126,8 @@ def _serve(args: argparse.Namespace) -> int:
         return _run(server)
     finally:
         if journal is not None:
-            journal.close()
+            with contextlib.suppress(OSError):  # a failing journal file was reported while serving
+                journal.close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -146,26 +148,23 @@ class _ShortLines(logging.Filter):
         self.per_second = per_second
         self._second = 0
         self._count = 0
-        self._suppressed = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "fakepay":
             return True
         second = int(record.created)
         if second != self._second:
-            if self._suppressed:
-                print(f"fakepay: ({self._suppressed} more such lines suppressed)", file=sys.stderr)
-            self._second, self._count, self._suppressed = second, 0, 0
+            self._second, self._count = second, 0
         self._count += 1
-        if self._count > self.per_second:
-            self._suppressed += 1
+        if self._count > self.per_second + 1:
             return False
-        error = record.exc_info[1] if record.exc_info else None
-        if error is not None:
+        if self._count > self.per_second:
+            record.msg, record.args = "more bad connections this second; they are not logged", None
+        elif record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
             record.msg = f"{record.getMessage()}: {' '.join(str(error).split()) or type(error).__name__}"
             record.args = None
-            record.exc_info = None
-            record.exc_text = None
+        record.exc_info = record.exc_text = None
         return True
 
 
