@@ -8,6 +8,7 @@ the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import threading
@@ -147,10 +148,8 @@ class FakePay:
         """Stop the server if it was started here; if attached and anything was changed, put the
         server back on the scenario it was serving, at its start."""
         if self._found is not None and self._changed:
-            try:
+            with contextlib.suppress(OSError):  # the server is gone: nothing to put back
                 self._call("PUT", "/scenario", self._found)
-            except OSError:
-                pass  # the server is gone: nothing to put back
         self._close_connection()
         if self._thread is not None:
             self._thread.stop()
@@ -175,7 +174,8 @@ class FakePay:
     # -- the control API -------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
-              raw: bytes | None = None, content_type: str = "application/json") -> Any:
+              raw: bytes | None = None, content_type: str = "application/json") -> dict[str, Any]:
+        """One control call; its answer, always a JSON object."""
         target = f"/__fakepay{path}"
         if query:
             target += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -191,7 +191,8 @@ class FakePay:
             except ValueError:
                 error = {"type": "HTTP_ERROR", "message": answer.decode("utf-8", "replace")}
             raise FakePayControlError(status, error.get("type", ""), error.get("message", ""))
-        return json.loads(answer)
+        result: dict[str, Any] = json.loads(answer)
+        return result
 
     def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         """One request on a kept-alive connection, opened again once if the server had closed it."""
@@ -315,11 +316,11 @@ class FakePay:
             "totalPayAmount": total_pay_amount, "currency": currency, "customData": custom_data,
             "status": status, "paidAt": paid_at,
         }
-        return self._call("POST", "/payments", [payment])["payments"][0]
+        return dict(self._call("POST", "/payments", [payment])["payments"][0])
 
     def payments(self, owner: str) -> list[dict[str, Any]]:
         """Every payment of ``owner``, with every field."""
-        return self.state(owner)["payments"]
+        return list(self.state(owner)["payments"])
 
     def payment(self, owner: str, payment_id: str) -> dict[str, Any] | None:
         """One payment of ``owner`` with every field, or None."""
@@ -335,7 +336,7 @@ class FakePay:
         """Journal entries; filters ``method``, ``path``, ``owner``, ``payment_id``, ``operation``, ``limit``."""
         if "payment_id" in filters:
             filters["paymentId"] = filters.pop("payment_id")
-        return self._call("GET", "/requests", query=filters)["requests"]
+        return list(self._call("GET", "/requests", query=filters)["requests"])
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")
@@ -343,13 +344,13 @@ class FakePay:
     def freeze_time(self, at: datetime | str | None = None) -> str:
         """Stop the clock at ``at`` (default: now); returns the time shown."""
         value: Any = True if at is None else (format_local_datetime(at) if isinstance(at, datetime) else at)
-        return self._call("POST", "/clock", {"freeze": value})["now"]
+        return str(self._call("POST", "/clock", {"freeze": value})["now"])
 
     def advance_time(self, delta: timedelta | float) -> str:
         """Move the clock forward by a ``timedelta`` or a number of milliseconds; returns the time."""
         milliseconds = delta.total_seconds() * 1000 if isinstance(delta, timedelta) else delta
-        return self._call("POST", "/clock", {"advance_ms": milliseconds})["now"]
+        return str(self._call("POST", "/clock", {"advance_ms": milliseconds})["now"])
 
     def resume_time(self) -> str:
         """Return the clock to the real time."""
-        return self._call("POST", "/clock", {"resume": True})["now"]
+        return str(self._call("POST", "/clock", {"resume": True})["now"])

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from .support import need
-from .test_readme import blocks
 from .test_cli import serving
 from .test_plugin import scenario_of
+from .test_readme import blocks
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "junit"
 LAUNCHER = "/usr/share/java/junit-platform-console-standalone.jar"

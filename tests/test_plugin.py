@@ -236,6 +236,7 @@ def test_attaching_to_a_running_fakepay(consumer: pytest.Pytester, how: str, mon
 
 def scenario_of(url: str) -> tuple[str, float]:
     status, body = fetch(f"{url}/__fakepay/state")
+    assert status == 200
     config = json.loads(body)["config"]
     return config["name"], config["failure"]["rate"]
 

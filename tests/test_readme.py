@@ -18,7 +18,6 @@ import yaml
 from fakepay import issue_secret, parse_scenario_text, shipped_scenarios
 
 from .test_cli import serving
-from .test_plugin import INI
 from .test_scenario import SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +82,7 @@ def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
-    secret, gradle = steps[3].split(" ./gradlew test")
+    secret, _ = steps[3].split(" ./gradlew test")
     script = "\n".join([
         f"cd {tmp_path}",
         serve.replace("8080", port) + " SERVER=$! ; trap 'kill $SERVER' EXIT",
@@ -95,7 +94,7 @@ def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-2:] == ['{"status":"ok"}', issue_secret("alice")]
-    assert [step["uses"] for step in yaml.safe_load(text) if "uses" in step][0].startswith("actions/setup-python@")
+    assert next(step["uses"] for step in yaml.safe_load(text) if "uses" in step).startswith("actions/setup-python@")
 
 
 def test_the_gradle_job_installs_fakepay_before_the_tests() -> None:
