@@ -208,7 +208,8 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     """Read a scenario by name or path (see ``scenario_file``); ``ScenarioError`` lists every
     problem; an unreadable file is ``OSError``."""
     path = scenario_file(name_or_path)
-    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=path.stem)
+    name = path.stem if printable(path.stem) else ascii(path.stem)  # a name goes into banners and logs
+    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=name)
 
 
 def parse_scenario_text(text: str, source: str = "<scenario>", default_name: str = "default") -> Scenario:
