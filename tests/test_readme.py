@@ -145,8 +145,9 @@ def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they
     for name, marker in (("test_checkout", "# test_checkout.py"), ("test_marked", "@pytest.mark.fakepay("),
                          ("test_in_process", "fakepay_app")):
         (project / f"{name}.py").write_text(blocks("python", marker)[0])
+    environment = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # such as CI's --cov
     tests = subprocess.run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
-                           cwd=project, capture_output=True, text=True, timeout=300)
+                           cwd=project, capture_output=True, text=True, timeout=300, env=environment)
     assert tests.returncode == 0 and "3 passed" in tests.stdout, tests.stdout + tests.stderr
     handle = subprocess.run([str(bin_ / "python"), "-c", blocks("python", "with FakePay() as fake:")[0]],
                             cwd=project, capture_output=True, text=True, timeout=60)
