@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 
 from .errors import InvalidRequest, Unauthorized
+from .validation import show
 
 __all__ = ["AUTH_MODES", "DEFAULT_SIGNING_KEY", "ISSUED_AT", "Authenticator", "issue_secret", "valid_github_id"]
 
@@ -47,7 +48,7 @@ def issue_secret(github_id: str, signing_key: str = DEFAULT_SIGNING_KEY) -> str:
     """The API secret of ``github_id``: a pure function of the id and the signing key."""
     if not valid_github_id(github_id):
         raise InvalidRequest(
-            f"githubId '{github_id}' is invalid: use 1 to 100 ASCII letters, digits, '-', '_' or '.'"
+            f"githubId {show(github_id)} is invalid: use 1 to 100 ASCII letters, digits, '-', '_' or '.'"
         )
     claims = {"sub": github_id, "category": "access", "authorities": "ROLE_USER", "iat": ISSUED_AT}
     signing_input = f"{_HEADER}.{_b64encode(json.dumps(claims, separators=(',', ':')).encode())}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,8 @@ from aiohttp import hdrs, web
 
 from .document import Document, Reader
 from .errors import InvalidRequest, PaymentNotFound, Unauthorized
-from .scenario import parse_payments, parse_rule, parse_scenario, parse_scenario_bytes
+from .rules import MAX_GLOB
+from .scenario import Scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes
 from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .service import PaymentService, payment_data
 from .validation import show
@@ -74,10 +76,14 @@ class ControlApi:
     async def put_scenario(self, request: web.Request) -> web.Response:
         _query(request, ())
         body = await read_body(request)
-        if request.content_type == "application/json":
-            scenario = parse_scenario(loads_strict(body))
-        else:
-            scenario = parse_scenario_bytes(body, "<request>")
+
+        def parse() -> Scenario:
+            if request.content_type == "application/json":
+                return parse_scenario(loads_strict(body))
+            return parse_scenario_bytes(body, "<request>")
+
+        # A large scenario takes seconds to read: in a thread, so that other requests are answered.
+        scenario = await asyncio.to_thread(parse)
         self._service.load(scenario)
         return _ok({"scenario": scenario.name, "seed": self._service.seed})
 
@@ -157,6 +163,8 @@ class ControlApi:
             if not _LIMIT.fullmatch(query["limit"]) or int(query["limit"]) < 1:
                 raise InvalidRequest(f"limit must be a whole number from 1 to 999999999, got {show(query['limit'])}")
             limit = int(query["limit"])
+        if len(query.get("path", "")) > MAX_GLOB:
+            raise InvalidRequest(f"path must be a pattern of at most {MAX_GLOB} characters")
         filters = {_FILTERS[key]: value for key, value in query.items() if key in _FILTERS}
         entries = self._service.journal.entries(limit=limit, **filters)
         zone = self._service.clock.zone

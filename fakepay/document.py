@@ -45,20 +45,21 @@ class Document:
         ``MAX_VALUES`` values (an alias counted each time it is used) are collected in ``problems``."""
         import yaml
 
-        from .strict_yaml import Loader, too_many_values
+        from .strict_yaml import Loader, size_problem
 
         document = cls(None, source)
         try:
             loader = Loader(text)
             try:
                 node = loader.get_single_node()
-                if node is not None and too_many_values(node, MAX_VALUES):
-                    mark = node.start_mark
-                    document.problems.append(
-                        ((mark.line + 1, mark.column + 1), f"{source}:{mark.line + 1}:{mark.column + 1}: "
-                         f"the document has more than {MAX_VALUES} values (aliases counted each time they are used)")
-                    )
+                problem = None if node is None else size_problem(node, MAX_VALUES)
+                if problem is not None:
+                    mark = problem[0].start_mark
+                    position = (mark.line + 1, mark.column + 1)
+                    document.problems.append((position, f"{source}:{position[0]}:{position[1]}: {problem[1]}"))
                     return document
+                if node is not None:  # positions and duplicate keys as written, before merge keys are applied
+                    document._index(node, ())
                 document.data = loader.construct_document(node) if node is not None else None
             finally:
                 loader.dispose()
@@ -78,8 +79,6 @@ class Document:
         except yaml.YAMLError as error:
             document.problems.append(((0, 0), f"{source}: {error}"))
             return document
-        if node is not None:
-            document._index(node, ())
         return document
 
     @classmethod
@@ -107,7 +106,7 @@ class Document:
                 key: str = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
                 child = (*path, key)
                 self.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                if key in seen:
+                if key in seen and key_node.tag != "tag:yaml.org,2002:merge":
                     self.problems.append(
                         (self.keys[child], f"{self.locate(child, key=True)}{format_path(child)}: duplicate key")
                     )

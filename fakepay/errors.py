@@ -155,7 +155,7 @@ class UnsupportedMediaType(FakePayError):
     status = 415
 
     def __init__(self, content_type: str | None) -> None:
-        got = f"'{content_type}'" if content_type else "none"
+        got = repr(content_type[:64]) if content_type else "none"  # repr: no raw control characters
         super().__init__(f"Content-Type must be application/json, got {got}")
 
 

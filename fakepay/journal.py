@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import logging
 from collections import deque
@@ -12,7 +11,8 @@ from datetime import datetime, timezone, tzinfo
 from time import time
 from typing import Any, TextIO
 
-from .wire import dumps, format_local_datetime
+from .rules import compile_glob
+from .wire import MAX_DEPTH, dumps, format_local_datetime, nested_deeper_than
 
 __all__ = ["BODY_LIMIT", "DEFAULT_MAX_ENTRIES", "MAX_BYTES", "Journal", "JournalEntry", "redact"]
 
@@ -92,14 +92,16 @@ def _redact_header(value: str) -> str:
 
 
 def _parsed(raw: bytes | None) -> Any:
-    """JSON bytes as their value; other bytes (or a body cut short) as text."""
+    """JSON bytes as their value; other bytes (a body cut short, or JSON nested too deep to write
+    back) as text."""
     if not raw:
         return None
     text = raw.decode("utf-8", "replace")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except (ValueError, RecursionError):
         return text
+    return text if nested_deeper_than(value, MAX_DEPTH) else value
 
 
 class Journal:
@@ -128,7 +130,8 @@ class Journal:
 
     def record(self, entry: JournalEntry) -> None:
         """Keep ``entry``, dropping the oldest entries beyond the bounds."""
-        entry.size = _ENTRY_OVERHEAD + len(entry.body or b"") + len(entry.response or b"")
+        entry.size = (_ENTRY_OVERHEAD + len(entry.body or b"") + len(entry.response or b"") + len(entry.path)
+                      + len(entry.authorization or "") + sum(map(len, entry.warnings)))
         self._entries.append(entry)
         self._bytes += entry.size
         self._trim()
@@ -172,7 +175,8 @@ class Journal:
         if method is not None:
             found = [e for e in found if e.method == method.upper()]
         if path is not None:
-            found = [e for e in found if fnmatch.fnmatchcase(e.path, path)]
+            match = compile_glob(path).fullmatch
+            found = [e for e in found if match(e.path)]
         if owner is not None:
             found = [e for e in found if e.owner == owner]
         if payment_id is not None:

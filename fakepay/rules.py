@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FAULTS", "OPERATIONS", "Attempt", "Outcome", "Rule", "When"]
+__all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Outcome", "Rule", "When", "compile_glob"]
 
 OPERATIONS = ("auth", "instant", "cancel", "get")
 #: Outcomes named by a plain string in ``then``.
@@ -50,8 +50,20 @@ class Outcome:
         return self.kind
 
 
+#: A glob (a rule's paymentId or orderName, a journal filter) is at most this long: translating
+#: one costs time that grows with the square of its length.
+MAX_GLOB = 256
+
+
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """``pattern`` (``*``, ``?``, ``[...]``; at most ``MAX_GLOB`` characters) as a regular expression."""
+    if len(pattern) > MAX_GLOB:
+        raise ValueError(f"a pattern must be at most {MAX_GLOB} characters")
+    return re.compile(fnmatch.translate(pattern), re.DOTALL)
+
+
 def _glob(pattern: str | None) -> re.Pattern[str] | None:
-    return None if pattern is None else re.compile(fnmatch.translate(pattern), re.DOTALL)
+    return None if pattern is None else compile_glob(pattern)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ YAML or JSON, every problem reported as ``file:line:col: key.path: message``."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,9 +18,9 @@ from .document import Document, Path, Reader
 from .errors import ScenarioError
 from .journal import DEFAULT_MAX_ENTRIES
 from .payments import FAILED, PAID, STATUSES
-from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
+from .rules import FAULTS, MAX_GLOB, OPERATIONS, Outcome, Rule, When
 from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text, show
-from .wire import dumps, format_local_datetime, path_value_problem, printable
+from .wire import format_local_datetime, path_value_problem, printable
 
 __all__ = [
     "AuthConfig",
@@ -42,6 +43,8 @@ __all__ = [
 MAX_SEED = 2**63 - 1
 MAX_DELAY_MS = 3_600_000
 MAX_NAME_LENGTH = 100
+#: A scenario file is read to at most this many bytes (one sent over HTTP: 1 MiB).
+MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -208,8 +211,12 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     """Read a scenario by name or path (see ``scenario_file``); ``ScenarioError`` lists every
     problem; an unreadable file is ``OSError``."""
     path = scenario_file(name_or_path)
-    name = path.stem if printable(path.stem) else ascii(path.stem)  # a name goes into banners and logs
-    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=name)
+    name = (path.stem if printable(path.stem) else ascii(path.stem))[:MAX_NAME_LENGTH]  # shown in banners and logs
+    with path.open("rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError([f"{path}: a scenario file is at most {MAX_FILE_BYTES // 1024 // 1024} MiB"])
+    return _scenario(Reader(Document.from_bytes(data, str(path))), default_name=name)
 
 
 def parse_scenario_text(text: str, source: str = "<scenario>", default_name: str = "default") -> Scenario:
@@ -283,6 +290,14 @@ def _scenario(r: Reader, default_name: str) -> Scenario:
     )
 
 
+def _pattern(value: str) -> str | None:
+    return f"must be a pattern of at most {MAX_GLOB} characters" if len(value) > MAX_GLOB else None
+
+
+def _printable(value: str) -> str | None:
+    return None if printable(value) else "must be printable Unicode text (no control characters)"
+
+
 def _absent_empty(value: Any) -> Any:
     """A section left empty (``clock:``) is an empty mapping; anything else is read as written."""
     return {} if value is None else value
@@ -291,14 +306,14 @@ def _absent_empty(value: Any) -> Any:
 def _name(value: str) -> str | None:
     if len(value) > MAX_NAME_LENGTH:
         return f"must be at most {MAX_NAME_LENGTH} characters"
-    return "must be printable Unicode text (no control characters)" if not printable(value) else None
+    return _printable(value)
 
 
 def _valid_timezone(name: str) -> str | None:
     try:
         ZoneInfo(name)
     except (ValueError, KeyError, OSError):
-        return f"unknown time zone '{name}'; use an IANA name such as 'Asia/Seoul' or 'UTC'"
+        return f"unknown time zone {show(name)}; use an IANA name such as 'Asia/Seoul' or 'UTC'"
     return None
 
 
@@ -320,7 +335,7 @@ def _auth(r: Reader, value: Any) -> AuthConfig:
     mode = "strict" if data.get("mode") is None else r.choice(data["mode"], (*path, "mode"), AUTH_MODES)
     key = DEFAULT_SIGNING_KEY
     if data.get("signing_key") is not None:
-        key = r.string(data["signing_key"], (*path, "signing_key")) or key
+        key = r.string(data["signing_key"], (*path, "signing_key"), _printable) or key
     return AuthConfig(mode or "strict", key)
 
 
@@ -437,7 +452,7 @@ def _when(r: Reader, value: Any, path: Path) -> When:
         fields["operation"] = r.choice(data["operation"], (*path, "operation"), OPERATIONS)
     for key, name in (("owner", "owner"), ("paymentId", "payment_id"), ("storeId", "store_id"), ("orderName", "order_name")):
         if data.get(key) is not None:
-            fields[name] = r.string(data[key], (*path, key))
+            fields[name] = r.string(data[key], (*path, key), _pattern if key in ("paymentId", "orderName") else None)
     if data.get("currency") is not None:
         fields["currency"] = r.choice(data["currency"], (*path, "currency"), CURRENCIES)
     amount = data.get("totalPayAmount")
@@ -481,7 +496,7 @@ def _outcome(r: Reader, value: Any, path: Path) -> Outcome | None:
     status = r.integer(data[key], (*path, key), 200, 599)
     body = data.get("body", {})
     try:
-        dumps(body)
+        json.dumps(body, allow_nan=False)
     except (TypeError, ValueError):
         r.problem((*path, "body"), "must be plain JSON (objects, arrays, strings, numbers, booleans, null)")
         return None

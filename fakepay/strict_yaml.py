@@ -11,7 +11,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MAX_DEPTH", "Loader", "too_many_values"]
+__all__ = ["MAX_DEPTH", "Loader", "size_problem"]
 
 #: Mappings and lists nest at most this deep.
 MAX_DEPTH = 64
@@ -51,21 +51,37 @@ for _tag, _what in _SCALARS.items():
     Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _marked(_tag, _what))
 
 
-def too_many_values(root: Node, limit: int) -> bool:
-    """Whether the document under ``root`` has more than ``limit`` values once every alias is
-    expanded; each node is sized once, so an alias bomb is found at once."""
+def size_problem(root: Node, limit: int) -> tuple[Node, str] | None:
+    """A node that makes the document under ``root`` unreadable, and why: an alias used inside
+    its own anchor (a document without end), or more than ``limit`` values once every alias is
+    expanded. Each node is sized once, so an alias bomb is found at once."""
     sizes: dict[int, int] = {}
+    sizing: set[int] = set()
 
     def size(node: Node) -> int:
         known = sizes.get(id(node))
         if known is not None:
             return known
+        if id(node) in sizing:
+            raise _Recursive(node)
+        sizing.add(id(node))
         total = 1
         if isinstance(node, SequenceNode):
             total += sum(size(item) for item in node.value)
         elif isinstance(node, MappingNode):
             total += sum(size(key) + size(value) for key, value in node.value)
+        sizing.discard(id(node))
         sizes[id(node)] = total = min(total, limit + 1)
         return total
 
-    return size(root) > limit
+    try:
+        if size(root) > limit:
+            return root, f"the document has more than {limit} values (aliases counted each time they are used)"
+    except _Recursive as recursive:
+        return recursive.node, "an alias is used inside its own anchor: the value would never end"
+    return None
+
+
+class _Recursive(Exception):
+    def __init__(self, node: Node) -> None:
+        self.node = node

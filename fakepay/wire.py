@@ -23,6 +23,7 @@ __all__ = [
     "format_local_datetime",
     "loads",
     "loads_strict",
+    "nested_deeper_than",
     "parse_local_datetime",
     "path_value_problem",
     "printable",
@@ -75,12 +76,12 @@ def loads_strict(body: bytes) -> Any:
     """Parse a JSON body as ``loads`` does, also refusing duplicate keys and nesting deeper
     than ``MAX_DEPTH``: for the control API, where a mistake should not pass silently."""
     value = _decode(body, _STRICT_DECODER)
-    if _depth_over(value, MAX_DEPTH):
+    if nested_deeper_than(value, MAX_DEPTH):
         raise InvalidRequest(f"JSON is nested deeper than {MAX_DEPTH} levels")
     return value
 
 
-def _depth_over(value: Any, limit: int) -> bool:
+def nested_deeper_than(value: Any, limit: int) -> bool:
     """Whether arrays and objects in ``value`` nest deeper than ``limit`` (without recursion)."""
     stack = [(value, 1)]
     while stack:

@@ -376,6 +376,8 @@ BAD_CONTROL = {
     "payments deep": ("POST", "/payments", b"[" * 40 + b"]" * 40, "nested deeper"),
     "payments not json": ("POST", "/payments", b"owner=alice", "malformed JSON"),
     "scenario json duplicate keys": ("PUT", "/scenario", b'{"seed":1,"seed":2}', "duplicate key"),
+    "rule glob too long": ("POST", "/rules", json.dumps({"when": {"paymentId": "[a" * 30000}, "then": "fail"}).encode(), "at most 256"),
+    "config signing key surrogate": ("PATCH", "/config", b'{"auth":{"signing_key":"\\ud800"},"failure":{"rate":0.77}}', "printable"),
     "scenario json deep": ("PUT", "/scenario", b'{"a":' * 40 + b"1" + b"}" * 40, "nested deeper"),
 }
 
@@ -400,6 +402,7 @@ BAD_QUERIES = {
     "reset owner empty": ("POST", "/reset?owner=", "value"),
     "reset unknown": ("POST", "/reset?everything=1", "unknown query parameter"),
     "state owner empty": ("GET", "/state?owner=", "value"),
+    "path filter too long": ("GET", "/requests?path=" + "%5Ba" * 200, "at most 256"),
 }
 
 
@@ -486,6 +489,13 @@ BAD_SCENARIOS = {
     "a string": ("hello\n", "1:1", "mapping"),
     "only a comment": ("# nothing\n", "", "empty"),
     "two documents": ("seed: 1\n---\nseed: 2\n", "", ""),
+    "alias inside its own anchor": ("name: x\nrules: &a [*a]\n", "2:8", "inside its own anchor"),
+    "merge key inside its own anchor": ("a: &x {<<: *x}\n", "1:4", "inside its own anchor"),
+    "signing key lone surrogate": ('auth:\n  signing_key: "\\ud800"\n', "2:16", "printable"),
+    "signing key NUL": ('auth:\n  signing_key: "a\\0b"\n', "2:16", "printable"),
+    "glob of 30,000 brackets": ("rules:\n  - when: {orderName: '" + "[a" * 30000 + "'}\n    then: fail\n", "2:23", "at most 256"),
+    "NaN in a rule's body": ("rules:\n  - then: {status: 503, body: {x: .nan}}\n", "2:31", "plain JSON"),
+    "infinity in a rule's body": ("rules:\n  - then: {status: 503, body: [.inf]}\n", "2:30", "plain JSON"),
 }
 
 
@@ -561,3 +571,56 @@ def test_a_file_name_that_is_not_printable_is_shown_escaped(tmp_path: Path) -> N
     from fakepay import load_scenario
 
     assert load_scenario(path).name == "'b\\nc'"
+
+
+def test_a_journaled_body_nested_too_deep_to_write_back_is_shown_as_text(fake: FakePay) -> None:
+    body = GOOD_BODY[:-1] + b',"x":' + b"[" * 976 + b"]" * 976 + b"}"
+    assert exchange(fake, request("POST", "/payments/deep/instant", body))[0] == 200
+    [entry] = fake.requests(paymentId="deep")
+    assert entry["body"] == body.decode()
+
+
+def test_a_merge_key_can_be_overridden(fake: FakePay) -> None:
+    text = ("payments:\n  - &p {owner: alice, paymentId: m1, storeId: s, orderName: o, totalPayAmount: 1, currency: KRW}\n"
+            "  - <<: *p\n    paymentId: m2\n")
+    status, _, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
+    assert status == 200, body
+    assert [p["paymentId"] for p in fake.payments("alice")] == ["m1", "m2"]
+    fake.load_scenario({"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1})
+    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+
+
+def test_other_requests_are_answered_while_a_large_scenario_is_read(fake: FakePay) -> None:
+    import threading
+
+    rows = "".join(f"  - {{owner: alice, paymentId: p{i}, storeId: s, orderName: o, totalPayAmount: 1, currency: KRW}}\n"
+                   for i in range(10_000))
+    done = threading.Event()
+    answers: list[int] = []
+
+    def put() -> None:
+        answers.append(exchange(fake, request("PUT", "/__fakepay/scenario", f"payments:\n{rows}".encode(),
+                                              {"Content-Type": "application/yaml"}), timeout=120)[0])
+        done.set()
+
+    threading.Thread(target=put).start()
+    health = 0
+    while not done.is_set() and health < 3:  # health answered (three times) while the scenario is still being read
+        assert exchange(fake, request("GET", "/__fakepay/health"))[0] == 200
+        health += 1
+    done.wait(120)
+    assert answers == [200]
+    assert health == 3
+    assert len(fake.payments("alice")) == 10_000
+    fake.load_scenario({"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1})
+    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+
+
+def test_a_long_file_name_gives_a_name_that_can_be_patched(tmp_path: Path) -> None:
+    path = tmp_path / ("n" * 101 + ".yaml")
+    path.write_text("failure: {rate: 0}\n")
+    from fakepay import load_scenario
+
+    scenario = load_scenario(path)
+    assert scenario.name == "n" * 100
+    assert scenario.patched({"failure": {"rate": 0.5}}).failure.rate == 0.5
