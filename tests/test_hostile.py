@@ -495,7 +495,7 @@ BAD_SCENARIOS = {
     "signing key NUL": ('auth:\n  signing_key: "a\\0b"\n', "2:16", "printable"),
     "glob of 30,000 brackets": ("rules:\n  - when: {orderName: '" + "[a" * 30000 + "'}\n    then: fail\n", "2:23", "at most 256"),
     "NaN in a rule's body": ("rules:\n  - then: {status: 503, body: {x: .nan}}\n", "2:31", "plain JSON"),
-    "infinity in a rule's body": ("rules:\n  - then: {status: 503, body: [.inf]}\n", "2:30", "plain JSON"),
+    "infinity in a rule's body": ("rules:\n  - then: {status: 503, body: [.inf]}\n", "2:31", "plain JSON"),
 }
 
 
