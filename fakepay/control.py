@@ -1,10 +1,12 @@
 """The control API under ``/__fakepay`` (SPEC 2): its own route table over the same
-``PaymentService``, for tests to reset, seed, configure, inspect and move the clock."""
+``PaymentService``, for tests to reset, seed, configure, inspect and move the clock; its event
+stream; and the dashboard page that uses both."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -21,6 +23,19 @@ __all__ = ["PREFIX", "add_control_routes"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
+#: Seconds between the comment lines that keep an idle event stream open through proxies.
+KEEP_ALIVE_S = 15.0
+#: The dashboard's files, by the path they are served at under ``/__fakepay``.
+_PAGES = {
+    "/": ("index.html", "text/html"),
+    "/dashboard.css": ("dashboard.css", "text/css"),
+    "/dashboard.js": ("dashboard.js", "text/javascript"),
+}
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
 
 
 def _ok(data: Any) -> web.Response:
@@ -104,6 +119,14 @@ class ControlApi:
         self._service.clear_rules()
         return _ok({"rules": []})
 
+    async def delete_rule(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        rule_id = request.match_info["id"]
+        if not rule_id.isdigit() or len(rule_id) > 18:
+            raise InvalidRequest(f"a rule id is a whole number, got '{rule_id}'")
+        self._service.delete_rule(int(rule_id))
+        return _ok({"rules": [active.to_data() for active in self._service.rules]})
+
     async def clock(self, request: web.Request) -> web.Response:
         _query(request, ())
         data = await _json_body(request)
@@ -146,6 +169,35 @@ class ControlApi:
         _query(request, ())
         self._service.journal.clear()
         return _ok({"requests": []})
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
+        the client leaves or the server stops."""
+        _query(request, ())
+        events = self._service.events
+        subscription = events.subscribe()
+        response = web.StreamResponse(headers={
+            hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8",
+            hdrs.CACHE_CONTROL: "no-cache",
+            "X-Accel-Buffering": "no",
+        })
+        try:
+            await response.prepare(request)
+            await response.write(b'data: {"type":"ready"}\n\n')
+            while (event := await subscription.get(KEEP_ALIVE_S)) is not None:
+                await response.write(b"data: " + event + b"\n\n" if event else b": keep-alive\n\n")
+            await response.write_eof()
+        except ConnectionError:  # the client left
+            pass
+        finally:
+            events.unsubscribe(subscription)
+        return response
+
+    async def page(self, request: web.Request) -> web.Response:
+        """The dashboard's files, from the package."""
+        name, content_type = _PAGES[request.path[len(PREFIX):]]
+        body = (resources.files(__package__) / "dashboard" / name).read_bytes()
+        return web.Response(body=body, content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS)
 
     async def openapi(self, request: web.Request) -> web.Response:
         from .openapi import openapi_document
@@ -190,13 +242,16 @@ def add_control_routes(router: web.UrlDispatcher, service: PaymentService, *, en
             "/config": {"PATCH": api.patch_config},
             "/payments": {"POST": api.add_payments},
             "/rules": {"GET": api.get_rules, "POST": api.add_rule, "DELETE": api.clear_rules},
+            "/rules/{id}": {"DELETE": api.delete_rule},
             "/clock": {"POST": api.clock},
             "/requests": {"GET": api.requests, "DELETE": api.clear_requests},
+            "/events": {"GET": api.events},
             "/openapi.json": {"GET": api.openapi},
+            **{path: {"GET": api.page} for path in _PAGES},
         })
     guard = _guard(token)
     for path, methods in table.items():
-        open_ = path == "/health"
+        open_ = path == "/health" or path in _PAGES  # the page asks for the token itself
         allowed = tuple(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
         for method, handler in methods.items():
             router.add_route(method, PREFIX + path, guard(handler, open_))

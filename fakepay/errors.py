@@ -6,6 +6,7 @@ FakePayError
 ├── Unauthorized             401 UNAUTHORIZED: missing, malformed or unknown credentials
 ├── PaymentNotFound          404 PAYMENT_NOT_FOUND: no payment with that id for this store
 ├── RouteNotFound            404 NOT_FOUND: no such route
+├── RuleNotFound             404 NOT_FOUND: no rule with that id (control API)
 ├── MethodNotAllowed         405 METHOD_NOT_ALLOWED: known path, wrong method
 ├── AlreadyPaid              409 ALREADY_PAID: instant for a PAID or CANCELLED id
 ├── AlreadyCancelled         409 PAYMENT_ALREADY_CANCELLED: cancel of a CANCELLED payment
@@ -34,6 +35,7 @@ __all__ = [
     "PaymentNotFound",
     "PaymentNotPaid",
     "RouteNotFound",
+    "RuleNotFound",
     "ScenarioError",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -93,6 +95,16 @@ class RouteNotFound(FakePayError):
 
     def __init__(self, method: str, path: str) -> None:
         super().__init__(f"no route for {method} {path}")
+
+
+class RuleNotFound(FakePayError):
+    """No rule in force has this id."""
+
+    type = "NOT_FOUND"
+    status = 404
+
+    def __init__(self, rule_id: int) -> None:
+        super().__init__(f"no rule with id {rule_id}")
 
 
 class MethodNotAllowed(FakePayError):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from typing import Any, TextIO
 
+from .events import Events
 from .wire import dumps, format_local_datetime
 
 __all__ = ["Journal", "JournalEntry", "redact"]
@@ -89,11 +90,14 @@ def _parsed(raw: bytes | None) -> Any:
 
 
 class Journal:
-    """The last ``max_entries`` entries, oldest first; optionally also appended to a JSON Lines sink."""
+    """The last ``max_entries`` entries, oldest first; optionally also appended to a JSON Lines sink,
+    and published to ``events`` as ``request`` events."""
 
-    def __init__(self, max_entries: int = 10_000, sink: TextIO | None = None, zone: tzinfo = timezone.utc) -> None:
+    def __init__(self, max_entries: int = 10_000, sink: TextIO | None = None, zone: tzinfo = timezone.utc,
+                 events: Events | None = None) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
         self._sink = sink
+        self.events = events or Events()
         self._next_id = 1
         #: The zone the sink's times are written in.
         self.zone = zone
@@ -109,6 +113,8 @@ class Journal:
         if self._sink is not None:
             self._sink.write(dumps(entry.to_data(self.zone)).decode("utf-8") + "\n")
             self._sink.flush()
+        if self.events.subscribers:
+            self.events.publish("request", request=entry.to_data(self.zone))
 
     def entries(
         self,
@@ -141,6 +147,8 @@ class Journal:
         self._entries = deque(keep, maxlen=max_entries or self._entries.maxlen)
         if owner is None:
             self._next_id = 1
+        if self.events.subscribers:
+            self.events.publish("requests_cleared", owner=owner)
 
     def resize(self, max_entries: int) -> None:
         self._entries = deque(self._entries, maxlen=max_entries)

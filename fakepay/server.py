@@ -229,8 +229,8 @@ def create_app(
     control_token: str | None = None,
 ) -> web.Application:
     """A fakepay application: the public API, and the control API under ``/__fakepay``
-    (only ``health`` with ``control=False``; every call but ``health`` needs ``control_token``
-    when one is given)."""
+    (only ``health`` with ``control=False``; every call but ``health`` and the dashboard's files
+    needs ``control_token`` when one is given). Event streams end when the app shuts down."""
     from .control import add_control_routes
 
     service = service or PaymentService()
@@ -238,4 +238,9 @@ def create_app(
     app[SERVICE] = service
     add_control_routes(app.router, service, enabled=control, token=control_token)
     PublicApi(service).add_routes(app.router)
+
+    async def end_event_streams(app: web.Application) -> None:
+        service.events.close()
+
+    app.on_shutdown.append(end_event_streams)
     return app
