@@ -1,0 +1,246 @@
+"""The dashboard at ``/__fakepay/``, driven in headless Chromium against a real ``fakepay serve``."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from fakepay import PaymentService, create_app, issue_secret
+
+from .support import BODY, need, scenario
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+class Served:
+    """A ``fakepay serve`` process and plain HTTP calls to it."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "fakepay", "serve", "--port", "0", *args],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        banner = self.process.stdout.readline()
+        self.url = re.match(r"fakepay serving (\S+) ", banner).group(1)  # type: ignore[union-attr]
+        self.dashboard_line = self.process.stdout.readline().strip()
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return status, json.loads(raw) if raw else None
+
+    def pay(self, payment_id: str, owner: str = "alice", **fields: Any) -> int:
+        return self.call("POST", f"/payments/{payment_id}/instant", {**BODY, **fields},
+                         {"Authorization": f"Bearer {issue_secret(owner)}"})[0]
+
+    def stop(self) -> str:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        stderr = self.process.stderr.read()  # type: ignore[union-attr]
+        self.process.stdout.close()  # type: ignore[union-attr]
+        self.process.stderr.close()  # type: ignore[union-attr]
+        return stderr
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    need(CHROMIUM, install="apt-get install chromium fonts-noto-cjk")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Served]]]:
+    """Serve fakepay with the given options and open its dashboard; afterwards, the page must
+    have logged no error and the server must have stopped quietly."""
+    opened: list[tuple[Any, Served, list[str]]] = []
+
+    def open_page(*args: str, wait_live: bool = True) -> tuple[Any, Served]:
+        served = Served("--failure-rate", "0", "--seed", "1", *args)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        opened.append((page, served, errors))
+        page.goto(served.url + "/__fakepay/")
+        if wait_live:
+            page.locator("#connection", has_text="live").wait_for()
+        return page, served
+
+    yield open_page
+    for page, served, errors in opened:
+        page.close()
+        assert served.stop() == ""
+        assert errors == []
+
+
+def test_the_banner_prints_the_dashboard_address(open_page: Any) -> None:
+    page, served = open_page()
+    assert served.dashboard_line == f"dashboard: {served.url}/__fakepay/"
+    assert page.title() == "fakepay dashboard"
+
+
+def test_a_payment_shows_up_within_a_second_with_its_status(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    assert served.pay("order-1", orderName="노트북외 1건") == 200
+    payments = page.get_by_role("region", name="Payments of alice")
+    expect(payments.get_by_role("row", name=re.compile("order-1"))).to_contain_text("PAID", timeout=1000)
+    expect(payments).to_contain_text("노트북외 1건")
+    expect(page.locator("#requests tr").first).to_contain_text("instant")
+    expect(page.locator("#requests tr").first).to_contain_text("200")
+
+
+def test_fail_next_payment_makes_it_answer_500_and_shows_it_failed(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    page.get_by_role("button", name="Fail next payment").click()
+    expect(page.locator("#rules")).to_contain_text("fail")
+    assert served.pay("doomed") == 500
+    assert served.pay("fine") == 200
+    expect(page.get_by_role("region", name="Payments of alice").get_by_role("row", name=re.compile("doomed"))).to_contain_text("FAILED")
+    failed = page.locator("#requests tr", has_text="doomed")
+    expect(failed).to_contain_text("500")
+    expect(failed).to_contain_text("failed")
+    expect(failed).to_contain_text("#1")
+    expect(page.locator("#rules")).to_contain_text("0 left")
+
+
+def test_the_failure_rate_control_changes_the_state_from_the_keyboard(open_page: Any) -> None:
+    page, served = open_page()
+    page.get_by_label("Failure rate").fill("0.75")
+    page.keyboard.press("Tab")  # to "Set failure rate"
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + 5
+    while served.call("GET", "/__fakepay/state")[1]["config"]["failure"]["rate"] != 0.75:
+        assert time.monotonic() < deadline, "the failure rate did not change"
+        time.sleep(0.05)
+    assert page.locator("#config").inner_text().count("0.75") == 1
+
+
+def test_reset_all_empties_the_payments_view(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    served.pay("p1")
+    served.pay("p2", owner="bob")
+    expect(page.locator("#payments-count")).to_have_text("(2)")
+    page.get_by_role("button", name="Reset all").click()
+    expect(page.locator("#payments")).to_have_text("No payments yet.")
+    expect(page.locator("#requests tr")).to_have_count(0)
+    assert served.call("GET", "/__fakepay/state")[1]["payments"] == []
+
+
+def test_rules_seeding_clock_journal_and_filters(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    page.get_by_label("Only for owner").fill("bob")
+    page.get_by_label("How many").fill("2")
+    page.get_by_role("button", name="Lose next response").click()
+    expect(page.get_by_role("button", name="Delete rule 1")).to_be_visible()
+    rules = served.call("GET", "/__fakepay/rules")[1]["rules"]
+    assert rules == [{"id": 1, "when": {"operation": "instant", "owner": "bob"}, "then": "lost_response",
+                      "times": 2, "remaining": 2}]
+    page.get_by_role("button", name="Delete rule 1").click()
+    expect(page.locator("#rules")).to_have_text("no rules")
+
+    page.get_by_label("Payment id").fill("seeded-1")
+    page.get_by_label("Order name").fill("커피 원두 1kg")
+    page.get_by_role("button", name="Seed payment").click()
+    expect(page.get_by_role("row", name=re.compile("seeded-1"))).to_contain_text("커피 원두 1kg")
+
+    page.get_by_role("button", name="Freeze clock").click()
+    expect(page.locator("#clock-now")).to_contain_text("frozen")
+    page.get_by_label("By (ms)").fill("86400000")
+    before = served.call("GET", "/__fakepay/state")[1]["clock"]["now"]
+    page.get_by_role("button", name="Advance clock").click()
+    expect(page.locator("#clock-now")).not_to_contain_text(before)
+    page.get_by_role("button", name="Resume clock").click()
+    expect(page.locator("#clock-now")).to_contain_text("running")
+
+    served.pay("a1")
+    served.pay("b1", owner="bob")
+    served.pay("a1")  # 409
+    page.get_by_label("Owner", exact=True).first.fill("bob")
+    expect(page.locator("#requests tr")).to_have_count(1)
+    page.get_by_label("Owner", exact=True).first.fill("")
+    page.get_by_label("Status").select_option("4")
+    expect(page.locator("#requests tr")).to_have_count(1)
+    page.get_by_role("button", name=re.compile("^Show request")).click()
+    expect(page.locator("#detail")).to_contain_text("ALREADY_PAID")
+    expect(page.locator("#detail")).to_contain_text("노트북외 1건")
+    page.get_by_label("Status").select_option("")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download journal").click()
+    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert [json.loads(line)["params"]["paymentId"] for line in lines] == ["a1", "b1", "a1"]
+    page.get_by_role("button", name="Clear journal").click()
+    expect(page.locator("#requests tr")).to_have_count(0)
+    assert served.call("GET", "/__fakepay/requests")[1] == {"requests": []}
+
+
+def test_a_protected_server_asks_for_the_token_and_keeps_it_out_of_urls(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page("--control-token", "s3cret-token", wait_live=False)
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    token = page.get_by_label("Control token")
+    expect(token).to_be_focused()
+    token.fill("wrong")
+    page.get_by_role("button", name="Use token").click()
+    expect(page.get_by_role("alert")).to_contain_text("not the one")
+    token.fill("s3cret-token")
+    token.press("Enter")
+    expect(page.locator("#connection")).to_have_text("live")
+    served.pay("p1")
+    expect(page.get_by_role("region", name="Payments of alice")).to_contain_text("p1")
+    assert any(url.endswith("/__fakepay/events") for url in urls)
+    assert not [url for url in urls if "s3cret" in url]
+
+
+# -- the page's files over HTTP ------------------------------------------------------------------
+
+
+async def test_the_page_and_its_files_are_served_with_a_strict_policy(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control_token="tok"))
+    for path, content_type in (("/", "text/html"), ("/dashboard.css", "text/css"), ("/dashboard.js", "text/javascript")):
+        response = await client.get(f"/__fakepay{path}")  # the page itself asks for the token
+        assert response.status == 200
+        assert response.headers["Content-Type"] == f"{content_type}; charset=utf-8"
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    page = await (await client.get("/__fakepay/")).text()
+    assert "http://" not in page and "https://" not in page
+    assert (await client.get("/__fakepay/state")).status == 401
+
+
+async def test_no_control_means_no_page(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control=False))
+    for path in ("/", "/dashboard.js", "/events"):
+        response = await client.get(f"/__fakepay{path}")
+        assert response.status == 404
+        assert (await response.json())["type"] == "NOT_FOUND"
