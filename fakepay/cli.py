@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,6 +15,7 @@ from typing import TextIO
 
 from . import PaymentService, Scenario, ScenarioError, Server, issue_secret, load_scenario
 from .errors import InvalidRequest
+from .scenario import MAX_SEED
 
 __all__ = ["main"]
 
@@ -30,13 +33,13 @@ def _rate(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    if not text.isdigit() or int(text) > 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63-1, got '{text}'")
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, got {text!r}")
     return int(text)
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got '{text}'")
     return int(text)
 
@@ -77,6 +80,8 @@ def _scenario(path: str | None) -> Scenario:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.no_control and args.control_token:
+        return _fail("--no-control and --control-token contradict each other: choose one")
     try:
         scenario = _scenario(args.scenario)
     except ScenarioError as error:
@@ -111,7 +116,8 @@ def _serve(args: argparse.Namespace) -> int:
         return _run(server)
     finally:
         if journal is not None:
-            journal.close()
+            with contextlib.suppress(OSError):  # a failing journal file was reported while serving
+                journal.close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -123,7 +129,62 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _ShortLines(logging.Filter):
+    """Turns aiohttp's and asyncio's reports of bad connections (a traceback each) into one short
+    line, at most ``per_second`` a second; fakepay's own bugs keep their traceback."""
+
+    def __init__(self, per_second: int = 5) -> None:
+        super().__init__()
+        self.per_second = per_second
+        self._second = 0
+        self._count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "fakepay":
+            return True
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._count = second, 0
+        self._count += 1
+        if self._count > self.per_second + 1:
+            return False
+        if self._count > self.per_second:
+            record.msg, record.args = "more bad connections this second; they are not logged", None
+        elif record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {' '.join(str(error).split()) or type(error).__name__}"
+            record.args = None
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fakepay: %(message)s"))
+    handler.addFilter(_ShortLines())
+    for name in ("fakepay", "aiohttp", "asyncio"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def _raise_open_files_limit() -> None:
+    """Let the server hold as many sockets as the system allows (the soft limit is often 1,024)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def _run(server: Server) -> int:
+    _log_to_stderr()
+    _raise_open_files_limit()
+
     async def run() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

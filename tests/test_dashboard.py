@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,7 +197,7 @@ def test_rules_seeding_clock_journal_and_filters(open_page: Any) -> None:
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download journal").click()
-    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["params"]["paymentId"] for line in lines] == ["a1", "b1", "a1"]
     page.get_by_role("button", name="Clear journal").click()
     expect(page.locator("#requests tr")).to_have_count(0)
