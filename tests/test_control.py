@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -176,6 +177,21 @@ async def test_rules_can_be_added_listed_and_cleared(api: Api) -> None:
     assert (await api.pay("big-2")).status == 200
 
 
+async def test_one_rule_can_be_deleted(api: Api) -> None:
+    for then in ("fail", "reset"):
+        await api.control("POST", "/rules", json={"when": {"operation": "instant"}, "then": then})
+    assert await api.control("DELETE", "/rules/1") == {"rules": [
+        {"id": 2, "when": {"operation": "instant"}, "then": "reset", "remaining": None},
+    ]}
+    missing = await api.client.delete("/__fakepay/rules/1")
+    assert (missing.status, await missing.json()) == (404, {"type": "NOT_FOUND", "message": "no rule with id 1"})
+    bad = await api.client.delete("/__fakepay/rules/first")
+    assert (bad.status, (await bad.json())["message"]) == (400, "a rule id is a whole number, got 'first'")
+    wrong = await api.client.get("/__fakepay/rules/2")
+    assert (wrong.status, wrong.headers["Allow"]) == (405, "DELETE")
+    assert (await api.control("GET", "/rules"))["rules"][0]["id"] == 2
+
+
 async def test_bad_rule_is_400(api: Api) -> None:
     response = await api.client.post("/__fakepay/rules", json={"when": {"operation": "refund"}, "then": "explode"})
     assert response.status == 400
@@ -233,3 +249,26 @@ async def test_no_control_leaves_only_health(aiohttp_client) -> None:
     response = await client.post("/__fakepay/reset")
     assert response.status == 404 and (await response.json())["type"] == "NOT_FOUND"
     assert (await client.get("/payments/p1", headers=bearer("alice"))).status == 404
+
+
+# -- the dashboard's files -------------------------------------------------------------------------
+
+
+async def test_the_page_and_its_files_are_served_with_a_strict_policy(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control_token="tok"))
+    for path, content_type in (("/", "text/html"), ("/dashboard.css", "text/css"), ("/dashboard.js", "text/javascript")):
+        response = await client.get(f"/__fakepay{path}")  # the page itself asks for the token
+        assert response.status == 200
+        assert response.headers["Content-Type"] == f"{content_type}; charset=utf-8"
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    page = await (await client.get("/__fakepay/")).text()
+    assert "http://" not in page and "https://" not in page
+    assert (await client.get("/__fakepay/state")).status == 401
+
+
+async def test_no_control_means_no_page(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control=False))
+    for path in ("/", "/dashboard.js", "/events"):
+        response = await client.get(f"/__fakepay{path}")
+        assert response.status == 404
+        assert (await response.json())["type"] == "NOT_FOUND"
