@@ -4,6 +4,7 @@ stream; and the dashboard page that uses both."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,8 @@ _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
 _LIMIT = re.compile("[0-9]{1,9}")
 #: Seconds between the comment lines that keep an idle event stream open through proxies.
 KEEP_ALIVE_S = 15.0
+#: Seconds a stream waits after each write, so that a busy server writes many events at once.
+_COALESCE_S = 0.02
 #: The dashboard's files, by the path they are served at under ``/__fakepay``.
 _PAGES = {
     "/": ("index.html", "text/html"),
@@ -191,8 +194,9 @@ class ControlApi:
         try:
             await response.prepare(request)
             await response.write(b'data: {"type":"ready"}\n\n')
-            while (event := await subscription.get(KEEP_ALIVE_S)) is not None:
-                await response.write(b"data: " + event + b"\n\n" if event else b": keep-alive\n\n")
+            while (batch := await subscription.get(KEEP_ALIVE_S)) is not None:
+                await response.write(b"".join(b"data: %s\n\n" % event for event in batch) or b": keep-alive\n\n")
+                await asyncio.sleep(_COALESCE_S)
             await response.write_eof()
         except ConnectionError:  # the client left
             pass

@@ -46,9 +46,10 @@ class Subscription:
         self._closed = True
         self._ready.set()
 
-    async def get(self, timeout: float | None = None) -> bytes | None:
-        """The next event, waiting up to ``timeout`` seconds for one; ``b""`` when none came in
-        time, None once closed."""
+    async def get(self, timeout: float | None = None) -> list[bytes] | None:
+        """Every event queued, waiting up to ``timeout`` seconds for one (taken together, so that
+        a busy server wakes a subscriber once for many events); ``[]`` when none came in time,
+        None once closed."""
         if not self._queue and self._dropped:
             self._tell_dropped()
         while not self._queue:
@@ -58,8 +59,10 @@ class Subscription:
             try:
                 await asyncio.wait_for(self._ready.wait(), timeout)
             except asyncio.TimeoutError:
-                return b""
-        return self._queue.popleft()
+                return []
+        events = list(self._queue)
+        self._queue.clear()
+        return events
 
     def __len__(self) -> int:
         return len(self._queue)
