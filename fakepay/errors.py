@@ -6,7 +6,7 @@ FakePayError
 ├── Unauthorized             401 UNAUTHORIZED: missing, malformed or unknown credentials
 ├── PaymentNotFound          404 PAYMENT_NOT_FOUND: no payment with that id for this store
 ├── RouteNotFound            404 NOT_FOUND: no such route
-├── RuleNotFound             404 NOT_FOUND: no rule with that id (control API)
+├── ItemNotFound             404 NOT_FOUND: no rule or shipped scenario by that id (control API)
 ├── MethodNotAllowed         405 METHOD_NOT_ALLOWED: known path, wrong method
 ├── AlreadyPaid              409 ALREADY_PAID: instant for a PAID or CANCELLED id
 ├── AlreadyCancelled         409 PAYMENT_ALREADY_CANCELLED: cancel of a CANCELLED payment
@@ -31,13 +31,13 @@ __all__ = [
     "FakePayError",
     "InternalError",
     "InvalidRequest",
+    "ItemNotFound",
     "MethodNotAllowed",
     "PayloadTooLarge",
     "PaymentFailed",
     "PaymentNotFound",
     "PaymentNotPaid",
     "RouteNotFound",
-    "RuleNotFound",
     "ScenarioError",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -99,14 +99,11 @@ class RouteNotFound(FakePayError):
         super().__init__(f"no route for {method} {path}")
 
 
-class RuleNotFound(FakePayError):
-    """No rule in force has this id."""
+class ItemNotFound(FakePayError):
+    """The control API has no such item: a rule id, a shipped scenario's name."""
 
     type = "NOT_FOUND"
     status = 404
-
-    def __init__(self, rule_id: int) -> None:
-        super().__init__(f"no rule with id {rule_id}")
 
 
 class MethodNotAllowed(FakePayError):

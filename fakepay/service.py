@@ -21,9 +21,9 @@ from .errors import (
     AlreadyCancelled,
     AlreadyPaid,
     InvalidRequest,
+    ItemNotFound,
     PaymentNotFound,
     PaymentNotPaid,
-    RuleNotFound,
 )
 from .events import Events
 from .journal import Journal
@@ -200,10 +200,10 @@ class PaymentService:
         return active
 
     def delete_rule(self, rule_id: int) -> None:
-        """Remove the rule ``rule_id``; ``RuleNotFound`` if there is none."""
+        """Remove the rule ``rule_id``; ``ItemNotFound`` if there is none."""
         kept = [active for active in self.rules if active.id != rule_id]
         if len(kept) == len(self.rules):
-            raise RuleNotFound(rule_id)
+            raise ItemNotFound(f"no rule with id {rule_id}")
         self.rules = kept
         self._publish_rules()
 
