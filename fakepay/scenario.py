@@ -167,7 +167,8 @@ def _merge(base: Any, patch: Any) -> Any:
 def load_scenario(path: str | FilePath) -> Scenario:
     """Read a scenario file; ``ScenarioError`` lists every problem; an unreadable file is ``OSError``."""
     path = FilePath(path)
-    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=path.stem)
+    name = path.stem if printable(path.stem) else ascii(path.stem)  # a name goes into banners and logs
+    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=name)
 
 
 def parse_scenario_text(text: str, source: str = "<scenario>", default_name: str = "default") -> Scenario:
