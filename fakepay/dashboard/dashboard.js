@@ -126,15 +126,31 @@ async function onEvent(event) {
   switch (event.type) {
     case "ready": connected(true); return loadSnapshot();
     case "dropped": say(`${event.count} events were missed; reloading`); return loadSnapshot();
-    case "request": addRequest(event.request, true); return renderRequests();
-    case "payment": putPayment(event.payment); return renderPayments();
-    case "rules": state.rules = event.rules; return renderRules();
-    case "clock": setClock(event.clock); return renderConfig();
-    case "config": state.config = event.config; return renderConfig();
+    case "request": addRequest(event.request, true); return renderSoon(renderRequests);
+    case "payment": putPayment(event.payment); return renderSoon(renderPayments);
+    case "rules": state.rules = event.rules; return renderSoon(renderRules);
+    case "clock": setClock(event.clock); return renderSoon(renderConfig);
+    case "config": state.config = event.config; return renderSoon(renderConfig);
     case "requests_cleared":
       state.requests = event.owner === null ? [] : state.requests.filter((r) => r.owner !== event.owner);
-      return renderRequests();
+      return renderSoon(renderRequests);
     case "reset": case "scenario": return loadSnapshot();
+  }
+}
+
+// Under heavy traffic many events arrive at once: draw each part at most every 150 ms.
+const pending = new Set();
+let renderTimer = null;
+
+function renderSoon(render) {
+  pending.add(render);
+  if (renderTimer === null) {
+    renderTimer = setTimeout(() => {
+      renderTimer = null;
+      const renders = [...pending];
+      pending.clear();
+      renders.forEach((each) => each());
+    }, 150);
   }
 }
 
