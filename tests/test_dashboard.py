@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 from fakepay import issue_secret
 
 from .support import BODY, need
+from .test_cli import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -25,15 +26,12 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 class Served:
-    """A ``fakepay serve`` process and plain HTTP calls to it."""
+    """A ``fakepay serve`` process (see ``serving``) and plain HTTP calls to it."""
 
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "fakepay", "serve", "--port", "0", *args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        banner = self.process.stdout.readline()
-        self.url = re.match(r"fakepay serving (\S+) ", banner).group(1)  # type: ignore[union-attr]
-        self.dashboard_line = self.process.stdout.readline().strip()
+    def __init__(self, process: subprocess.Popen[str], banner: re.Match[str]) -> None:
+        self.process = process
+        self.url = banner.group(1)
+        self.dashboard_line = process.stdout.readline().strip()  # type: ignore[union-attr]
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -51,12 +49,10 @@ class Served:
                          {"Authorization": f"Bearer {issue_secret(owner)}"})[0]
 
     def stop(self) -> str:
+        """Stop as Ctrl-C does; what the server wrote on stderr."""
         self.process.terminate()
         self.process.wait(timeout=10)
-        stderr = self.process.stderr.read()  # type: ignore[union-attr]
-        self.process.stdout.close()  # type: ignore[union-attr]
-        self.process.stderr.close()  # type: ignore[union-attr]
-        return stderr
+        return self.process.stderr.read()  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +71,10 @@ def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Served]]]:
     """Serve fakepay with the given options and open its dashboard; afterwards, the page must
     have logged no error and the server must have stopped quietly."""
     opened: list[tuple[Any, Served, list[str]]] = []
+    processes = ExitStack()
 
     def open_page(*args: str, wait_live: bool = True) -> tuple[Any, Served]:
-        served = Served("--failure-rate", "0", "--seed", "1", *args)
+        served = Served(*processes.enter_context(serving("--failure-rate", "0", "--seed", "1", *args)))
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         errors: list[str] = []
         page.on("console", lambda message: message.type == "error" and errors.append(message.text))
@@ -88,11 +85,12 @@ def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Served]]]:
             page.locator("#connection", has_text="live").wait_for()
         return page, served
 
-    yield open_page
-    for page, served, errors in opened:
-        page.close()
-        assert served.stop() == ""
-        assert errors == []
+    with processes:
+        yield open_page
+        for page, served, errors in opened:
+            page.close()
+            assert served.stop() == ""
+            assert errors == []
 
 
 def test_the_banner_prints_the_dashboard_address(open_page: Any) -> None:
@@ -130,6 +128,8 @@ def test_fail_next_payment_makes_it_answer_500_and_shows_it_failed(open_page: An
 
 
 def test_the_failure_rate_control_changes_the_state_from_the_keyboard(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
     page, served = open_page()
     page.get_by_label("Failure rate").fill("0.75")
     page.keyboard.press("Tab")  # to "Set failure rate"
@@ -138,7 +138,7 @@ def test_the_failure_rate_control_changes_the_state_from_the_keyboard(open_page:
     while served.call("GET", "/__fakepay/state")[1]["config"]["failure"]["rate"] != 0.75:
         assert time.monotonic() < deadline, "the failure rate did not change"
         time.sleep(0.05)
-    assert page.locator("#config").inner_text().count("0.75") == 1
+    expect(page.locator("#config")).to_contain_text("failure rate0.75 (answers 500)", use_inner_text=False)
 
 
 def test_reset_all_empties_the_payments_view(open_page: Any) -> None:

@@ -6,8 +6,6 @@ import asyncio
 import json
 import signal
 import socket
-import subprocess
-import sys
 from typing import Any
 
 import aiohttp
@@ -20,6 +18,7 @@ from fakepay import events as events_module
 from fakepay.events import Events
 
 from .support import BODY, FROZEN, Api, bearer, scenario
+from .test_cli import serving
 
 
 class Stream:
@@ -246,13 +245,10 @@ async def test_stopping_the_server_ends_the_stream() -> None:
 
 
 def test_sigterm_ends_open_streams_and_exits_quietly() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "fakepay", "serve", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        port = int(process.stdout.readline().split(":")[2].split()[0])  # type: ignore[union-attr]
+    with serving() as (process, banner):
         streams = []
         for _ in range(3):
-            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection = socket.create_connection(("127.0.0.1", int(banner.group(2))), timeout=5)
             connection.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: x\r\n\r\n")
             streams.append(connection)
         received = [b""] * 3
@@ -264,11 +260,6 @@ def test_sigterm_ends_open_streams_and_exits_quietly() -> None:
             while chunk := connection.recv(4096):
                 received[i] += chunk
             assert received[i].endswith(b"\r\n0\r\n\r\n"), received[i]  # the chunked stream's proper end
+            connection.close()
         assert process.wait(timeout=5) == 0
         assert process.stderr.read() == ""  # type: ignore[union-attr]
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        process.stdout.close()  # type: ignore[union-attr]
-        process.stderr.close()  # type: ignore[union-attr]
