@@ -3,7 +3,7 @@
 
 const API = location.pathname.replace(/\/[^/]*$/, "");  // "/__fakepay"
 const MAX_ROWS = 1000;
-const CHART_SECONDS = 300;
+const CHART_SECONDS = 120;
 const KINDS = ["ok", "rejected", "failed", "fault"];
 const COLORS = { ok: "#2e9e5b", rejected: "#e0a100", failed: "#d64545", fault: "#7b5cd6" };
 
@@ -310,7 +310,8 @@ function renderRequests() {
 
 function showDetail(request) {
   state.selected = request.id;
-  const json = (value) => el("pre", {}, typeof value === "string" ? value : JSON.stringify(value, null, 2));
+  const json = (value, none) => el("pre", { class: value === null ? "none" : "" },
+    value === null ? none : typeof value === "string" ? value : JSON.stringify(value, null, 2));
   const detail = $("detail");
   detail.replaceChildren(
     el("div", { class: "detail-head" },
@@ -321,8 +322,8 @@ function showDetail(request) {
     el("p", {}, "Authorization: ", el("code", {}, request.authorization || "none")),
     ...(request.warnings.length ? [el("ul", { class: "warnings" }, ...request.warnings.map((w) => el("li", {}, w)))] : []),
     el("div", { class: "pair" },
-      el("section", {}, el("h4", {}, "Request body"), json(request.body)),
-      el("section", {}, el("h4", {}, "Answer"), json(request.response))));
+      el("section", {}, el("h4", {}, "Request body"), json(request.body, "(none)")),
+      el("section", {}, el("h4", {}, "Answer"), json(request.response, request.status === null ? "(closed without an answer)" : "(empty)"))));
   detail.hidden = false;
   renderRequests();
   detail.focus();
@@ -397,7 +398,7 @@ function drawChart() {
     }
   }
   context.fillStyle = "#6b7280";
-  context.fillText("−5 min", left, height - 4);
+  context.fillText(`−${CHART_SECONDS / 60} min`, left, height - 4);
   context.fillText("now", width - 24, height - 4);
 }
 
