@@ -184,13 +184,15 @@ class ControlApi:
         """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
         the client leaves or the server stops."""
         _query(request, ())
-        events = self._service.events
-        subscription = events.subscribe()
         response = web.StreamResponse(headers={
             hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8",
             hdrs.CACHE_CONTROL: "no-cache",
             "X-Accel-Buffering": "no",
         })
+        if request.method == hdrs.METH_HEAD:
+            return response
+        events = self._service.events
+        subscription = events.subscribe()
         try:
             await response.prepare(request)
             await response.write(b'data: {"type":"ready"}\n\n')

@@ -141,6 +141,12 @@ async def test_the_stream_needs_the_control_token(aiohttp_client: Any) -> None:
     await subscribe(client, Authorization="Bearer tok")
 
 
+async def test_head_answers_the_headers_without_subscribing(client: TestClient, service: PaymentService) -> None:
+    response = await client.head("/__fakepay/events")
+    assert (response.status, response.headers["Content-Type"]) == (200, "text/event-stream; charset=utf-8")
+    assert service.events.subscribers == []
+
+
 async def test_an_idle_stream_gets_keep_alive_comments(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(control_module, "KEEP_ALIVE_S", 0.05)
     stream = await subscribe(client)
