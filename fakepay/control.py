@@ -70,8 +70,9 @@ def _query(request: web.Request, known: tuple[str, ...]) -> dict[str, str]:
 class ControlApi:
     """The handlers of ``/__fakepay``."""
 
-    def __init__(self, service: PaymentService) -> None:
+    def __init__(self, service: PaymentService, token_required: bool = False) -> None:
         self._service = service
+        self._token_required = token_required
 
     async def health(self, request: web.Request) -> web.Response:
         return _ok({"status": "ok"})
@@ -210,6 +211,8 @@ class ControlApi:
         """The dashboard's files, from the package."""
         name, content_type = _PAGES[request.path[len(PREFIX):]]
         body = (resources.files(__package__) / "dashboard" / name).read_bytes()
+        if self._token_required and name == "index.html":  # the page asks for it at once
+            body = body.replace(b"<body>", b'<body data-token="required">', 1)
         return web.Response(body=body, content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS)
 
     async def openapi(self, request: web.Request) -> web.Response:
@@ -249,7 +252,7 @@ def _guard(token: str | None, activity: ConnectionActivity) -> Callable[[Handler
 def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activity: ConnectionActivity, *,
                        enabled: bool = True, token: str | None = None) -> None:
     """Add the control API under ``/__fakepay``; with ``enabled=False`` only ``health``."""
-    api = ControlApi(service)
+    api = ControlApi(service, bool(token))
     table: dict[str, dict[str, Handler]] = {"/health": {"GET": api.health}}
     if enabled:
         table.update({

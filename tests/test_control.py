@@ -263,6 +263,9 @@ async def test_the_page_and_its_files_are_served_with_a_strict_policy(aiohttp_cl
         assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     page = await (await client.get("/__fakepay/")).text()
     assert "http://" not in page and "https://" not in page
+    assert '<body data-token="required">' in page  # the page asks for the token before any call
+    open_client = await aiohttp_client(create_app(PaymentService(scenario())))
+    assert "<body>" in await (await open_client.get("/__fakepay/")).text()
     assert (await client.get("/__fakepay/state")).status == 401
 
 

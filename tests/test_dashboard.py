@@ -73,11 +73,13 @@ def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Served]]]:
     opened: list[tuple[Any, Served, list[str]]] = []
     processes = ExitStack()
 
-    def open_page(*args: str, wait_live: bool = True) -> tuple[Any, Served]:
+    def open_page(*args: str, wait_live: bool = True, tolerate: str = "") -> tuple[Any, Served]:
+        """``tolerate``: console errors containing this are expected."""
         served = Served(*processes.enter_context(serving("--failure-rate", "0", "--seed", "1", *args)))
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         errors: list[str] = []
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("console", lambda message: message.type == "error" and not (tolerate and tolerate in message.text)
+                and errors.append(message.text))
         page.on("pageerror", lambda error: errors.append(str(error)))
         opened.append((page, served, errors))
         page.goto(served.url + "/__fakepay/")
@@ -208,11 +210,12 @@ def test_rules_seeding_clock_journal_and_filters(open_page: Any) -> None:
 def test_a_protected_server_asks_for_the_token_and_keeps_it_out_of_urls(open_page: Any) -> None:
     from playwright.sync_api import expect
 
-    page, served = open_page("--control-token", "s3cret-token", wait_live=False)
+    page, served = open_page("--control-token", "s3cret-token", wait_live=False, tolerate="status of 401")
     urls: list[str] = []
     page.on("request", lambda request: urls.append(request.url))
     token = page.get_by_label("Control token")
     expect(token).to_be_focused()
+    expect(page.locator("main")).to_be_hidden()
     token.fill("wrong")
     page.get_by_role("button", name="Use token").click()
     expect(page.get_by_role("alert")).to_contain_text("not the one")

@@ -58,6 +58,8 @@ async function act(what, method, path, body) {
 
 function askForToken(problem = "") {
   stopStream();
+  sessionStorage.removeItem("fakepay-token");
+  state.token = null;
   $("main").hidden = true;
   $("token-form").hidden = false;
   $("token-error").textContent = problem;
@@ -481,16 +483,6 @@ function start() {
 
 setInterval(() => { if (!$("main").hidden) { drawChart(); if (state.clock && !state.clock.frozen) renderConfig(); } }, 1000);
 
-(async () => {
-  try {
-    await call("GET", "/health");
-    await call("GET", "/state");
-  } catch (error) {
-    if (error instanceof Unauthorized) {
-      sessionStorage.removeItem("fakepay-token");
-      state.token = null;
-      return askForToken();
-    }
-  }
-  start();
-})();
+// The server marks the page when it has a control token.
+if (document.body.dataset.token === "required" && !state.token) askForToken();
+else start();
