@@ -23,9 +23,9 @@ BANNER = re.compile(r"fakepay serving (http://[\d.]+:(\d+)) \(scenario: (.+), fa
 
 
 @contextmanager
-def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+def serving(*args: str, cwd: Path | None = None) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
     process = subprocess.Popen(
-        [*FAKEPAY, "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*FAKEPAY, "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
     )
     try:
         assert process.stdout is not None
@@ -153,3 +153,17 @@ def test_an_open_control_api_on_the_network_is_warned_about() -> None:
         process.terminate()
         process.wait(timeout=5)
         assert "warning" not in process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_version_is_the_installed_packages() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run([*FAKEPAY, "--version"], capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (0, f"fakepay {version('fakepay')}\n")
+
+
+def test_serve_help_gives_the_scenarios_failure_rate_as_the_default_and_names_the_shipped_ones() -> None:
+    result = subprocess.run([*FAKEPAY, "serve", "--help"], capture_output=True, text=True, timeout=20)
+    text = " ".join(result.stdout.split())
+    assert "(default: the scenario's, 0.1 without one)" in text
+    assert "happy-path" in text and "relative to the current directory" in text

@@ -97,7 +97,7 @@ async def test_reset_restores_seeded_payments_and_rule_counters(aiohttp_client) 
 
 async def test_put_scenario_replaces_everything(api: Api) -> None:
     await api.pay("p1")
-    text = (ROOT / "scenarios" / "seeded-payments.yaml").read_bytes()
+    text = (ROOT / "fakepay" / "scenarios" / "seeded-payments.yaml").read_bytes()
     answer = await api.control("PUT", "/scenario", data=text, headers={"Content-Type": "application/yaml"})
     assert answer == {"scenario": "seeded-payments", "seed": 42}
     state = await api.control("GET", "/state")
