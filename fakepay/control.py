@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import InvalidRequest, Unauthorized
-from .scenario import parse_payments, parse_rule, parse_scenario, parse_scenario_bytes
+from .errors import InvalidRequest, ItemNotFound, Unauthorized
+from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
 from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, raw_path, read_body
 from .service import PaymentService, payment_data
 from .validation import show
@@ -97,8 +97,23 @@ class ControlApi:
             scenario = parse_scenario(loads_strict(body))
         else:
             scenario = parse_scenario_bytes(body, "<request>")
+        return self._load(scenario)
+
+    def _load(self, scenario: Scenario) -> web.Response:
         self._service.load(scenario)
         return _ok({"scenario": scenario.name, "seed": self._service.seed})
+
+    async def scenarios(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        return _ok({"scenarios": shipped_scenarios()})
+
+    async def load_shipped(self, request: web.Request) -> web.Response:
+        """Load a shipped scenario by name (only a name: never a path on the server)."""
+        _query(request, ())
+        name, shipped = request.match_info["name"], shipped_scenarios()
+        if name not in shipped:
+            raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}")
+        return self._load(load_scenario(name))
 
     async def patch_config(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -259,6 +274,8 @@ def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activ
             "/state": {"GET": api.state},
             "/reset": {"POST": api.reset},
             "/scenario": {"GET": api.get_scenario, "PUT": api.put_scenario},
+            "/scenarios": {"GET": api.scenarios},
+            "/scenarios/{name}": {"POST": api.load_shipped},
             "/config": {"PATCH": api.patch_config},
             "/payments": {"POST": api.add_payments},
             "/rules": {"GET": api.get_rules, "POST": api.add_rule, "DELETE": api.clear_rules},

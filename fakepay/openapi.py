@@ -131,6 +131,13 @@ def _control() -> dict[str, Any]:
             "get": _control_operation("The loaded scenario", _ANY_OBJECT),
             "put": _control_operation("Load a scenario (YAML or JSON)", _ANY_OBJECT, body=_ANY_OBJECT),
         },
+        "/__fakepay/scenarios": {
+            "get": _control_operation(
+                "The names of the scenarios shipped with fakepay",
+                {"type": "object", "required": ["scenarios"], "properties": {"scenarios": {"type": "array", "items": {"type": "string"}}}},
+            )
+        },
+        "/__fakepay/scenarios/{name}": {"post": _load_shipped()},
         "/__fakepay/config": {"patch": _control_operation("Change part of the config until reset", _ANY_OBJECT, body=_ANY_OBJECT)},
         "/__fakepay/payments": {
             "post": _control_operation(
@@ -182,6 +189,14 @@ def _control() -> dict[str, Any]:
             }
         },
     }
+
+
+def _load_shipped() -> dict[str, Any]:
+    loaded = {"type": "object", "required": ["scenario", "seed"], "properties": {"scenario": {"type": "string"}, "seed": {"type": "integer"}}}
+    operation = _control_operation("Load a shipped scenario by name", loaded)
+    operation["parameters"] = [_path_parameter("name", {"type": "string"})]
+    operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no shipped scenario by that name")
+    return operation
 
 
 def _delete_rule(rules: dict[str, Any]) -> dict[str, Any]:

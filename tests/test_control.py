@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from fakepay import PaymentService, create_app
+from fakepay import PaymentService, create_app, shipped_scenarios
 
 from .support import BODY, FROZEN, Api, bearer, scenario
 
@@ -190,6 +191,18 @@ async def test_one_rule_can_be_deleted(api: Api) -> None:
     wrong = await api.client.get("/__fakepay/rules/2")
     assert (wrong.status, wrong.headers["Allow"]) == (405, "DELETE")
     assert (await api.control("GET", "/rules"))["rules"][0]["id"] == 2
+
+
+async def test_shipped_scenarios_are_listed_and_loaded_by_name(api: Api) -> None:
+    listed = (await api.control("GET", "/scenarios"))["scenarios"]
+    assert listed == shipped_scenarios() and {"default", "always-fail", "happy-path"} <= set(listed)
+    assert await api.control("POST", "/scenarios/always-fail") == {"scenario": "always-fail", "seed": 1}
+    assert (await api.pay("p1")).status == 500
+    for name in ("nope", "..%2Fscenario.schema", "always-fail.yaml"):
+        missing = await api.client.post(f"/__fakepay/scenarios/{name}")
+        assert missing.status == 404
+        assert (await missing.json())["message"].startswith(f"no shipped scenario '{unquote(name)}'; shipped: always-fail, ")
+    assert (await api.control("GET", "/state"))["scenario"] == "always-fail"
 
 
 async def test_bad_rule_is_400(api: Api) -> None:

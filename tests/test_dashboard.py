@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fakepay import issue_secret
+from fakepay import issue_secret, shipped_scenarios
 
 from .support import BODY, need
 from .test_cli import serving
@@ -154,6 +154,20 @@ def test_reset_all_empties_the_payments_view(open_page: Any) -> None:
     expect(page.locator("#payments")).to_have_text("No payments yet.")
     expect(page.locator("#requests tr")).to_have_count(0)
     assert served.call("GET", "/__fakepay/state")[1]["payments"] == []
+
+
+def test_a_shipped_scenario_is_loaded_from_the_picker(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    picker = page.get_by_label("Shipped scenario")
+    expect(picker.locator("option")).to_have_count(len(shipped_scenarios()))
+    picker.select_option("seeded-payments")
+    page.get_by_role("button", name="Load scenario").click()
+    expect(page.locator("#scenario-name")).to_have_text("scenario: seeded-payments")
+    state = served.call("GET", "/__fakepay/state")[1]
+    assert state["scenario"] == "seeded-payments" and state["payments"]
+    expect(page.locator("#payments-count")).to_have_text(f"({len(state['payments'])})")
 
 
 def test_rules_seeding_clock_journal_and_filters(open_page: Any) -> None:
