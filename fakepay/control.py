@@ -14,9 +14,9 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import InvalidRequest, ItemNotFound, Unauthorized
+from .errors import InvalidRequest, ItemNotFound, PaymentNotFound, Unauthorized
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
-from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, raw_path, read_body
+from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .service import PaymentService, payment_data
 from .validation import show
 from .wire import dumps, loads_strict
@@ -110,7 +110,8 @@ class ControlApi:
     async def load_shipped(self, request: web.Request) -> web.Response:
         """Load a shipped scenario by name (only a name: never a path on the server)."""
         _query(request, ())
-        name, shipped = request.match_info["name"], shipped_scenarios()
+        [name] = path_values(PREFIX + "/scenarios/{name}", raw_path(request))
+        shipped = shipped_scenarios()
         if name not in shipped:
             raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}")
         return self._load(load_scenario(name))
@@ -131,6 +132,19 @@ class ControlApi:
         stored = self._service.add_payments(parse_payments(data))
         return _ok({"payments": [payment_data(p) for p in stored]})
 
+    async def get_payment(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        owner, payment_id = path_values(PREFIX + "/payments/{owner}/{paymentId}", raw_path(request))
+        payment = self._service.store.get(owner, payment_id)
+        if payment is None:
+            raise PaymentNotFound(payment_id)
+        return _ok(payment_data(payment))
+
+    async def get_secret(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        [github_id] = path_values(PREFIX + "/secrets/{githubId}", raw_path(request))
+        return _ok({"githubId": github_id, "secret": self._service.auth.issue(github_id)})
+
     async def get_rules(self, request: web.Request) -> web.Response:
         _query(request, ())
         return _ok({"rules": [active.to_data() for active in self._service.rules]})
@@ -147,7 +161,7 @@ class ControlApi:
 
     async def delete_rule(self, request: web.Request) -> web.Response:
         _query(request, ())
-        rule_id = request.match_info["id"]
+        [rule_id] = path_values(PREFIX + "/rules/{id}", raw_path(request))
         if not rule_id.isdigit() or len(rule_id) > 18:
             raise InvalidRequest(f"a rule id is a whole number, got '{rule_id}'")
         self._service.delete_rule(int(rule_id))
@@ -284,6 +298,8 @@ def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activ
             "/requests": {"GET": api.requests, "DELETE": api.clear_requests},
             "/events": {"GET": api.events},
             "/openapi.json": {"GET": api.openapi},
+            "/payments/{owner}/{paymentId}": {"GET": api.get_payment},
+            "/secrets/{githubId}": {"GET": api.get_secret},
             **{path: {"GET": api.page} for path in _PAGES},
         })
     guard = _guard(token, activity)

@@ -18,13 +18,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .auth import issue_secret
 from .scenario import Scenario, load_scenario, parse_scenario, scenario_file
 from .wire import format_local_datetime
 
 __all__ = ["FakePay", "FakePayControlError"]
 
 ScenarioSource = str | Path | dict[str, Any] | Scenario
+
+
+def _segment(value: str) -> str:
+    """``value`` percent-encoded as one path segment."""
+    return urllib.parse.quote(value, safe="")
 
 
 class FakePayControlError(Exception):
@@ -116,7 +120,6 @@ class FakePay:
         self._found: dict[str, Any] | None = None
         self._changed = False
         self._replaced = False
-        self._signing_key: str | None = None
         self._connection: http.client.HTTPConnection | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -239,7 +242,6 @@ class FakePay:
         if self._replaced:
             self._call("PUT", "/scenario", self._start)
             self._replaced = False
-            self._signing_key = self._start["auth"]["signing_key"]
         else:
             self.reset()
         self._configure_overrides(self._seed if seed is None else seed,
@@ -248,8 +250,6 @@ class FakePay:
     def reset(self, owner: str | None = None) -> None:
         """Back to the scenario's start; with ``owner``, only that store."""
         self._call("POST", "/reset", query={"owner": owner})
-        if owner is None:
-            self._signing_key = None if self._replaced else self._start["auth"]["signing_key"]
 
     def state(self, owner: str | None = None) -> dict[str, Any]:
         """Config in force, rules, stores and payments (``GET /__fakepay/state``)."""
@@ -260,7 +260,6 @@ class FakePay:
         or a ``Scenario``; ``FakePayControlError`` lists problems, ``ScenarioError`` says a file is
         missing."""
         self._replaced = True
-        self._signing_key = None
         if isinstance(scenario, Scenario):
             scenario = scenario.to_data()
         if isinstance(scenario, dict):
@@ -270,9 +269,7 @@ class FakePay:
 
     def configure(self, patch: dict[str, Any]) -> dict[str, Any]:
         """Change part of the config until the next reset, e.g. ``{"latency": {"fixed_ms": 50}}``."""
-        config = self._call("PATCH", "/config", patch)
-        self._signing_key = config["auth"]["signing_key"]
-        return config
+        return self._call("PATCH", "/config", patch)
 
     def set_failure_rate(self, rate: float) -> None:
         """Make ``rate`` (0 to 1) of instant payments fail at random, until the next reset."""
@@ -324,13 +321,16 @@ class FakePay:
 
     def payment(self, owner: str, payment_id: str) -> dict[str, Any] | None:
         """One payment of ``owner`` with every field, or None."""
-        return next((p for p in self.payments(owner) if p["paymentId"] == payment_id), None)
+        try:
+            return self._call("GET", f"/payments/{_segment(owner)}/{_segment(payment_id)}")
+        except FakePayControlError as error:
+            if error.type == "PAYMENT_NOT_FOUND":
+                return None
+            raise
 
     def secret(self, github_id: str) -> str:
-        """The API secret ``GET /auth/{github_id}`` answers (computed, so not journaled)."""
-        if self._signing_key is None:
-            self._signing_key = self._call("GET", "/scenario")["auth"]["signing_key"]
-        return issue_secret(github_id, self._signing_key)
+        """The API secret ``GET /auth/{github_id}`` answers (asked of the control API, so not journaled)."""
+        return str(self._call("GET", f"/secrets/{_segment(github_id)}")["secret"])
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """Journal entries; filters ``method``, ``path``, ``owner``, ``payment_id``, ``operation``, ``limit``."""

@@ -181,6 +181,23 @@ def _control() -> dict[str, Any]:
         },
         "/__fakepay/events": {"get": _events()},
         "/__fakepay/openapi.json": {"get": _control_operation("This document", _ANY_OBJECT)},
+        "/__fakepay/payments/{owner}/{paymentId}": {
+            "get": {
+                **_control_operation("One stored payment, with every field", _ref("StoredPayment")),
+                "parameters": [_path_parameter("owner", {"type": "string", "minLength": 1}), _PAYMENT_ID],
+                "responses": {"200": _json(_ref("StoredPayment")), **_errors(400, 404)},
+            }
+        },
+        "/__fakepay/secrets/{githubId}": {
+            "get": {
+                **_control_operation(
+                    "The API secret of a githubId, as GET /auth answers it but not journaled",
+                    {"type": "object", "required": ["githubId", "secret"],
+                     "properties": {"githubId": {"type": "string"}, "secret": {"type": "string"}}},
+                ),
+                "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
+            }
+        },
         "/__fakepay/": {
             "get": {
                 "summary": "The dashboard: a page that shows and steers this fakepay (asks for the control token itself)",

@@ -8,8 +8,9 @@ from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
-from fakepay import PaymentService, create_app, shipped_scenarios
+from fakepay import PaymentService, create_app, issue_secret, shipped_scenarios
 
 from .support import BODY, FROZEN, Api, bearer, scenario
 
@@ -198,10 +199,12 @@ async def test_shipped_scenarios_are_listed_and_loaded_by_name(api: Api) -> None
     assert listed == shipped_scenarios() and {"default", "always-fail", "happy-path"} <= set(listed)
     assert await api.control("POST", "/scenarios/always-fail") == {"scenario": "always-fail", "seed": 1}
     assert (await api.pay("p1")).status == 500
-    for name in ("nope", "..%2Fscenario.schema", "always-fail.yaml"):
-        missing = await api.client.post(f"/__fakepay/scenarios/{name}")
+    for name in ("nope", "always-fail.yaml", "..%2E"):
+        missing = await api.client.post(URL(f"/__fakepay/scenarios/{name}", encoded=True))
         assert missing.status == 404
         assert (await missing.json())["message"].startswith(f"no shipped scenario '{unquote(name)}'; shipped: always-fail, ")
+    path = await api.client.post(URL("/__fakepay/scenarios/..%2Fscenario.schema", encoded=True))
+    assert (path.status, (await path.json())["type"]) == (400, "INVALID_REQUEST")
     assert (await api.control("GET", "/state"))["scenario"] == "always-fail"
 
 
@@ -262,6 +265,24 @@ async def test_no_control_leaves_only_health(aiohttp_client) -> None:
     response = await client.post("/__fakepay/reset")
     assert response.status == 404 and (await response.json())["type"] == "NOT_FOUND"
     assert (await client.get("/payments/p1", headers=bearer("alice"))).status == 404
+
+
+async def test_one_payment_by_owner_and_id(api: Api) -> None:
+    await api.pay("p 1", owner="alice")
+    payment = await api.control("GET", "/payments/alice/p%201")
+    assert (payment["owner"], payment["paymentId"], payment["status"]) == ("alice", "p 1", "PAID")
+    assert payment == (await api.control("GET", "/state?owner=alice"))["payments"][0]
+    missing = await api.client.get("/__fakepay/payments/bob/p%201")
+    assert (missing.status, (await missing.json())["type"]) == (404, "PAYMENT_NOT_FOUND")
+    bad = await api.client.get(URL("/__fakepay/payments/alice/%ZZ", encoded=True))
+    assert (bad.status, (await bad.json())["type"]) == (400, "INVALID_REQUEST")
+
+
+async def test_a_secret_from_the_control_api_is_not_journaled(api: Api) -> None:
+    assert await api.control("GET", "/secrets/alice") == {"githubId": "alice", "secret": issue_secret("alice")}
+    assert (await api.control("GET", "/requests"))["requests"] == []
+    bad = await api.client.get("/__fakepay/secrets/al%20ice")
+    assert (bad.status, (await bad.json())["type"]) == (400, "INVALID_REQUEST")
 
 
 # -- the dashboard's files -------------------------------------------------------------------------
