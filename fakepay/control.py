@@ -244,6 +244,10 @@ class ControlApi:
             body = body.replace(b"<body>", b'<body data-token="required">', 1)
         return web.Response(body=body, content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS)
 
+    async def to_page(self, request: web.Request) -> web.Response:
+        """``/__fakepay`` as typed by hand: on to the dashboard."""
+        return web.Response(status=301, headers={hdrs.LOCATION: PREFIX + "/"})
+
     async def openapi(self, request: web.Request) -> web.Response:
         from .openapi import openapi_document
 
@@ -301,10 +305,11 @@ def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activ
             "/payments/{owner}/{paymentId}": {"GET": api.get_payment},
             "/secrets/{githubId}": {"GET": api.get_secret},
             **{path: {"GET": api.page} for path in _PAGES},
+            "": {"GET": api.to_page},
         })
     guard = _guard(token, activity)
     for path, methods in table.items():
-        open_ = path == "/health" or path in _PAGES  # the page asks for the token itself
+        open_ = path in ("/health", "") or path in _PAGES  # the page asks for the token itself
         allowed = tuple(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
         for method, handler in methods.items():
             router.add_route(method, PREFIX + path, guard(handler, open_))

@@ -301,11 +301,14 @@ async def test_the_page_and_its_files_are_served_with_a_strict_policy(aiohttp_cl
     open_client = await aiohttp_client(create_app(PaymentService(scenario())))
     assert "<body>" in await (await open_client.get("/__fakepay/")).text()
     assert (await client.get("/__fakepay/state")).status == 401
+    typed = await client.get("/__fakepay", allow_redirects=False)
+    assert (typed.status, typed.headers["Location"]) == (301, "/__fakepay/")
+    assert (await client.get("/__fakepay")).url.path == "/__fakepay/"
 
 
 async def test_no_control_means_no_page(aiohttp_client: Any) -> None:
     client = await aiohttp_client(create_app(PaymentService(scenario()), control=False))
-    for path in ("/", "/dashboard.js", "/events"):
+    for path in ("", "/", "/dashboard.js", "/events"):
         response = await client.get(f"/__fakepay{path}")
         assert response.status == 404
         assert (await response.json())["type"] == "NOT_FOUND"
