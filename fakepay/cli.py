@@ -213,6 +213,8 @@ def _run(server: Server) -> int:
             f"failure rate: {service.config.failure.rate:g}, seed: {service.seed})",
             flush=True,
         )
+        if server.control:
+            print(f"dashboard: {server.url}/__fakepay/", flush=True)
         await stop.wait()
         await server.stop()
         return 0

@@ -1,5 +1,6 @@
 """The control API under ``/__fakepay`` (README: "The control API"): its own route table over the same
-``PaymentService``, for tests to reset, seed, configure, inspect and move the clock."""
+``PaymentService``, for tests to reset, seed, configure, inspect and move the clock; its event
+stream; and the dashboard page that uses both."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import asyncio
 import hmac
 import re
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from typing import Any
 
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import InvalidRequest, PaymentNotFound, Unauthorized
+from .errors import InvalidRequest, ItemNotFound, PaymentNotFound, Unauthorized
 from .rules import MAX_GLOB
-from .scenario import Scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes
+from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
 from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .service import PaymentService, payment_data
 from .validation import show
@@ -26,6 +28,21 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
 _LIMIT = re.compile("[0-9]{1,9}")
+#: Seconds between the comment lines that keep an idle event stream open through proxies.
+KEEP_ALIVE_S = 15.0
+#: Seconds a stream waits after each write, so that a busy server writes many events at once.
+_COALESCE_S = 0.02
+#: The dashboard's files, by the path they are served at under ``/__fakepay``.
+_PAGES = {
+    "/": ("index.html", "text/html"),
+    "/dashboard.css": ("dashboard.css", "text/css"),
+    "/dashboard.js": ("dashboard.js", "text/javascript"),
+}
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
 
 
 def _ok(data: Any) -> web.Response:
@@ -54,8 +71,9 @@ def _query(request: web.Request, known: tuple[str, ...]) -> dict[str, str]:
 class ControlApi:
     """The handlers of ``/__fakepay``."""
 
-    def __init__(self, service: PaymentService) -> None:
+    def __init__(self, service: PaymentService, token_required: bool = False) -> None:
         self._service = service
+        self._token_required = token_required
 
     async def health(self, request: web.Request) -> web.Response:
         return _ok({"status": "ok"})
@@ -83,9 +101,24 @@ class ControlApi:
             return parse_scenario_bytes(body, "<request>")
 
         # A large scenario takes seconds to read: in a thread, so that other requests are answered.
-        scenario = await asyncio.to_thread(parse)
+        return self._load(await asyncio.to_thread(parse))
+
+    def _load(self, scenario: Scenario) -> web.Response:
         self._service.load(scenario)
         return _ok({"scenario": scenario.name, "seed": self._service.seed})
+
+    async def scenarios(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        return _ok({"scenarios": shipped_scenarios()})
+
+    async def load_shipped(self, request: web.Request) -> web.Response:
+        """Load a shipped scenario by name (only a name: never a path on the server)."""
+        _query(request, ())
+        [name] = path_values(PREFIX + "/scenarios/{name}", raw_path(request))
+        shipped = shipped_scenarios()
+        if name not in shipped:
+            raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}")
+        return self._load(load_scenario(name))
 
     async def patch_config(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -129,6 +162,14 @@ class ControlApi:
         _query(request, ())
         self._service.clear_rules()
         return _ok({"rules": []})
+
+    async def delete_rule(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        [rule_id] = path_values(PREFIX + "/rules/{id}", raw_path(request))
+        if not rule_id.isdigit() or len(rule_id) > 18:
+            raise InvalidRequest(f"a rule id is a whole number, got '{rule_id}'")
+        self._service.delete_rule(int(rule_id))
+        return _ok({"rules": [active.to_data() for active in self._service.rules]})
 
     async def clock(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -175,6 +216,44 @@ class ControlApi:
         self._service.journal.clear()
         return _ok({"requests": []})
 
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
+        the client leaves or the server stops."""
+        _query(request, ())
+        response = web.StreamResponse(headers={
+            hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8",
+            hdrs.CACHE_CONTROL: "no-cache",
+            "X-Accel-Buffering": "no",
+        })
+        if request.method == hdrs.METH_HEAD:
+            return response
+        events = self._service.events
+        subscription = events.subscribe()
+        try:
+            await response.prepare(request)
+            await response.write(b'data: {"type":"ready"}\n\n')
+            while (batch := await subscription.get(KEEP_ALIVE_S)) is not None:
+                await response.write(b"".join(b"data: %s\n\n" % event for event in batch) or b": keep-alive\n\n")
+                await asyncio.sleep(_COALESCE_S)
+            await response.write_eof()
+        except ConnectionError:  # the client left
+            pass
+        finally:
+            events.unsubscribe(subscription)
+        return response
+
+    async def page(self, request: web.Request) -> web.Response:
+        """The dashboard's files, from the package."""
+        name, content_type = _PAGES[request.path[len(PREFIX):]]
+        body = (resources.files(__package__) / "dashboard" / name).read_bytes()
+        if self._token_required and name == "index.html":  # the page asks for it at once
+            body = body.replace(b"<body>", b'<body data-token="required">', 1)
+        return web.Response(body=body, content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS)
+
+    async def to_page(self, request: web.Request) -> web.Response:
+        """``/__fakepay`` as typed by hand: on to the dashboard."""
+        return web.Response(status=301, headers={hdrs.LOCATION: PREFIX + "/"})
+
     async def openapi(self, request: web.Request) -> web.Response:
         from .openapi import openapi_document
 
@@ -212,25 +291,31 @@ def _guard(token: str | None, activity: ConnectionActivity) -> Callable[[Handler
 def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activity: ConnectionActivity, *,
                        enabled: bool = True, token: str | None = None) -> None:
     """Add the control API under ``/__fakepay``; with ``enabled=False`` only ``health``."""
-    api = ControlApi(service)
+    api = ControlApi(service, bool(token))
     table: dict[str, dict[str, Handler]] = {"/health": {"GET": api.health}}
     if enabled:
         table.update({
             "/state": {"GET": api.state},
             "/reset": {"POST": api.reset},
             "/scenario": {"GET": api.get_scenario, "PUT": api.put_scenario},
+            "/scenarios": {"GET": api.scenarios},
+            "/scenarios/{name}": {"POST": api.load_shipped},
             "/config": {"PATCH": api.patch_config},
             "/payments": {"POST": api.add_payments},
             "/rules": {"GET": api.get_rules, "POST": api.add_rule, "DELETE": api.clear_rules},
+            "/rules/{id}": {"DELETE": api.delete_rule},
             "/clock": {"POST": api.clock},
             "/requests": {"GET": api.requests, "DELETE": api.clear_requests},
+            "/events": {"GET": api.events},
             "/openapi.json": {"GET": api.openapi},
             "/payments/{owner}/{paymentId}": {"GET": api.get_payment},
             "/secrets/{githubId}": {"GET": api.get_secret},
+            **{path: {"GET": api.page} for path in _PAGES},
+            "": {"GET": api.to_page},
         })
     guard = _guard(token, activity)
     for path, methods in table.items():
-        open_ = path == "/health"
+        open_ = path in ("/health", "") or path in _PAGES  # the page asks for the token itself
         allowed = tuple(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
         for method, handler in methods.items():
             router.add_route(method, PREFIX + path, guard(handler, open_))

@@ -6,6 +6,7 @@ FakePayError
 ├── Unauthorized             401 UNAUTHORIZED: missing, malformed or unknown credentials
 ├── PaymentNotFound          404 PAYMENT_NOT_FOUND: no payment with that id for this store
 ├── RouteNotFound            404 NOT_FOUND: no such route
+├── ItemNotFound             404 NOT_FOUND: no rule or shipped scenario by that id (control API)
 ├── MethodNotAllowed         405 METHOD_NOT_ALLOWED: known path, wrong method
 ├── AlreadyPaid              409 ALREADY_PAID: instant for a PAID or CANCELLED id
 ├── AlreadyCancelled         409 PAYMENT_ALREADY_CANCELLED: cancel of a CANCELLED payment
@@ -30,6 +31,7 @@ __all__ = [
     "FakePayError",
     "InternalError",
     "InvalidRequest",
+    "ItemNotFound",
     "MethodNotAllowed",
     "PayloadTooLarge",
     "PaymentFailed",
@@ -95,6 +97,13 @@ class RouteNotFound(FakePayError):
 
     def __init__(self, method: str, path: str) -> None:
         super().__init__(f"no route for {method} {path}")
+
+
+class ItemNotFound(FakePayError):
+    """The control API has no such item: a rule id, a shipped scenario's name."""
+
+    type = "NOT_FOUND"
+    status = 404
 
 
 class MethodNotAllowed(FakePayError):

@@ -11,6 +11,7 @@ from datetime import datetime, timezone, tzinfo
 from time import time
 from typing import Any, TextIO
 
+from .events import Events
 from .rules import compile_glob
 from .wire import MAX_DEPTH, dumps, format_local_datetime, nested_deeper_than
 
@@ -106,9 +107,12 @@ def _parsed(raw: bytes | None) -> Any:
 
 class Journal:
     """The last ``max_entries`` entries (and at most ``MAX_BYTES`` of bodies), oldest first;
-    optionally also appended to a JSON Lines sink. Ids are unique for the journal's life."""
+    optionally also appended to a JSON Lines sink, and published to ``events`` as ``request``
+    events. Ids are unique for the journal's life."""
 
-    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, sink: TextIO | None = None, zone: tzinfo = timezone.utc) -> None:
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, sink: TextIO | None = None, zone: tzinfo = timezone.utc,
+                 events: Events | None = None) -> None:
+        self.events = events or Events()
         self._entries: deque[JournalEntry] = deque()
         self._max_entries = max_entries
         self._bytes = 0
@@ -137,6 +141,8 @@ class Journal:
         self._trim()
         if self._sink is not None:
             self._write(entry)
+        if self.events.subscribers:
+            self.events.publish("request", request=entry.to_data(self.zone))
 
     def _trim(self) -> None:
         entries = self._entries
@@ -192,6 +198,8 @@ class Journal:
         self._bytes = sum(entry.size for entry in self._entries)
         if max_entries is not None:
             self.resize(max_entries)
+        if self.events.subscribers:
+            self.events.publish("requests_cleared", owner=owner)
 
     def resize(self, max_entries: int) -> None:
         self._max_entries = max_entries

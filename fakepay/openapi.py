@@ -131,6 +131,13 @@ def _control() -> dict[str, Any]:
             "get": _control_operation("The loaded scenario", _ANY_OBJECT),
             "put": _control_operation("Load a scenario (YAML or JSON)", _ANY_OBJECT, body=_ANY_OBJECT),
         },
+        "/__fakepay/scenarios": {
+            "get": _control_operation(
+                "The names of the scenarios shipped with fakepay",
+                {"type": "object", "required": ["scenarios"], "properties": {"scenarios": {"type": "array", "items": {"type": "string"}}}},
+            )
+        },
+        "/__fakepay/scenarios/{name}": {"post": _load_shipped()},
         "/__fakepay/config": {"patch": _control_operation("Change part of the config until reset", _ANY_OBJECT, body=_ANY_OBJECT)},
         "/__fakepay/payments": {
             "post": _control_operation(
@@ -151,6 +158,7 @@ def _control() -> dict[str, Any]:
             "post": _control_operation("Add a rule", _ref("ActiveRule"), body=_ref("Rule")),
             "delete": _control_operation("Clear the rules", rules),
         },
+        "/__fakepay/rules/{id}": {"delete": _delete_rule(rules)},
         "/__fakepay/clock": {
             "post": _control_operation(
                 "Freeze, advance or resume the clock",
@@ -171,6 +179,7 @@ def _control() -> dict[str, Any]:
             "get": _control_operation("The request journal", journal, query=("method", "path", "owner", "paymentId", "operation", "limit")),
             "delete": _control_operation("Clear the journal", journal),
         },
+        "/__fakepay/events": {"get": _events()},
         "/__fakepay/openapi.json": {"get": _control_operation("This document", _ANY_OBJECT)},
         "/__fakepay/payments/{owner}/{paymentId}": {
             "get": {
@@ -188,6 +197,56 @@ def _control() -> dict[str, Any]:
                 ),
                 "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
             }
+        },
+        "/__fakepay/": {
+            "get": {
+                "summary": "The dashboard: a page that shows and steers this fakepay (asks for the control token itself)",
+                "tags": ["control"],
+                "responses": {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+            }
+        },
+    }
+
+
+def _load_shipped() -> dict[str, Any]:
+    loaded = {"type": "object", "required": ["scenario", "seed"], "properties": {"scenario": {"type": "string"}, "seed": {"type": "integer"}}}
+    operation = _control_operation("Load a shipped scenario by name", loaded)
+    operation["parameters"] = [_path_parameter("name", {"type": "string"})]
+    operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no shipped scenario by that name")
+    return operation
+
+
+def _delete_rule(rules: dict[str, Any]) -> dict[str, Any]:
+    operation = _control_operation("Delete one rule; answers the rules left", rules)
+    operation["parameters"] = [_path_parameter("id", {"type": "string", "pattern": "^[0-9]{1,18}$"})]
+    operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no rule with that id")
+    return operation
+
+
+_EVENT_TYPES = {
+    "ready": "first, once subscribed: what happens from now on is sent",
+    "request": "a journal entry recorded: `request` (a JournalEntry)",
+    "payment": "a payment stored or changed: `payment` (a StoredPayment)",
+    "reset": "back to the scenario's start: `owner` (null: everything)",
+    "scenario": "a scenario loaded: `scenario` (its name), `seed`",
+    "config": "the configuration changed: `config`",
+    "rules": "a rule added, used, deleted or cleared: `rules` (every ActiveRule)",
+    "clock": "the clock frozen, advanced or resumed: `clock`",
+    "requests_cleared": "journal entries dropped: `owner` (null: all)",
+    "dropped": "this subscriber fell over 1,000 events behind; `count` events were skipped here",
+}
+
+
+def _events() -> dict[str, Any]:
+    lines = "".join(f"\n- `{name}`: {meaning}" for name, meaning in _EVENT_TYPES.items())
+    return {
+        "summary": "Server-Sent Events: every journal entry and change of state as it happens",
+        "description": "Each event is one `data:` line holding a JSON object with a `type`:" + lines
+                       + "\n\nComment lines (`: keep-alive`) come every 15 s. The stream ends when the server stops.",
+        "tags": ["control"],
+        "responses": {
+            "200": {"description": "The stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            **_errors(400),
         },
     }
 

@@ -35,6 +35,8 @@ class Server:
         self.service = service
         self.host = host
         self.port = port
+        #: Whether the control API (and its dashboard) is served.
+        self.control = control
         self.app = create_app(service, control=control, control_token=control_token)
         self.idle_timeout = idle_timeout
         self._runner: web.AppRunner | None = None

@@ -349,8 +349,8 @@ def create_app(
     control_token: str | None = None,
 ) -> web.Application:
     """A fakepay application: the public API, and the control API under ``/__fakepay``
-    (only ``health`` with ``control=False``; every call but ``health`` needs ``control_token``
-    when one is given)."""
+    (only ``health`` with ``control=False``; every call but ``health`` and the dashboard's files
+    needs ``control_token`` when one is given). Event streams end when the app shuts down."""
     from .control import add_control_routes
 
     service = service or PaymentService()
@@ -358,4 +358,9 @@ def create_app(
     activity = app[ACTIVITY] = ConnectionActivity()
     add_control_routes(app.router, service, activity, enabled=control, token=control_token)
     PublicApi(service, activity).add_routes(app.router)
+
+    async def end_event_streams(app: web.Application) -> None:
+        service.events.close()
+
+    app.on_shutdown.append(end_event_streams)
     return app

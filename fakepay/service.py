@@ -1,7 +1,8 @@
 """The fake payment server's core: what every endpoint does, with no HTTP in it.
 
 ``PaymentService`` owns the store, the clock, the failure policy (a seeded draw per payment of
-each owner, then rules) and the journal, and can return to its scenario's start at any time.
+each owner, then rules) and the journal, and can return to its scenario's start at any time. It
+publishes every change to ``events``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from typing import Any, TextIO
 
 from .auth import Authenticator
 from .clock import Clock
-from .errors import AlreadyCancelled, AlreadyPaid, InvalidRequest, PaymentNotFound, PaymentNotPaid
+from .errors import (
+    AlreadyCancelled,
+    AlreadyPaid,
+    InvalidRequest,
+    ItemNotFound,
+    PaymentNotFound,
+    PaymentNotPaid,
+)
+from .events import Events
 from .journal import Journal
 from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
 from .rules import Attempt, Outcome, Rule
@@ -81,7 +90,8 @@ class PaymentService:
     rules: list[ActiveRule]
 
     def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
-        self.journal = Journal(sink=journal_sink)
+        self.events = Events()
+        self.journal = Journal(sink=journal_sink, events=self.events)
         self.load(scenario or Scenario())
 
     # -- scenario, reset, configuration ------------------------------------------------------
@@ -91,6 +101,8 @@ class PaymentService:
         self.scenario = scenario
         self.start_seed = scenario.seed if scenario.seed is not None else _random_seed()
         self.reset()
+        if self.events.subscribers:
+            self.events.publish("scenario", scenario=scenario.name, seed=self.seed)
 
     def reset(self, owner: str | None = None) -> None:
         """Return to the scenario's start; with ``owner``, only that store's payments, random
@@ -100,7 +112,12 @@ class PaymentService:
             self._draws.pop(owner, None)
             self.journal.clear(owner)
             self._seed_payments(p for p in self.scenario.payments if p.owner == owner)
-            return
+        else:
+            self._reset_all()
+        if self.events.subscribers:
+            self.events.publish("reset", owner=owner)
+
+    def _reset_all(self) -> None:
         self.config = self.scenario
         self.seed = self.start_seed
         self._set_clock()
@@ -128,6 +145,8 @@ class PaymentService:
             self._build_auth()
         if "journal" in patch:
             self.journal.resize(config.journal_max_entries)
+        if self.events.subscribers:
+            self.events.publish("config", config=self.config_data())
 
     def _set_clock(self) -> None:
         self.clock = Clock(self.config.clock.timezone, self.config.clock.frozen_at)
@@ -139,7 +158,14 @@ class PaymentService:
 
     def add_payments(self, payments: tuple[SeedPayment, ...]) -> list[Payment]:
         """Store seeded payments (replacing any with the same owner and id)."""
-        return self._seed_payments(payments)
+        stored = self._seed_payments(payments)
+        if self.events.subscribers:
+            for payment in stored:
+                self._publish_payment(payment)
+        return stored
+
+    def _publish_payment(self, payment: Payment) -> None:
+        self.events.publish("payment", payment=payment_data(payment))
 
     def _seed_payments(self, payments: Any) -> list[Payment]:
         now = self.clock.now()
@@ -170,15 +196,30 @@ class PaymentService:
         active = ActiveRule(self._next_rule_id, rule, rule.times)
         self._next_rule_id += 1
         self.rules.append(active)
+        self._publish_rules()
         return active
+
+    def delete_rule(self, rule_id: int) -> None:
+        """Remove the rule ``rule_id``; ``ItemNotFound`` if there is none."""
+        kept = [active for active in self.rules if active.id != rule_id]
+        if len(kept) == len(self.rules):
+            raise ItemNotFound(f"no rule with id {rule_id}")
+        self.rules = kept
+        self._publish_rules()
 
     def clear_rules(self) -> None:
         self.rules = []
+        self._publish_rules()
+
+    def _publish_rules(self) -> None:
+        if self.events.subscribers:
+            self.events.publish("rules", rules=[active.to_data() for active in self.rules])
 
     # -- the time ----------------------------------------------------------------------------
 
     def freeze_clock(self, at: datetime | None = None) -> None:
         self.clock.freeze(at)
+        self._publish_clock()
 
     def advance_clock(self, milliseconds: float) -> None:
         """Move the clock; ``InvalidRequest`` if that leaves the years 1 to 9999 (a running clock:
@@ -188,9 +229,15 @@ class PaymentService:
         except OverflowError:
             limit = "9999" if self.clock.frozen else "9998 (the clock is running)"
             raise InvalidRequest(f"advancing the clock by {milliseconds:g} ms leaves the years 1 to {limit}") from None
+        self._publish_clock()
 
     def resume_clock(self) -> None:
         self.clock.resume()
+        self._publish_clock()
+
+    def _publish_clock(self) -> None:
+        if self.events.subscribers:
+            self.events.publish("clock", clock=self.clock_data())
 
     def latency(self) -> float:
         """Seconds to hold the next request (``latency.fixed_ms`` plus seeded jitter)."""
@@ -232,6 +279,8 @@ class PaymentService:
         payment = Payment(owner, payment_id, request.store_id, request.order_name, request.total_pay_amount,
                           request.currency, request.custom_data, status, paid_at, created_at, now, attempts)
         self.store.put(payment)
+        if self.events.subscribers:
+            self._publish_payment(payment)
         return Result(payment, failed, fault, None if active is None else active.id)
 
     def cancel(self, owner: str, payment_id: str) -> Result:
@@ -245,6 +294,8 @@ class PaymentService:
         if not result.failed and (result.fault is None or result.fault.kind in _CARRIED_OUT):
             result.value = payment._replace(status=CANCELLED, updated_at=self.clock.now())
             self.store.put(result.value)
+            if self.events.subscribers:
+                self._publish_payment(result.value)
         return result
 
     def get(self, owner: str, payment_id: str) -> Result:
@@ -291,6 +342,7 @@ class PaymentService:
             if active.remaining != 0 and active.rule.when.matches(attempt):
                 if active.remaining is not None:
                     active.remaining -= 1
+                    self._publish_rules()
                 return active
         return None
 

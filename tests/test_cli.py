@@ -135,10 +135,13 @@ def test_control_token_and_no_control_options() -> None:
         assert fetch(f"{url}/__fakepay/state")[0] == 401
         assert fetch(f"{url}/__fakepay/state", headers={"Authorization": "Bearer t0ken"})[0] == 200
         assert fetch(f"{url}/__fakepay/health")[0] == 200
-    with serving("--no-control") as (_, banner):
+    with serving("--no-control") as (process, banner):
         url = banner.group(1)
         assert fetch(f"{url}/__fakepay/reset", "POST")[0] == 404
+        assert fetch(f"{url}/__fakepay/")[0] == 404
         assert fetch(f"{url}/__fakepay/health")[0] == 200
+        process.terminate()
+        assert process.stdout.read() == ""  # type: ignore[union-attr]  # no dashboard to point to
 
 
 def test_an_open_control_api_on_the_network_is_warned_about() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from fakepay import PaymentService, create_app, issue_secret
+from fakepay import PaymentService, create_app, issue_secret, shipped_scenarios
 
 from .support import BODY, FROZEN, Api, bearer, scenario
 
@@ -177,6 +179,35 @@ async def test_rules_can_be_added_listed_and_cleared(api: Api) -> None:
     assert (await api.pay("big-2")).status == 200
 
 
+async def test_one_rule_can_be_deleted(api: Api) -> None:
+    for then in ("fail", "reset"):
+        await api.control("POST", "/rules", json={"when": {"operation": "instant"}, "then": then})
+    assert await api.control("DELETE", "/rules/1") == {"rules": [
+        {"id": 2, "when": {"operation": "instant"}, "then": "reset", "remaining": None},
+    ]}
+    missing = await api.client.delete("/__fakepay/rules/1")
+    assert (missing.status, await missing.json()) == (404, {"type": "NOT_FOUND", "message": "no rule with id 1"})
+    bad = await api.client.delete("/__fakepay/rules/first")
+    assert (bad.status, (await bad.json())["message"]) == (400, "a rule id is a whole number, got 'first'")
+    wrong = await api.client.get("/__fakepay/rules/2")
+    assert (wrong.status, wrong.headers["Allow"]) == (405, "DELETE")
+    assert (await api.control("GET", "/rules"))["rules"][0]["id"] == 2
+
+
+async def test_shipped_scenarios_are_listed_and_loaded_by_name(api: Api) -> None:
+    listed = (await api.control("GET", "/scenarios"))["scenarios"]
+    assert listed == shipped_scenarios() and {"default", "always-fail", "happy-path"} <= set(listed)
+    assert await api.control("POST", "/scenarios/always-fail") == {"scenario": "always-fail", "seed": 1}
+    assert (await api.pay("p1")).status == 500
+    for name in ("nope", "always-fail.yaml", "..%2E"):
+        missing = await api.client.post(URL(f"/__fakepay/scenarios/{name}", encoded=True))
+        assert missing.status == 404
+        assert (await missing.json())["message"].startswith(f"no shipped scenario '{unquote(name)}'; shipped: always-fail, ")
+    path = await api.client.post(URL("/__fakepay/scenarios/..%2Fscenario.schema", encoded=True))
+    assert (path.status, (await path.json())["type"]) == (400, "INVALID_REQUEST")
+    assert (await api.control("GET", "/state"))["scenario"] == "always-fail"
+
+
 async def test_bad_rule_is_400(api: Api) -> None:
     response = await api.client.post("/__fakepay/rules", json={"when": {"operation": "refund"}, "then": "explode"})
     assert response.status == 400
@@ -252,3 +283,32 @@ async def test_a_secret_from_the_control_api_is_not_journaled(api: Api) -> None:
     assert (await api.control("GET", "/requests"))["requests"] == []
     bad = await api.client.get("/__fakepay/secrets/al%20ice")
     assert (bad.status, (await bad.json())["type"]) == (400, "INVALID_REQUEST")
+
+
+# -- the dashboard's files -------------------------------------------------------------------------
+
+
+async def test_the_page_and_its_files_are_served_with_a_strict_policy(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control_token="tok"))
+    for path, content_type in (("/", "text/html"), ("/dashboard.css", "text/css"), ("/dashboard.js", "text/javascript")):
+        response = await client.get(f"/__fakepay{path}")  # the page itself asks for the token
+        assert response.status == 200
+        assert response.headers["Content-Type"] == f"{content_type}; charset=utf-8"
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    page = await (await client.get("/__fakepay/")).text()
+    assert "http://" not in page and "https://" not in page
+    assert '<body data-token="required">' in page  # the page asks for the token before any call
+    open_client = await aiohttp_client(create_app(PaymentService(scenario())))
+    assert "<body>" in await (await open_client.get("/__fakepay/")).text()
+    assert (await client.get("/__fakepay/state")).status == 401
+    typed = await client.get("/__fakepay", allow_redirects=False)
+    assert (typed.status, typed.headers["Location"]) == (301, "/__fakepay/")
+    assert (await client.get("/__fakepay")).url.path == "/__fakepay/"
+
+
+async def test_no_control_means_no_page(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control=False))
+    for path in ("", "/", "/dashboard.js", "/events"):
+        response = await client.get(f"/__fakepay{path}")
+        assert response.status == 404
+        assert (await response.json())["type"] == "NOT_FOUND"

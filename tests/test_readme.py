@@ -17,7 +17,7 @@ import yaml
 
 from fakepay import issue_secret, parse_scenario_text, shipped_scenarios
 
-from .test_cli import serving
+from .test_cli import fetch, serving
 from .test_scenario import SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,27 @@ def test_the_control_api_examples() -> None:
     assert answers[1]["then"] == "lost_response"
     assert answers[2] == {"requests": []}
     assert answers[3] == {"reset": "owner", "owner": "alice"}
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the example uses curl")
+def test_the_event_stream_example() -> None:
+    (script,) = blocks("sh", "__fakepay/events")
+    with serving("--failure-rate", "0") as (_, banner):
+        url = banner.group(1)
+        command = "exec " + script.splitlines()[0].replace("http://127.0.0.1:8080", url)
+        curl = subprocess.Popen(["bash", "-c", command], stdout=subprocess.PIPE, text=True)
+        try:
+            assert curl.stdout is not None and curl.stdout.readline() == 'data: {"type":"ready"}\n'
+            body = json.dumps({"storeId": "s", "orderName": "노트북", "totalPayAmount": 1, "currency": "KRW"}).encode()
+            headers = {"Authorization": f"Bearer {issue_secret('alice')}", "Content-Type": "application/json"}
+            assert fetch(f"{url}/payments/20251022_0001/instant", "POST", body, headers)[0] == 200
+            events = [json.loads(line[6:]) for line in (curl.stdout.readline() for _ in range(4)) if line != "\n"]
+        finally:
+            curl.terminate()
+            curl.wait()
+            curl.stdout.close()  # type: ignore[union-attr]
+    assert [event["type"] for event in events] == ["payment", "request"]
+    assert events[0]["payment"]["orderName"] == "노트북" and events[1]["request"]["status"] == 200
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the CI example uses curl")
@@ -155,3 +176,6 @@ def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they
     names = subprocess.run([str(bin_ / "fakepay"), "validate", *shipped_scenarios()], cwd=project, capture_output=True,
                            text=True, timeout=60)
     assert names.stdout.count(": ok") == len(shipped_scenarios()), names.stderr
+    page = "from importlib.resources import files; print(*sorted(f.name for f in (files('fakepay') / 'dashboard').iterdir()))"
+    dashboard = subprocess.run([str(bin_ / "python"), "-c", page], cwd=project, capture_output=True, text=True, timeout=60)
+    assert dashboard.stdout.split() == ["dashboard.css", "dashboard.js", "index.html"], dashboard.stderr

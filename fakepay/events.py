@@ -1,0 +1,97 @@
+"""What happens in a fake server, as events for whoever listens: each subscriber has a bounded
+queue, so that a slow one never slows the server down or makes it hold more and more."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from .wire import dumps
+
+__all__ = ["Events", "Subscription"]
+
+#: Events a subscriber may have waiting before newer ones are dropped.
+QUEUE_LIMIT = 1000
+
+
+class Subscription:
+    """One subscriber's queue of encoded events (JSON objects with a ``type``). When it is full,
+    new events are dropped and counted; the subscriber is then told once, with ``{"type":
+    "dropped", "count": N}`` where the events went missing."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._queue: deque[bytes] = deque()
+        self._dropped = 0
+        self._closed = False
+        self._ready = asyncio.Event()
+
+    def put(self, event: bytes) -> None:
+        queue = self._queue
+        if len(queue) >= self.limit:
+            self._dropped += 1
+            return
+        if self._dropped:
+            self._tell_dropped()
+        queue.append(event)
+        self._ready.set()
+
+    def _tell_dropped(self) -> None:
+        self._queue.append(dumps({"type": "dropped", "count": self._dropped}))
+        self._dropped = 0
+
+    def close(self) -> None:
+        """End the subscription: ``get`` returns what is queued, then None."""
+        self._closed = True
+        self._ready.set()
+
+    async def get(self, timeout: float | None = None) -> list[bytes] | None:
+        """Every event queued, waiting up to ``timeout`` seconds for one (taken together, so that
+        a busy server wakes a subscriber once for many events); ``[]`` when none came in time,
+        None once closed."""
+        if not self._queue and self._dropped:
+            self._tell_dropped()
+        while not self._queue:
+            if self._closed:
+                return None
+            self._ready.clear()
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+        events = list(self._queue)
+        self._queue.clear()
+        return events
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+
+class Events:
+    """The publisher. Callers on hot paths check ``if events.subscribers:`` before building an
+    event, so that nobody listening costs one attribute test."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[Subscription] = []
+
+    def publish(self, type_: str, **data: Any) -> None:
+        """Encode ``{"type": type_, **data}`` once and queue it for every subscriber."""
+        event = dumps({"type": type_, **data})
+        for subscription in self.subscribers:
+            subscription.put(event)
+
+    def subscribe(self, limit: int | None = None) -> Subscription:
+        """A new subscription, its queue bounded by ``limit`` (default ``QUEUE_LIMIT``)."""
+        subscription = Subscription(limit or QUEUE_LIMIT)
+        self.subscribers.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self.subscribers:
+            self.subscribers.remove(subscription)
+
+    def close(self) -> None:
+        """End every subscription (the server is stopping)."""
+        for subscription in self.subscribers:
+            subscription.close()

@@ -1,0 +1,242 @@
+"""The dashboard at ``/__fakepay/``, driven in headless Chromium against a real ``fakepay serve``."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakepay import issue_secret, shipped_scenarios
+
+from .support import BODY, need
+from .test_cli import serving
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+class Served:
+    """A ``fakepay serve`` process (see ``serving``) and plain HTTP calls to it."""
+
+    def __init__(self, process: subprocess.Popen[str], banner: re.Match[str]) -> None:
+        self.process = process
+        self.url = banner.group(1)
+        self.dashboard_line = process.stdout.readline().strip()  # type: ignore[union-attr]
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return status, json.loads(raw) if raw else None
+
+    def pay(self, payment_id: str, owner: str = "alice", **fields: Any) -> int:
+        return self.call("POST", f"/payments/{payment_id}/instant", {**BODY, **fields},
+                         {"Authorization": f"Bearer {issue_secret(owner)}"})[0]
+
+    def stop(self) -> str:
+        """Stop as Ctrl-C does; what the server wrote on stderr."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        return self.process.stderr.read()  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    need(CHROMIUM, install="apt-get install chromium fonts-noto-cjk")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Served]]]:
+    """Serve fakepay with the given options and open its dashboard; afterwards, the page must
+    have logged no error and the server must have stopped quietly."""
+    opened: list[tuple[Any, Served, list[str]]] = []
+    processes = ExitStack()
+
+    def open_page(*args: str, wait_live: bool = True, tolerate: str = "") -> tuple[Any, Served]:
+        """``tolerate``: console errors containing this are expected."""
+        served = Served(*processes.enter_context(serving("--failure-rate", "0", "--seed", "1", *args)))
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda message: message.type == "error" and not (tolerate and tolerate in message.text)
+                and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        opened.append((page, served, errors))
+        page.goto(served.url + "/__fakepay/")
+        if wait_live:
+            page.locator("#connection", has_text="live").wait_for()
+        return page, served
+
+    with processes:
+        yield open_page
+        for page, served, errors in opened:
+            page.close()
+            assert served.stop() == ""
+            assert errors == []
+
+
+def test_the_banner_prints_the_dashboard_address(open_page: Any) -> None:
+    page, served = open_page()
+    assert served.dashboard_line == f"dashboard: {served.url}/__fakepay/"
+    assert page.title() == "fakepay dashboard"
+
+
+def test_a_payment_shows_up_within_a_second_with_its_status(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    assert served.pay("order-1", orderName="노트북외 1건") == 200
+    payments = page.get_by_role("region", name="Payments of alice")
+    expect(payments.get_by_role("row", name=re.compile("order-1"))).to_contain_text("PAID", timeout=1000)
+    expect(payments).to_contain_text("노트북외 1건")
+    expect(page.locator("#requests tr").first).to_contain_text("instant")
+    expect(page.locator("#requests tr").first).to_contain_text("200")
+
+
+def test_fail_next_payment_makes_it_answer_500_and_shows_it_failed(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    page.get_by_role("button", name="Fail next payment").click()
+    expect(page.locator("#rules")).to_contain_text("fail")
+    assert served.pay("doomed") == 500
+    assert served.pay("fine") == 200
+    expect(page.get_by_role("region", name="Payments of alice").get_by_role("row", name=re.compile("doomed"))).to_contain_text("FAILED")
+    failed = page.locator("#requests tr", has_text="doomed")
+    expect(failed).to_contain_text("500")
+    expect(failed).to_contain_text("failed")
+    expect(failed).to_contain_text("#1")
+    expect(page.locator("#rules")).to_contain_text("0 left")
+
+
+def test_the_failure_rate_control_changes_the_state_from_the_keyboard(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    page.get_by_label("Failure rate").fill("0.75")
+    page.keyboard.press("Tab")  # to "Set failure rate"
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + 5
+    while served.call("GET", "/__fakepay/state")[1]["config"]["failure"]["rate"] != 0.75:
+        assert time.monotonic() < deadline, "the failure rate did not change"
+        time.sleep(0.05)
+    expect(page.locator("#config")).to_contain_text("failure rate0.75 (answers 500)", use_inner_text=False)
+
+
+def test_reset_all_empties_the_payments_view(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    served.pay("p1")
+    served.pay("p2", owner="bob")
+    expect(page.locator("#payments-count")).to_have_text("(2)")
+    page.get_by_role("button", name="Reset all").click()
+    expect(page.locator("#payments")).to_have_text("No payments yet.")
+    expect(page.locator("#requests tr")).to_have_count(0)
+    assert served.call("GET", "/__fakepay/state")[1]["payments"] == []
+
+
+def test_a_shipped_scenario_is_loaded_from_the_picker(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    picker = page.get_by_label("Shipped scenario")
+    expect(picker.locator("option")).to_have_count(len(shipped_scenarios()))
+    picker.select_option("seeded-payments")
+    page.get_by_role("button", name="Load scenario").click()
+    expect(page.locator("#scenario-name")).to_have_text("scenario: seeded-payments")
+    state = served.call("GET", "/__fakepay/state")[1]
+    assert state["scenario"] == "seeded-payments" and state["payments"]
+    expect(page.locator("#payments-count")).to_have_text(f"({len(state['payments'])})")
+
+
+def test_rules_seeding_clock_journal_and_filters(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page()
+    page.get_by_label("Only for owner").fill("bob")
+    page.get_by_label("How many").fill("2")
+    page.get_by_role("button", name="Lose next response").click()
+    expect(page.get_by_role("button", name="Delete rule 1")).to_be_visible()
+    rules = served.call("GET", "/__fakepay/rules")[1]["rules"]
+    assert rules == [{"id": 1, "when": {"operation": "instant", "owner": "bob"}, "then": "lost_response",
+                      "times": 2, "remaining": 2}]
+    page.get_by_role("button", name="Delete rule 1").click()
+    expect(page.locator("#rules")).to_have_text("no rules")
+
+    page.get_by_label("Payment id").fill("seeded-1")
+    page.get_by_label("Order name").fill("커피 원두 1kg")
+    page.get_by_role("button", name="Seed payment").click()
+    expect(page.get_by_role("row", name=re.compile("seeded-1"))).to_contain_text("커피 원두 1kg")
+
+    page.get_by_role("button", name="Freeze clock").click()
+    expect(page.locator("#clock-now")).to_contain_text("frozen")
+    page.get_by_label("By (ms)").fill("86400000")
+    before = served.call("GET", "/__fakepay/state")[1]["clock"]["now"]
+    page.get_by_role("button", name="Advance clock").click()
+    expect(page.locator("#clock-now")).not_to_contain_text(before)
+    page.get_by_role("button", name="Resume clock").click()
+    expect(page.locator("#clock-now")).to_contain_text("running")
+
+    served.pay("a1")
+    served.pay("b1", owner="bob")
+    served.pay("a1")  # 409
+    filters = page.get_by_role("search")
+    filters.get_by_label("Owner").fill("bob")
+    expect(page.locator("#requests tr")).to_have_count(1)
+    filters.get_by_label("Owner").fill("")
+    filters.get_by_label("Status").select_option("4")
+    expect(page.locator("#requests tr")).to_have_count(1)
+    page.get_by_role("button", name=re.compile("^Show request")).click()
+    expect(page.locator("#detail")).to_contain_text("ALREADY_PAID")
+    expect(page.locator("#detail")).to_contain_text("노트북외 1건")
+    filters.get_by_label("Status").select_option("")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download journal").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["params"]["paymentId"] for line in lines] == ["a1", "b1", "a1"]
+    page.get_by_role("button", name="Clear journal").click()
+    expect(page.locator("#requests tr")).to_have_count(0)
+    assert served.call("GET", "/__fakepay/requests")[1] == {"requests": []}
+
+
+def test_a_protected_server_asks_for_the_token_and_keeps_it_out_of_urls(open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page, served = open_page("--control-token", "s3cret-token", wait_live=False, tolerate="status of 401")
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    token = page.get_by_label("Control token")
+    expect(token).to_be_focused()
+    expect(page.locator("main")).to_be_hidden()
+    token.fill("wrong")
+    page.get_by_role("button", name="Use token").click()
+    expect(page.get_by_role("alert")).to_contain_text("not the one")
+    token.fill("s3cret-token")
+    token.press("Enter")
+    expect(page.locator("#connection")).to_have_text("live")
+    served.pay("p1")
+    expect(page.get_by_role("region", name="Payments of alice")).to_contain_text("p1")
+    assert any(url.endswith("/__fakepay/events") for url in urls)
+    assert not [url for url in urls if "s3cret" in url]
