@@ -17,6 +17,6 @@ RUN pip install /tmp/fakepay && rm -rf /tmp/fakepay \
 USER 10001:10001
 ENV FAKEPAY_HOST=0.0.0.0 FAKEPAY_PORT=8080
 EXPOSE 8080
-HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["python", "-c", \
+HEALTHCHECK --interval=3s --timeout=2s --start-period=30s --retries=3 CMD ["python", "-c", \
     "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/__fakepay/health' % os.environ.get('FAKEPAY_PORT', '8080'), timeout=2)"]
 ENTRYPOINT ["fakepay", "serve"]
