@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
+import logging
 import os
 import signal
 import sys
@@ -125,6 +127,8 @@ def _serve(args: argparse.Namespace) -> int:
     bad = [value.message for value in vars(args).values() if isinstance(value, _BadVariable)]
     if bad:
         return _fail(*bad)
+    if args.no_control and args.control_token:
+        return _fail("--no-control and --control-token contradict each other: choose one")
     try:
         scenario = _scenario(args.scenario)
     except ScenarioError as error:
@@ -172,7 +176,65 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _ShortLines(logging.Filter):
+    """Turns aiohttp's and asyncio's reports of bad connections (a traceback each) into one short
+    line, at most ``per_second`` a second; fakepay's own bugs keep their traceback."""
+
+    def __init__(self, per_second: int = 5) -> None:
+        super().__init__()
+        self.per_second = per_second
+        self._second = 0
+        self._count = 0
+        self._suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "fakepay":
+            return True
+        second = int(record.created)
+        if second != self._second:
+            if self._suppressed:
+                print(f"fakepay: ({self._suppressed} more such lines suppressed)", file=sys.stderr)
+            self._second, self._count, self._suppressed = second, 0, 0
+        self._count += 1
+        if self._count > self.per_second:
+            self._suppressed += 1
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            record.msg = f"{record.getMessage()}: {' '.join(str(error).split()) or type(error).__name__}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fakepay: %(message)s"))
+    handler.addFilter(_ShortLines())
+    for name in ("fakepay", "aiohttp", "asyncio"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def _raise_open_files_limit() -> None:
+    """Let the server hold as many sockets as the system allows (the soft limit is often 1,024)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def _run(server: Server) -> int:
+    _log_to_stderr()
+    _raise_open_files_limit()
+
     async def run() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 __all__ = ["Clock", "DEFAULT_TIMEZONE"]
 
 DEFAULT_TIMEZONE = "Asia/Seoul"
+#: A running clock is never moved past this, so that it cannot run out of years as it runs.
+LATEST_RUNNING = datetime(9999, 1, 1)
 
 
 class Clock:
@@ -48,10 +50,12 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         """Move the clock forward by ``delta`` (backward when negative); ``OverflowError``, and
-        no change, if that leaves the years 1 to 9999."""
+        no change, if that leaves the years 1 to 9999 (a running clock: 1 to 9998)."""
         moved = self.now() + delta
         if self._frozen_at is not None:
             self._frozen_at = moved
+        elif moved >= LATEST_RUNNING:
+            raise OverflowError(f"a running clock must stay before {LATEST_RUNNING.isoformat()}")
         else:
             self._offset += delta
             self._second = -1

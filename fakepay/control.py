@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,16 +12,18 @@ from aiohttp import hdrs, web
 
 from .document import Document, Reader
 from .errors import InvalidRequest, Unauthorized
-from .scenario import parse_payments, parse_rule, parse_scenario, parse_scenario_text
-from .server import error_response, json_response, not_allowed, not_found
+from .scenario import parse_payments, parse_rule, parse_scenario, parse_scenario_bytes
+from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, raw_path, read_body
 from .service import PaymentService, payment_data
-from .wire import dumps, loads
+from .validation import show
+from .wire import dumps, loads_strict
 
 __all__ = ["PREFIX", "add_control_routes"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
+_LIMIT = re.compile("[0-9]{1,9}")
 
 
 def _ok(data: Any) -> web.Response:
@@ -28,14 +31,22 @@ def _ok(data: Any) -> web.Response:
 
 
 async def _json_body(request: web.Request) -> Any:
-    return loads(await request.read())
+    """A control call's JSON body: strict, no duplicate keys, nested at most ``MAX_DEPTH`` deep."""
+    return loads_strict(await read_body(request))
 
 
 def _query(request: web.Request, known: tuple[str, ...]) -> dict[str, str]:
+    """The query parameters, each known and given once with a value."""
     unknown = [key for key in request.query if key not in known]
     if unknown:
-        raise InvalidRequest(f"unknown query parameter '{unknown[0]}'; known: {', '.join(known) or 'none'}")
-    return dict(request.query)
+        raise InvalidRequest(f"unknown query parameter {show(unknown[0])}; known: {', '.join(known) or 'none'}")
+    query = dict(request.query)
+    for key, value in query.items():
+        if not value:
+            raise InvalidRequest(f"query parameter '{key}' needs a value")
+        if len(request.query.getall(key)) > 1:
+            raise InvalidRequest(f"query parameter '{key}' is given more than once")
+    return query
 
 
 class ControlApi:
@@ -62,15 +73,11 @@ class ControlApi:
 
     async def put_scenario(self, request: web.Request) -> web.Response:
         _query(request, ())
-        body = await request.read()
+        body = await read_body(request)
         if request.content_type == "application/json":
-            scenario = parse_scenario(loads(body))
+            scenario = parse_scenario(loads_strict(body))
         else:
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidRequest("scenario is not valid UTF-8") from None
-            scenario = parse_scenario_text(text, "<request>")
+            scenario = parse_scenario_bytes(body, "<request>")
         self._service.load(scenario)
         return _ok({"scenario": scenario.name, "seed": self._service.seed})
 
@@ -134,8 +141,8 @@ class ControlApi:
         query = _query(request, (*_FILTERS, "limit"))
         limit = None
         if "limit" in query:
-            if not query["limit"].isdigit() or int(query["limit"]) < 1:
-                raise InvalidRequest(f"limit must be a whole number of at least 1, got '{query['limit']}'")
+            if not _LIMIT.fullmatch(query["limit"]) or int(query["limit"]) < 1:
+                raise InvalidRequest(f"limit must be a whole number from 1 to 999999999, got {show(query['limit'])}")
             limit = int(query["limit"])
         filters = {_FILTERS[key]: value for key, value in query.items() if key in _FILTERS}
         entries = self._service.journal.entries(limit=limit, **filters)
@@ -156,29 +163,33 @@ class ControlApi:
 PREFIX = "/__fakepay"
 
 
-def _guard(token: str | None) -> Callable[[Handler, bool], Handler]:
-    """Wraps a control handler: the token check, and every error as JSON (no middleware, so the
-    public API's requests pay nothing for it)."""
-    expected = f"Bearer {token}".encode("utf-8", "replace") if token else None
+def _guard(token: str | None, activity: ConnectionActivity) -> Callable[[Handler, bool], Handler]:
+    """Wraps a control handler: the token check, every error as JSON, and the connection's
+    activity noted (no middleware, so the public API's requests pay nothing for it)."""
+    # Compared as the bytes sent: aiohttp decodes header bytes that are not UTF-8 as surrogates.
+    expected = f"Bearer {token}".encode("utf-8", "surrogateescape") if token else None
 
     def guard(handler: Handler, open_: bool = False) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
+            activity.started(request)
             try:
                 if expected is not None and not open_:
-                    given = request.headers.get(hdrs.AUTHORIZATION, "").encode("utf-8", "replace")
+                    given = request.headers.get(hdrs.AUTHORIZATION, "").encode("utf-8", "surrogateescape")
                     if not hmac.compare_digest(given, expected):
                         raise Unauthorized("the control API needs 'Authorization: Bearer <control token>'")
                 return await handler(request)
             except Exception as exception:  # every error, a bug included, is answered as JSON
-                return error_response(exception)
+                return error_response(exception, f"{request.method} {raw_path(request)}")
+            finally:
+                activity.finished(request)
 
         return guarded
 
     return guard
 
 
-def add_control_routes(router: web.UrlDispatcher, service: PaymentService, *, enabled: bool = True,
-                       token: str | None = None) -> None:
+def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activity: ConnectionActivity, *,
+                       enabled: bool = True, token: str | None = None) -> None:
     """Add the control API under ``/__fakepay``; with ``enabled=False`` only ``health``."""
     api = ControlApi(service)
     table: dict[str, dict[str, Handler]] = {"/health": {"GET": api.health}}
@@ -194,7 +205,7 @@ def add_control_routes(router: web.UrlDispatcher, service: PaymentService, *, en
             "/requests": {"GET": api.requests, "DELETE": api.clear_requests},
             "/openapi.json": {"GET": api.openapi},
         })
-    guard = _guard(token)
+    guard = _guard(token, activity)
     for path, methods in table.items():
         open_ = path == "/health"
         allowed = tuple(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))

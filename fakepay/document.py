@@ -9,12 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from .errors import ScenarioError
-from .validation import describe, did_you_mean
+from .validation import describe, did_you_mean, show
 from .wire import parse_local_datetime
 
-__all__ = ["Document", "Path", "Reader", "format_path"]
+__all__ = ["MAX_VALUES", "Document", "Path", "Reader", "format_path"]
 
 Path = tuple[str | int, ...]
+#: A document has at most this many values, an alias counted each time it is used.
+MAX_VALUES = 1_000_000
 
 
 def format_path(path: Path) -> str:
@@ -38,30 +40,62 @@ class Document:
 
     @classmethod
     def from_yaml(cls, text: str, source: str) -> Document:
-        """Parse YAML (or JSON) as ``yaml.safe_load`` does, keeping positions; syntax errors and
-        duplicate keys are collected in ``problems``."""
+        """Parse YAML (or JSON) as ``yaml.safe_load`` does, keeping positions; syntax errors,
+        duplicate keys, values nested deeper than ``MAX_DEPTH`` and documents of more than
+        ``MAX_VALUES`` values (an alias counted each time it is used) are collected in ``problems``."""
         import yaml
 
-        loader = yaml.SafeLoader(text)
+        from .strict_yaml import Loader, too_many_values
+
+        document = cls(None, source)
         try:
-            node = loader.get_single_node()
-            document = cls(loader.construct_document(node) if node is not None else None, source)
+            loader = Loader(text)
+            try:
+                node = loader.get_single_node()
+                if node is not None and too_many_values(node, MAX_VALUES):
+                    mark = node.start_mark
+                    document.problems.append(
+                        ((mark.line + 1, mark.column + 1), f"{source}:{mark.line + 1}:{mark.column + 1}: "
+                         f"the document has more than {MAX_VALUES} values (aliases counted each time they are used)")
+                    )
+                    return document
+                document.data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
         except yaml.MarkedYAMLError as error:
-            document = cls(None, source)
             mark = error.problem_mark or error.context_mark
             position = (mark.line + 1, mark.column + 1) if mark else (0, 0)
             where = f"{source}:{position[0]}:{position[1]}: " if mark else f"{source}: "
             document.problems.append((position, f"{where}{error.problem or error.context or 'invalid YAML'}"))
             return document
+        except yaml.reader.ReaderError as error:
+            line = text.count("\n", 0, error.position) + 1
+            column = error.position - text.rfind("\n", 0, error.position)
+            document.problems.append(
+                ((line, column), f"{source}:{line}:{column}: character #x{error.character:04x} is not allowed in YAML")
+            )
+            return document
         except yaml.YAMLError as error:
-            document = cls(None, source)
             document.problems.append(((0, 0), f"{source}: {error}"))
             return document
-        finally:
-            loader.dispose()
         if node is not None:
             document._index(node, ())
         return document
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str) -> Document:
+        """``from_yaml`` of UTF-8 bytes; bytes that are not UTF-8 are a problem at their position."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            column = len(data[data.rfind(b"\n", 0, error.start) + 1 : error.start].decode("utf-8", "replace")) + 1
+            document = cls(None, source)
+            document.problems.append(
+                ((line, column), f"{source}:{line}:{column}: not valid UTF-8 (byte 0x{data[error.start]:02x})")
+            )
+            return document
+        return cls.from_yaml(text, source)
 
     def _index(self, node: Any, path: Path) -> None:
         import yaml
@@ -150,7 +184,7 @@ class Reader:
     def integer(self, value: Any, path: Path, low: int, high: int) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
             return value
-        self.problem(path, f"must be an integer from {low} to {high}, got {_show(value)}")
+        self.problem(path, f"must be an integer from {low} to {high}, got {show(value, yaml=True)}")
         return None
 
     def number(self, value: Any, path: Path, low: float, high: float) -> float | None:
@@ -161,20 +195,20 @@ class Reader:
             and low <= value <= high
         ):
             return float(value)
-        self.problem(path, f"must be a number from {low:g} to {high:g}, got {_show(value)}")
+        self.problem(path, f"must be a number from {low:g} to {high:g}, got {show(value, yaml=True)}")
         return None
 
     def boolean(self, value: Any, path: Path) -> bool | None:
         if isinstance(value, bool):
             return value
-        self.problem(path, f"must be true or false, got {_show(value)}")
+        self.problem(path, f"must be true or false, got {show(value, yaml=True)}")
         return None
 
     def string(self, value: Any, path: Path, check: Callable[[str], str | None] | None = None) -> str | None:
         """A non-empty string that ``check`` (returning a problem or None) accepts."""
         if not isinstance(value, str) or not value:
             hint = "; quote it" if isinstance(value, (int, float, bool, datetime)) else ""
-            self.problem(path, f"must be a non-empty string, got {_show(value)}{hint}")
+            self.problem(path, f"must be a non-empty string, got {show(value, yaml=True)}{hint}")
             return None
         problem = check(value) if check else None
         if problem:
@@ -186,7 +220,7 @@ class Reader:
         if isinstance(value, str) and value in choices:
             return value
         options = ", ".join(f"'{c}'" for c in choices)
-        self.problem(path, f"must be one of {options}, got {_show(value)}")
+        self.problem(path, f"must be one of {options}, got {show(value, yaml=True)}")
         return None
 
     def timestamp(self, value: Any, path: Path) -> datetime | None:
@@ -196,13 +230,5 @@ class Reader:
         parsed = parse_local_datetime(value) if isinstance(value, str) else None
         if parsed is not None:
             return parsed
-        self.problem(path, f"must be a local date-time like '2025-10-22T20:21:35.529482' (no offset), got {_show(value)}")
+        self.problem(path, f"must be a local date-time like '2025-10-22T20:21:35.529482' (no offset), got {show(value, yaml=True)}")
         return None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return describe(value, yaml=True)

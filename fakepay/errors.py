@@ -12,7 +12,8 @@ FakePayError
 ├── PaymentNotPaid           409 PAYMENT_NOT_PAID: cancel of a FAILED payment
 ├── PayloadTooLarge          413 PAYLOAD_TOO_LARGE: a body over 1 MiB
 ├── UnsupportedMediaType     415 UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON
-└── PaymentFailed            500 PAYMENT_FAILED: the simulated failure (status configurable)
+├── PaymentFailed            500 PAYMENT_FAILED: the simulated failure (status configurable)
+└── InternalError            500 INTERNAL_ERROR: a bug in fakepay (logged with its traceback)
 
 The classes know nothing of HTTP beyond their status number; ``fakepay.server`` turns them into
 responses in one place.
@@ -27,6 +28,7 @@ __all__ = [
     "AlreadyCancelled",
     "AlreadyPaid",
     "FakePayError",
+    "InternalError",
     "InvalidRequest",
     "MethodNotAllowed",
     "PayloadTooLarge",
@@ -165,3 +167,14 @@ class PaymentFailed(FakePayError):
     def __init__(self, message: str, status: int = 500) -> None:
         super().__init__(message)
         self.status = status
+
+
+class InternalError(FakePayError):
+    """A bug in fakepay: logged to stderr with its traceback, under the same ``where`` (the
+    journal id of the request, or the control call) as the message says."""
+
+    type = "INTERNAL_ERROR"
+    status = 500
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"internal error in fakepay ({where}); its traceback is in the server's log")

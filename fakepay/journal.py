@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
+from time import time
 from typing import Any, TextIO
 
 from .wire import dumps, format_local_datetime
 
-__all__ = ["Journal", "JournalEntry", "redact"]
+__all__ = ["BODY_LIMIT", "MAX_BYTES", "Journal", "JournalEntry", "redact"]
+
+#: The journal keeps at most this much of a request body or an answer.
+BODY_LIMIT = 64 * 1024
+#: The bodies and answers of all entries together stay under this; the oldest entries go first.
+MAX_BYTES = 16 * 1024 * 1024
+#: What an entry costs besides its bodies, roughly, for the byte bound.
+_ENTRY_OVERHEAD = 512
+_log = logging.getLogger("fakepay")
 
 
 def redact(secret: str) -> str:
@@ -43,6 +53,8 @@ class JournalEntry:
     duration_ms: float = 0.0
     warnings: list[str] | tuple[()] = ()
     id: int = 0
+    #: What the entry weighs against ``MAX_BYTES`` (set when it is recorded).
+    size: int = 0
 
     def to_data(self, zone: tzinfo) -> dict[str, Any]:
         """The entry as the control API shows it, its time local to ``zone``."""
@@ -89,26 +101,59 @@ def _parsed(raw: bytes | None) -> Any:
 
 
 class Journal:
-    """The last ``max_entries`` entries, oldest first; optionally also appended to a JSON Lines sink."""
+    """The last ``max_entries`` entries (and at most ``MAX_BYTES`` of bodies), oldest first;
+    optionally also appended to a JSON Lines sink. Ids are unique for the journal's life."""
 
     def __init__(self, max_entries: int = 10_000, sink: TextIO | None = None, zone: tzinfo = timezone.utc) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
+        self._entries: deque[JournalEntry] = deque()
+        self._max_entries = max_entries
+        self._bytes = 0
         self._sink = sink
+        self._sink_failing = False
         self._next_id = 1
         #: The zone the sink's times are written in.
         self.zone = zone
 
     @property
     def max_entries(self) -> int:
-        return self._entries.maxlen or 0
+        return self._max_entries
+
+    def new_entry(self, method: str, path: str, operation: str | None) -> JournalEntry:
+        """An entry for a request arriving now, with the next id (unique for the journal's life)."""
+        entry = JournalEntry(time(), method, path, operation, id=self._next_id)
+        self._next_id += 1
+        return entry
 
     def record(self, entry: JournalEntry) -> None:
-        entry.id = self._next_id
-        self._next_id += 1
+        """Keep ``entry``, dropping the oldest entries beyond the bounds."""
+        entry.size = _ENTRY_OVERHEAD + len(entry.body or b"") + len(entry.response or b"")
         self._entries.append(entry)
+        self._bytes += entry.size
+        self._trim()
         if self._sink is not None:
+            self._write(entry)
+
+    def _trim(self) -> None:
+        entries = self._entries
+        while len(entries) > self._max_entries or (self._bytes > MAX_BYTES and len(entries) > 1):
+            self._bytes -= entries.popleft().size
+
+    def _write(self, entry: JournalEntry) -> None:
+        """Append ``entry`` to the sink; a failing sink is reported once (and its recovery), and
+        never fails the request."""
+        assert self._sink is not None
+        try:
             self._sink.write(dumps(entry.to_data(self.zone)).decode("utf-8") + "\n")
             self._sink.flush()
+        except (OSError, ValueError) as error:  # ValueError: the file was closed
+            if not self._sink_failing:
+                self._sink_failing = True
+                _log.error("cannot write the journal file (%s); requests are still answered and journaled "
+                           "in memory; this is reported once until the file is writable again", error)
+        else:
+            if self._sink_failing:
+                self._sink_failing = False
+                _log.warning("the journal file is writable again")
 
     def entries(
         self,
@@ -136,14 +181,15 @@ class Journal:
         return found[-limit:] if limit else found
 
     def clear(self, owner: str | None = None, max_entries: int | None = None) -> None:
-        """Drop every entry (or ``owner``'s), optionally changing the bound."""
-        keep = [] if owner is None else [e for e in self._entries if e.owner != owner]
-        self._entries = deque(keep, maxlen=max_entries or self._entries.maxlen)
-        if owner is None:
-            self._next_id = 1
+        """Drop every entry (or ``owner``'s), optionally changing the bound; ids go on counting."""
+        self._entries = deque([] if owner is None else [e for e in self._entries if e.owner != owner])
+        self._bytes = sum(entry.size for entry in self._entries)
+        if max_entries is not None:
+            self.resize(max_entries)
 
     def resize(self, max_entries: int) -> None:
-        self._entries = deque(self._entries, maxlen=max_entries)
+        self._max_entries = max_entries
+        self._trim()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 __all__ = ["CANCELLED", "FAILED", "PAID", "STATUSES", "Payment", "PaymentStore"]
 
@@ -13,9 +13,10 @@ FAILED = "FAILED"
 STATUSES = (PAID, CANCELLED, FAILED)
 
 
-@dataclass(slots=True, eq=False)
-class Payment:
-    """One payment of one owner, with every field the API was sent."""
+class Payment(NamedTuple):
+    """One payment of one owner, with every field the API was sent. Immutable: a change stores
+    a new record (``payment._replace(...)``). A tuple of plain values, so that a million stored
+    payments are no work for the garbage collector."""
 
     owner: str
     payment_id: str
@@ -29,8 +30,6 @@ class Payment:
     created_at: datetime
     updated_at: datetime
     attempts: int = 1
-    #: The HTTP layer's encoding of this payment; cleared whenever the payment changes.
-    encoded: bytes | None = field(default=None, repr=False)
 
 
 class PaymentStore:

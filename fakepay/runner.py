@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from aiohttp import web
 
-from .server import create_app
+from .server import ACTIVITY, create_app
 from .service import PaymentService
 
 __all__ = ["Server"]
 
 #: How long stopping waits for requests in flight; requests held by faults are then dropped.
 SHUTDOWN_TIMEOUT = 0.25
+#: A connection is closed when it has not sent a whole request's headers this many seconds
+#: after it opened or after its last answer (slow or idle clients cannot hold sockets for long).
+IDLE_TIMEOUT = 15.0
 
 
 class Server:
@@ -24,12 +30,15 @@ class Server:
         *,
         control: bool = True,
         control_token: str | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.service = service
         self.host = host
         self.port = port
         self.app = create_app(service, control=control, control_token=control_token)
+        self.idle_timeout = idle_timeout
         self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task[None]
 
     @property
     def url(self) -> str:
@@ -38,7 +47,14 @@ class Server:
 
     async def start(self) -> None:
         """Bind and serve; ``OSError`` when the address is in use or cannot be bound."""
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            keepalive_timeout=self.idle_timeout,
+            auto_decompress=False,  # bodies are read as sent; compressed ones are refused
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)
@@ -48,9 +64,22 @@ class Server:
             raise
         self._runner = runner
         self.port = runner.addresses[0][1]
+        assert runner.server is not None
+        self._sweeper = asyncio.get_running_loop().create_task(self._close_idle(runner.server))
+
+    async def _close_idle(self, server: web.Server) -> None:
+        """Close connections idle, or still sending headers, for over ``idle_timeout`` seconds
+        (aiohttp itself closes only idle ones, and before 3.14 only after a first answer)."""
+        activity = self.app[ACTIVITY]
+        while True:
+            await asyncio.sleep(min(1.0, self.idle_timeout / 2))
+            activity.close_idle(server.connections, self.idle_timeout)
 
     async def stop(self) -> None:
         """Stop serving; requests held by faults are dropped, not waited for."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
             await runner.cleanup()

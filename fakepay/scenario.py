@@ -15,8 +15,8 @@ from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
 from .payments import FAILED, PAID, STATUSES
 from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
-from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text
-from .wire import MAX_ID_LENGTH, dumps, format_local_datetime
+from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text, show
+from .wire import dumps, format_local_datetime, path_value_problem, printable
 
 __all__ = [
     "AuthConfig",
@@ -30,10 +30,13 @@ __all__ = [
     "parse_payments",
     "parse_rule",
     "parse_scenario",
+    "parse_scenario_bytes",
+    "parse_scenario_text",
 ]
 
 MAX_SEED = 2**63 - 1
 MAX_DELAY_MS = 3_600_000
+MAX_NAME_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -163,13 +166,17 @@ def _merge(base: Any, patch: Any) -> Any:
 def load_scenario(path: str | FilePath) -> Scenario:
     """Read a scenario file; ``ScenarioError`` lists every problem; an unreadable file is ``OSError``."""
     path = FilePath(path)
-    text = path.read_text(encoding="utf-8")
-    return parse_scenario_text(text, str(path), default_name=path.stem)
+    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=path.stem)
 
 
 def parse_scenario_text(text: str, source: str = "<scenario>", default_name: str = "default") -> Scenario:
     """Parse a scenario from YAML or JSON text."""
     return _scenario(Reader(Document.from_yaml(text, source)), default_name)
+
+
+def parse_scenario_bytes(data: bytes, source: str = "<scenario>") -> Scenario:
+    """Parse a scenario from YAML or JSON in UTF-8."""
+    return _scenario(Reader(Document.from_bytes(data, source)), "default")
 
 
 def parse_scenario(data: Any, default_name: str = "default") -> Scenario:
@@ -199,9 +206,9 @@ def _scenario(r: Reader, default_name: str) -> Scenario:
     if data is None and not r.problems:
         r.problem((), "the scenario is empty; write at least 'version: 1'")
     doc = r.mapping(data, (), _SCENARIO_KEYS) if data is not None else {}
-    if "version" in doc and (doc["version"] != 1 or isinstance(doc["version"], bool)):
-        r.problem(("version",), f"must be 1 (the only version so far), got {doc['version']!r}")
-    name = default_name if doc.get("name") is None else r.string(doc["name"], ("name",))
+    if "version" in doc and (type(doc["version"]) is not int or doc["version"] != 1):
+        r.problem(("version",), f"must be 1 (the only version so far), got {show(doc['version'], yaml=True)}")
+    name = default_name if doc.get("name") is None else r.string(doc["name"], ("name",), _name)
     seed = None if doc.get("seed") is None else r.integer(doc["seed"], ("seed",), 0, MAX_SEED)
     clock = _clock(r, doc.get("clock"))
     auth = _auth(r, doc.get("auth"))
@@ -214,7 +221,7 @@ def _scenario(r: Reader, default_name: str) -> Scenario:
         for index, item in enumerate(r.sequence(doc.get("rules"), ("rules",)))
         if (rule := _rule(r, item, ("rules", index))) is not None
     )
-    journal = r.mapping(doc.get("journal") or {}, ("journal",), ("max_entries",))
+    journal = r.mapping(_absent_empty(doc.get("journal")), ("journal",), ("max_entries",))
     max_entries = 10_000
     if journal.get("max_entries") is not None:
         max_entries = r.integer(journal["max_entries"], ("journal", "max_entries"), 1, 1_000_000) or max_entries
@@ -233,6 +240,17 @@ def _scenario(r: Reader, default_name: str) -> Scenario:
     )
 
 
+def _absent_empty(value: Any) -> Any:
+    """A section left empty (``clock:``) is an empty mapping; anything else is read as written."""
+    return {} if value is None else value
+
+
+def _name(value: str) -> str | None:
+    if len(value) > MAX_NAME_LENGTH:
+        return f"must be at most {MAX_NAME_LENGTH} characters"
+    return "must be printable Unicode text (no control characters)" if not printable(value) else None
+
+
 def _valid_timezone(name: str) -> str | None:
     try:
         ZoneInfo(name)
@@ -243,7 +261,7 @@ def _valid_timezone(name: str) -> str | None:
 
 def _clock(r: Reader, value: Any) -> ClockConfig:
     path: Path = ("clock",)
-    data = r.mapping(value or {}, path, ("timezone", "frozen_at"))
+    data = r.mapping(_absent_empty(value), path, ("timezone", "frozen_at"))
     timezone = DEFAULT_TIMEZONE
     if data.get("timezone") is not None:
         timezone = r.string(data["timezone"], (*path, "timezone"), _valid_timezone) or timezone
@@ -255,7 +273,7 @@ def _clock(r: Reader, value: Any) -> ClockConfig:
 
 def _auth(r: Reader, value: Any) -> AuthConfig:
     path: Path = ("auth",)
-    data = r.mapping(value or {}, path, ("mode", "signing_key"))
+    data = r.mapping(_absent_empty(value), path, ("mode", "signing_key"))
     mode = "strict" if data.get("mode") is None else r.choice(data["mode"], (*path, "mode"), AUTH_MODES)
     key = DEFAULT_SIGNING_KEY
     if data.get("signing_key") is not None:
@@ -288,14 +306,6 @@ def _no_spaces(value: str) -> str | None:
     return "must not contain white space" if any(c.isspace() for c in value) else None
 
 
-def _payment_id(value: str) -> str | None:
-    if len(value) > MAX_ID_LENGTH:
-        return f"must be at most {MAX_ID_LENGTH} characters"
-    if "/" in value or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
-        return "must not contain '/' or control characters"
-    return None
-
-
 def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...]:
     payments = []
     seen: set[tuple[str, str]] = set()
@@ -304,7 +314,7 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
         data = r.mapping(item, path, _PAYMENT_KEYS, required=("owner", "paymentId"))
         before = r.problem_count
         owner = r.string(data["owner"], (*path, "owner"), _github_id) if data.get("owner") is not None else None
-        payment_id = r.string(data["paymentId"], (*path, "paymentId"), _payment_id) if data.get("paymentId") is not None else None
+        payment_id = r.string(data["paymentId"], (*path, "paymentId"), path_value_problem) if data.get("paymentId") is not None else None
         for key, check in (
             ("storeId", check_text),
             ("orderName", check_text),
@@ -342,7 +352,7 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
 
 def _failure(r: Reader, value: Any) -> FailureConfig:
     path: Path = ("failure",)
-    data = r.mapping(value or {}, path, ("rate", "status", "reuse_failed_payment_id"))
+    data = r.mapping(_absent_empty(value), path, ("rate", "status", "reuse_failed_payment_id"))
     default = FailureConfig()
     rate = default.rate if data.get("rate") is None else r.number(data["rate"], (*path, "rate"), 0.0, 1.0)
     status = default.status if data.get("status") is None else r.integer(data["status"], (*path, "status"), 400, 599)
@@ -358,7 +368,7 @@ def _failure(r: Reader, value: Any) -> FailureConfig:
 
 def _latency(r: Reader, value: Any) -> LatencyConfig:
     path: Path = ("latency",)
-    data = r.mapping(value or {}, path, ("fixed_ms", "jitter_ms"))
+    data = r.mapping(_absent_empty(value), path, ("fixed_ms", "jitter_ms"))
     fixed, jitter = (
         0 if data.get(key) is None else r.integer(data[key], (*path, key), 0, MAX_DELAY_MS) or 0
         for key in ("fixed_ms", "jitter_ms")
@@ -369,7 +379,7 @@ def _latency(r: Reader, value: Any) -> LatencyConfig:
 def _rule(r: Reader, value: Any, path: Path) -> Rule | None:
     data = r.mapping(value, path, ("when", "then", "times"), required=("then",))
     before = r.problem_count
-    when = _when(r, data.get("when") or {}, (*path, "when"))
+    when = _when(r, _absent_empty(data.get("when")), (*path, "when"))
     then = _outcome(r, data["then"], (*path, "then")) if data.get("then") is not None else None
     times = None if data.get("times") is None else r.integer(data["times"], (*path, "times"), 1, INT_MAX)
     if r.problem_count > before or then is None:

@@ -1,13 +1,15 @@
 """The fake payment server's core: what every endpoint does, with no HTTP in it.
 
-``PaymentService`` owns the store, the clock, the failure policy (one seeded random stream per
-owner, then rules) and the journal, and can return to its scenario's start at any time.
+``PaymentService`` owns the store, the clock, the failure policy (a seeded draw per payment of
+each owner, then rules) and the journal, and can return to its scenario's start at any time.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import random
+from hashlib import blake2b
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -24,6 +26,9 @@ from .wire import format_local_datetime
 
 __all__ = ["ActiveRule", "PaymentService", "Result"]
 
+#: Seeding at least this many payments at once moves everything that exists to the collector's
+#: permanent generation (``gc.freeze``), so that full collections stay short with millions stored.
+FREEZE_AFTER = 10_000
 #: Rule outcomes under which the operation is carried out (the answer may still be held or lost).
 _CARRIED_OUT = frozenset({"succeed", "delay", "lost_response"})
 
@@ -92,7 +97,7 @@ class PaymentService:
         stream and journal entries."""
         if owner is not None:
             self.store.clear(owner)
-            self._streams.pop(owner, None)
+            self._draws.pop(owner, None)
             self.journal.clear(owner)
             self._seed_payments(p for p in self.scenario.payments if p.owner == owner)
             return
@@ -101,7 +106,7 @@ class PaymentService:
         self._set_clock()
         self._build_auth()
         self.store = PaymentStore()
-        self._streams: dict[str, random.Random] = {}
+        self._draws: dict[str, int] = {}
         self._latency = random.Random(f"{self.seed}:latency")
         self.rules = [ActiveRule(i, rule, rule.times) for i, rule in enumerate(self.scenario.rules, 1)]
         self._next_rule_id = len(self.rules) + 1
@@ -115,7 +120,7 @@ class PaymentService:
         self.config = config
         if "seed" in patch:
             self.seed = config.seed if config.seed is not None else _random_seed()
-            self._streams.clear()
+            self._draws.clear()
             self._latency = random.Random(f"{self.seed}:latency")
         if "clock" in patch:
             self._set_clock()
@@ -156,6 +161,8 @@ class PaymentService:
             )
             self.store.put(payment)
             stored.append(payment)
+        if len(stored) >= FREEZE_AFTER:
+            gc.freeze()  # the garbage collector need not scan what was just seeded, ever again
         return stored
 
     def add_rule(self, rule: Rule) -> ActiveRule:
@@ -174,11 +181,13 @@ class PaymentService:
         self.clock.freeze(at)
 
     def advance_clock(self, milliseconds: float) -> None:
-        """Move the clock; ``InvalidRequest`` if that leaves the years 1 to 9999."""
+        """Move the clock; ``InvalidRequest`` if that leaves the years 1 to 9999 (a running clock:
+        1 to 9998, so that it cannot run out of years while it runs)."""
         try:
             self.clock.advance(timedelta(milliseconds=milliseconds))
         except OverflowError:
-            raise InvalidRequest(f"advancing the clock by {milliseconds} ms leaves the years 1 to 9999") from None
+            limit = "9999" if self.clock.frozen else "9998 (the clock is running)"
+            raise InvalidRequest(f"advancing the clock by {milliseconds:g} ms leaves the years 1 to {limit}") from None
 
     def resume_clock(self) -> None:
         self.clock.resume()
@@ -204,10 +213,7 @@ class PaymentService:
         existing = self.store.get(owner, payment_id)
         if existing is not None and (existing.status != FAILED or not self.config.failure.reuse_failed_payment_id):
             raise AlreadyPaid(payment_id, existing.status)
-        stream = self._streams.get(owner)
-        if stream is None:
-            stream = self._streams[owner] = random.Random(f"{self.seed}:{owner}")
-        failed = stream.random() < self.config.failure.rate
+        failed = self._draw(owner) < self.config.failure.rate
         active = self._match(Attempt("instant", owner, payment_id, request.store_id, request.order_name,
                                      request.currency, request.total_pay_amount)) if self.rules else None
         fault = None
@@ -222,22 +228,10 @@ class PaymentService:
                 failed = failed and kind == "delay"
         now = self.clock.now()
         status, paid_at = (FAILED, None) if failed else (PAID, now)
-        if existing is None:
-            payment = Payment(owner, payment_id, request.store_id, request.order_name, request.total_pay_amount,
-                              request.currency, request.custom_data, status, paid_at, now, now)
-            self.store.put(payment)
-        else:
-            payment = existing
-            payment.store_id = request.store_id
-            payment.order_name = request.order_name
-            payment.total_pay_amount = request.total_pay_amount
-            payment.currency = request.currency
-            payment.custom_data = request.custom_data
-            payment.status = status
-            payment.paid_at = paid_at
-            payment.updated_at = now
-            payment.attempts += 1
-            payment.encoded = None
+        created_at, attempts = (now, 1) if existing is None else (existing.created_at, existing.attempts + 1)
+        payment = Payment(owner, payment_id, request.store_id, request.order_name, request.total_pay_amount,
+                          request.currency, request.custom_data, status, paid_at, created_at, now, attempts)
+        self.store.put(payment)
         return Result(payment, failed, fault, None if active is None else active.id)
 
     def cancel(self, owner: str, payment_id: str) -> Result:
@@ -249,9 +243,8 @@ class PaymentService:
             raise PaymentNotPaid(payment_id)
         result = self._ruled(Result(payment), self._attempt("cancel", payment)) if self.rules else Result(payment)
         if not result.failed and (result.fault is None or result.fault.kind in _CARRIED_OUT):
-            payment.status = CANCELLED
-            payment.updated_at = self.clock.now()
-            payment.encoded = None
+            result.value = payment._replace(status=CANCELLED, updated_at=self.clock.now())
+            self.store.put(result.value)
         return result
 
     def get(self, owner: str, payment_id: str) -> Result:
@@ -260,6 +253,14 @@ class PaymentService:
         if not self.rules:
             return Result(payment)
         return self._ruled(Result(payment), self._attempt("get", payment), lost_is_reset=True)
+
+    def _draw(self, owner: str) -> float:
+        """The owner's next number in [0, 1) of the seeded failure stream: the n-th draw of an
+        owner depends only on the seed, the owner and n (a counter is all an owner costs)."""
+        count = self._draws.get(owner, 0)
+        self._draws[owner] = count + 1
+        digest = blake2b(f"{self.seed}:{owner}:{count}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64
 
     def _payment(self, owner: str, payment_id: str) -> Payment:
         payment = self.store.get(owner, payment_id)
@@ -306,7 +307,7 @@ class PaymentService:
 
     def state(self, owner: str | None = None) -> dict[str, Any]:
         """Everything: configuration in force, stores and every payment (of ``owner`` only, if given)."""
-        owners = sorted(set(self.store.owners()) | {s.github_id for s in self.config.stores} | set(self._streams))
+        owners = sorted(set(self.store.owners()) | {s.github_id for s in self.config.stores} | set(self._draws))
         if owner is not None:
             owners = [owner]
         payments = [p for o in owners for p in self.store.of(o)]

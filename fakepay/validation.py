@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +20,18 @@ __all__ = [
     "describe",
     "did_you_mean",
     "parse_instant_request",
-    "unknown_field_warning",
+    "show",
+    "unknown_field_warnings",
 ]
 
 INT_MAX = 2_147_483_647
 CURRENCIES = ("KRW", "USD")
 TEXT_MAX = 200
 INSTANT_FIELDS = ("storeId", "orderName", "totalPayAmount", "currency", "customData")
+#: At most this many unknown fields are named in warnings; the rest are counted.
+MAX_WARNINGS = 10
+#: Text quoted in a message is cut to this many characters.
+MAX_SHOWN = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ def check_currency(value: Any) -> str | None:
     if value is None:
         return "is required"
     if value not in CURRENCIES or type(value) is not str:
-        return f"must be 'KRW' or 'USD', got {_show(value)}"
+        return f"must be 'KRW' or 'USD', got {show(value)}"
     return None
 
 
@@ -121,7 +126,7 @@ def parse_instant_request(body: Any) -> tuple[InstantPaymentRequest, list[str]]:
     custom_data = body.get("customData")
     warnings = []
     if len(body) > 4 + ("customData" in body):  # the four required fields are there: others are unknown
-        warnings = [unknown_field_warning(name, INSTANT_FIELDS) for name in body if name not in INSTANT_FIELDS]
+        warnings = unknown_field_warnings([name for name in body if name not in INSTANT_FIELDS], INSTANT_FIELDS)
     request = InstantPaymentRequest(body["storeId"], body["orderName"], body["totalPayAmount"], body["currency"], custom_data)
     return request, warnings
 
@@ -141,10 +146,16 @@ def did_you_mean(name: str, known: Collection[str]) -> str | None:
     return containing[0] if len(containing) == 1 else None
 
 
-def unknown_field_warning(name: str, known: Collection[str]) -> str:
-    """``unknown field 'amount' ignored; did you mean 'totalPayAmount'?``"""
-    hint = did_you_mean(name, known)
-    return f"unknown field '{name}' ignored" + (f"; did you mean '{hint}'?" if hint else "")
+def unknown_field_warnings(names: Sequence[str], known: Collection[str]) -> list[str]:
+    """``unknown field 'amount' ignored; did you mean 'totalPayAmount'?`` for the first
+    ``MAX_WARNINGS`` names, then how many more."""
+    warnings = []
+    for name in names[:MAX_WARNINGS]:
+        hint = did_you_mean(name, known) if len(name) <= MAX_SHOWN else None
+        warnings.append(f"unknown field {show(name)} ignored" + (f"; did you mean '{hint}'?" if hint else ""))
+    if len(names) > MAX_WARNINGS:
+        warnings.append(f"and {len(names) - MAX_WARNINGS} more unknown fields ignored")
+    return warnings
 
 
 def describe(value: Any, yaml: bool = False) -> str:
@@ -166,5 +177,13 @@ def describe(value: Any, yaml: bool = False) -> str:
     return type(value).__name__
 
 
-def _show(value: Any) -> str:
-    return f"'{value}'" if isinstance(value, str) else describe(value)
+def show(value: Any, yaml: bool = False) -> str:
+    """A value as a message quotes it: text (cut to ``MAX_SHOWN`` characters, control characters
+    escaped) and numbers as written (a huge integer by its size), anything else by its kind."""
+    if isinstance(value, str):
+        return repr(value[:MAX_SHOWN]) + ("…" if len(value) > MAX_SHOWN else "")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if abs(value) < 10**MAX_SHOWN else f"an integer of {value.bit_length()} bits"
+    if isinstance(value, float):
+        return str(value)
+    return describe(value, yaml)

@@ -12,6 +12,7 @@ from urllib.parse import unquote_to_bytes
 
 from .errors import FakePayError, InvalidRequest
 from .payments import Payment
+from .validation import show
 
 __all__ = [
     "decode_path_value",
@@ -21,14 +22,20 @@ __all__ = [
     "encode_receipt",
     "format_local_datetime",
     "loads",
+    "loads_strict",
     "parse_local_datetime",
+    "path_value_problem",
+    "printable",
 ]
 
 MAX_ID_LENGTH = 256
+#: Control API bodies nest at most this deep.
+MAX_DEPTH = 32
 _SAFE_SEGMENT = re.compile(r"[!-$&-~]{1,256}")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f/]")
-_LOCAL_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_LOCAL_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?", re.ASCII)
 
 
 def _utf8(text: str) -> bytes:
@@ -45,17 +52,55 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate key {show(duplicate)}")
+    return data
+
+
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 
 
 def loads(body: bytes) -> Any:
-    """Parse a JSON body strictly (UTF-8 only, no NaN or Infinity), or ``InvalidRequest``."""
+    """Parse a JSON body (UTF-8 only, no NaN or Infinity; of duplicate keys the last wins, as
+    Jackson reads them), or ``InvalidRequest``."""
+    return _decode(body, _DECODER)
+
+
+def loads_strict(body: bytes) -> Any:
+    """Parse a JSON body as ``loads`` does, also refusing duplicate keys and nesting deeper
+    than ``MAX_DEPTH``: for the control API, where a mistake should not pass silently."""
+    value = _decode(body, _STRICT_DECODER)
+    if _depth_over(value, MAX_DEPTH):
+        raise InvalidRequest(f"JSON is nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``value`` nest deeper than ``limit`` (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def _decode(body: bytes, decoder: json.JSONDecoder) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest("request body is not valid UTF-8") from None
     try:
-        return _DECODER.decode(text)
+        return decoder.decode(text)
     except json.JSONDecodeError as error:
         if not text.strip():
             raise InvalidRequest("request body is empty; a JSON object is required") from None
@@ -93,16 +138,32 @@ def decode_path_value(raw: str) -> str:
     if _SAFE_SEGMENT.fullmatch(raw):
         return raw
     if _PERCENT.search(raw):
-        raise InvalidRequest(f"path value '{raw}' has a '%' that does not start a valid %XX escape")
+        raise InvalidRequest(f"path value {show(raw)} has a '%' that does not start a valid %XX escape")
     try:
         value = unquote_to_bytes(raw.encode("utf-8")).decode("utf-8")
     except UnicodeError:
-        raise InvalidRequest(f"path value '{raw}' is not valid UTF-8 once percent-decoded") from None
-    if not 1 <= len(value) <= MAX_ID_LENGTH:
-        raise InvalidRequest(f"path value '{raw}' must be 1 to {MAX_ID_LENGTH} characters once decoded")
-    if _CONTROL.search(value):
-        raise InvalidRequest(f"path value '{raw}' must not contain '/' or control characters")
+        raise InvalidRequest(f"path value {show(raw)} is not valid UTF-8 once percent-decoded") from None
+    problem = path_value_problem(value)
+    if problem is not None:
+        raise InvalidRequest(f"path value {show(raw)} {problem}")
     return value
+
+
+def path_value_problem(value: str) -> str | None:
+    """What is wrong with a decoded path value (a paymentId, also a seeded one), or None."""
+    if not 1 <= len(value) <= MAX_ID_LENGTH:
+        return f"must be 1 to {MAX_ID_LENGTH} characters once decoded"
+    if _CONTROL.search(value):
+        return "must not contain '/' or control characters"
+    if not printable(value):
+        return "must be valid Unicode text"
+    return None
+
+
+def printable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (no lone surrogates) with no control characters: safe
+    to write into a terminal, a log or UTF-8 bytes."""
+    return not _CONTROL_OR_SURROGATE.search(text)
 
 
 def _string(value: str | None) -> str:
@@ -120,15 +181,12 @@ def encode_receipt(payment: Payment) -> bytes:
 
 
 def encode_payment(payment: Payment) -> bytes:
-    """The payment object of SPEC 1.9, encoded once and kept until the payment changes."""
-    encoded = payment.encoded
-    if encoded is None:
-        encoded = payment.encoded = _utf8(
-            f'{{"paymentId":{_string(payment.payment_id)},"paymentStatus":"{payment.status}",'
-            f'"orderName":{_string(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
-            f'"customData":{_string(payment.custom_data)},"paidAt":{_paid_at(payment)}}}'
-        )
-    return encoded
+    """The payment object the lookup and the cancel answer with."""
+    return _utf8(
+        f'{{"paymentId":{_string(payment.payment_id)},"paymentStatus":"{payment.status}",'
+        f'"orderName":{_string(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
+        f'"customData":{_string(payment.custom_data)},"paidAt":{_paid_at(payment)}}}'
+    )
 
 
 def encode_error(error: FakePayError) -> bytes:
