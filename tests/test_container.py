@@ -4,18 +4,21 @@ README's "Container" section uses it: through the mapped port, the environment a
 from __future__ import annotations
 
 import json
-import os
+import re
+import shlex
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fakepay import issue_secret
 
 from .support import BODY, need
 from .test_cli import fetch
+from .test_readme import blocks
 
 pytestmark = pytest.mark.container
 
@@ -72,13 +75,15 @@ def image() -> str:
 
 @pytest.fixture
 def run(image: str) -> Iterator[Callable[..., Container]]:
-    """Start a container of the image (``FAKEPAY_*=...`` as keywords, podman options as arguments),
-    healthy unless ``wait=False``; every one is removed after the test."""
+    """Start a container of the image (``FAKEPAY_*=...`` as keywords, podman options as arguments,
+    ``command`` after the image), healthy unless ``wait=False``; every one is removed after the test."""
     started: list[str] = []
 
-    def run(*options: str, wait: bool = True, **variables: str) -> Container:
+    def run(*options: str, command: Sequence[str] = (), wait: bool = True, **variables: str) -> Container:
         environment = [f"--env={name}={value}" for name, value in variables.items()]
-        container = Container(podman("run", "--detach", "--publish=127.0.0.1::8080", *environment, *options, image))
+        container = Container(
+            podman("run", "--detach", "--publish=127.0.0.1::8080", *environment, *options, image, *command)
+        )
         started.append(container.id)
         if wait:
             container.wait_until_healthy()
@@ -124,23 +129,37 @@ def test_a_shipped_scenario_by_name(run: Callable[..., Container]) -> None:
     assert pay(container.url, "order-1")[0] == 500
 
 
-def test_a_mounted_scenario_file(run: Callable[..., Container], tmp_path: Path) -> None:
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder as the README's examples expect: ./scenarios/mine.yaml (one seeded payment),
+    and ./journal, writable by the container's user."""
     tmp_path.chmod(0o755)  # as a checkout's folder is; pytest makes it readable to its owner only
-    (tmp_path / "mine.yaml").write_text(
+    (tmp_path / "scenarios").mkdir(mode=0o755)
+    (tmp_path / "scenarios" / "mine.yaml").write_text(
         "version: 1\nname: mine\npayments:\n"
         "  - {owner: alice, paymentId: seeded-1, storeId: s, orderName: o, totalPayAmount: 100, currency: KRW}\n"
     )
-    container = run(f"--volume={tmp_path}:/scenarios:ro", FAKEPAY_SCENARIO="/scenarios/mine.yaml")
+    (tmp_path / "journal").mkdir()
+    (tmp_path / "journal").chmod(0o777)  # the container's user does not own the host's folder
+    return tmp_path
+
+
+def mount(volume: str, project: Path) -> str:
+    """A README ``-v ./folder:/path`` with the folder in ``project``."""
+    return "--volume=" + re.sub(r"^\./", f"{project}/", volume)
+
+
+def test_a_mounted_scenario_file(run: Callable[..., Container], project: Path) -> None:
+    container = run(mount("./scenarios:/scenarios:ro", project), FAKEPAY_SCENARIO="/scenarios/mine.yaml")
     status, body = fetch(f"{container.url}/payments/seeded-1", headers={"Authorization": f"Bearer {issue_secret('alice')}"})
     assert status == 200 and json.loads(body)["paymentStatus"] == "PAID"
     assert "(scenario: mine," in container.logs()
 
 
-def test_the_journal_file_on_a_mounted_volume(run: Callable[..., Container], tmp_path: Path) -> None:
-    tmp_path.chmod(0o777)  # the container's user is not the owner of the host's folder
-    container = run(f"--volume={tmp_path}:/journal", FAKEPAY_JOURNAL_FILE="/journal/requests.jsonl")
+def test_the_journal_file_on_a_mounted_volume(run: Callable[..., Container], project: Path) -> None:
+    container = run(mount("./journal:/journal", project), FAKEPAY_JOURNAL_FILE="/journal/requests.jsonl")
     fetch(f"{container.url}/auth/alice")
-    entries = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    entries = [json.loads(line) for line in (project / "journal" / "requests.jsonl").read_text().splitlines()]
     assert [(entry["path"], entry["status"]) for entry in entries] == [("/auth/alice", 200)]
 
 
@@ -171,6 +190,36 @@ def test_a_bad_variable_stops_the_container_with_exit_code_2(run: Callable[..., 
     assert "fakepay: FAKEPAY_FAILURE_RATE: must be a number from 0 to 1, got 'lots'" in container.logs()
 
 
+def test_the_readmes_docker_run_commands(run: Callable[..., Container], project: Path) -> None:
+    lines = "".join(blocks("sh", "docker run")).splitlines()
+    commands = [shlex.split(line, comments=True) for line in lines if line.startswith("docker run")]
+    banners = []
+    for command in commands:
+        assert command[:5] == ["docker", "run", "--rm", "-p", "127.0.0.1:8080:8080"] and "fakepay" in command
+        options, arguments = command[5 : command.index("fakepay")], command[command.index("fakepay") + 1 :]
+        podman_options = [mount(value, project) if flag == "-v" else f"--env={value}" for flag, value in zip(options[::2], options[1::2])]
+        container = run(*podman_options, command=arguments)
+        fetch(f"{container.url}/auth/alice")
+        banners.append(re.search(r"\(scenario: .*\)", container.logs()).group())  # type: ignore[union-attr]
+    scenarios = [banner.split(",")[0] for banner in banners]
+    assert scenarios == ["(scenario: default", "(scenario: happy-path", "(scenario: default", "(scenario: mine", "(scenario: default"]
+    assert "failure rate: 0, seed: 7" in banners[2]
+    assert (project / "journal" / "requests.jsonl").read_text().count("\n") == 1
+
+
+def test_the_readmes_github_actions_service_and_compose_file(run: Callable[..., Container], project: Path) -> None:
+    (workflow,) = blocks("yaml", "services:\n      fakepay:")
+    service = yaml.safe_load(workflow)["jobs"]["test"]["services"]["fakepay"]
+    assert service["ports"] == ["8080:8080"]
+    assert "happy-path" in run(**service["env"]).logs()
+    (compose,) = blocks("yaml", "# compose.yaml")
+    fakepay = yaml.safe_load(compose)["services"]["fakepay"]
+    container = run(*[mount(volume, project) for volume in fakepay["volumes"]], **fakepay["environment"])
+    token = fakepay["environment"]["FAKEPAY_CONTROL_TOKEN"]
+    assert fetch(f"{container.url}/__fakepay/state", headers={"Authorization": f"Bearer {token}"})[0] == 200
+    assert "(scenario: mine," in container.logs() and "warning" not in container.logs()
+
+
 @pytest.fixture(scope="module")
 def docker_socket(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """podman's Docker-compatible API on a unix socket, as Testcontainers finds Docker."""
@@ -189,8 +238,11 @@ def docker_socket(image: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def test_testcontainers_as_the_readme_uses_it(docker_socket: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's JUnit 5 usage, with Python's Testcontainers: the image, port 8080 exposed, a wait
-    on /__fakepay/health, the mapped URL handed to the client."""
+    """The README's JUnit 5 usage, with Python's Testcontainers: the image, its environment, port 8080
+    exposed, a wait on /__fakepay/health, the mapped URL handed to the client."""
+    (java,) = blocks("java", "new GenericContainer<>")
+    assert ".withExposedPorts(8080)" in java and 'Wait.forHttp("/__fakepay/health").forStatusCode(200)' in java
+    variables = re.findall(r'\.withEnv\("(\w+)", "([^"]*)"\)', java)
     monkeypatch.setenv("DOCKER_HOST", docker_socket)
     monkeypatch.setenv("TESTCONTAINERS_RYUK_DISABLED", "true")  # the reaper is an image from a registry
     # Testcontainers takes a machine with /.dockerenv for Docker-in-Docker and then looks for a
@@ -201,7 +253,7 @@ def test_testcontainers_as_the_readme_uses_it(docker_socket: str, monkeypatch: p
 
     fakepay = (
         DockerContainer(IMAGE)
-        .with_env("FAKEPAY_SCENARIO", "happy-path")
+        .with_envs(**dict(variables))
         .with_exposed_ports(8080)
         .waiting_for(HttpWaitStrategy(8080, "/__fakepay/health").for_status_code(200).with_startup_timeout(30))
     )
