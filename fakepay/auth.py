@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from .errors import InvalidRequest, Unauthorized
 
-__all__ = ["AUTH_MODES", "Authenticator", "DEFAULT_SIGNING_KEY", "ISSUED_AT", "issue_secret", "valid_github_id"]
+__all__ = ["AUTH_MODES", "DEFAULT_SIGNING_KEY", "ISSUED_AT", "Authenticator", "issue_secret", "valid_github_id"]
 
 #: The signing key of every instance that does not set ``auth.signing_key``; a constant, so the
 #: same githubId gets the same secret on every machine.

@@ -164,7 +164,8 @@ def _serve(args: argparse.Namespace) -> int:
         return _run(server)
     finally:
         if journal is not None:
-            journal.close()
+            with contextlib.suppress(OSError):  # a failing journal file was reported while serving
+                journal.close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -185,26 +186,23 @@ class _ShortLines(logging.Filter):
         self.per_second = per_second
         self._second = 0
         self._count = 0
-        self._suppressed = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "fakepay":
             return True
         second = int(record.created)
         if second != self._second:
-            if self._suppressed:
-                print(f"fakepay: ({self._suppressed} more such lines suppressed)", file=sys.stderr)
-            self._second, self._count, self._suppressed = second, 0, 0
+            self._second, self._count = second, 0
         self._count += 1
-        if self._count > self.per_second:
-            self._suppressed += 1
+        if self._count > self.per_second + 1:
             return False
-        error = record.exc_info[1] if record.exc_info else None
-        if error is not None:
+        if self._count > self.per_second:
+            record.msg, record.args = "more bad connections this second; they are not logged", None
+        elif record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
             record.msg = f"{record.getMessage()}: {' '.join(str(error).split()) or type(error).__name__}"
             record.args = None
-            record.exc_info = None
-            record.exc_text = None
+        record.exc_info = record.exc_text = None
         return True
 
 

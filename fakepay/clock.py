@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from time import time
 from zoneinfo import ZoneInfo
 
-__all__ = ["Clock", "DEFAULT_TIMEZONE"]
+__all__ = ["DEFAULT_TIMEZONE", "Clock"]
 
 DEFAULT_TIMEZONE = "Asia/Seoul"
 #: A running clock is never moved past this, so that it cannot run out of years as it runs.

@@ -1,4 +1,4 @@
-"""The control API under ``/__fakepay`` (SPEC 2): its own route table over the same
+"""The control API under ``/__fakepay`` (README: "The control API"): its own route table over the same
 ``PaymentService``, for tests to reset, seed, configure, inspect and move the clock."""
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ class FakePay:
         self.configure({"failure": {"rate": rate}})
 
     def add_rule(self, then: str | dict[str, Any], when: dict[str, Any] | None = None, times: int | None = None) -> dict[str, Any]:
-        """Add a rule (SPEC 4): ``add_rule("fail", {"operation": "instant", "paymentId": "big-*"})``."""
+        """Add a rule (README: "Rules and faults"): ``add_rule("fail", {"operation": "instant", "paymentId": "big-*"})``."""
         rule: dict[str, Any] = {"then": then, "when": when or {}}
         if times is not None:
             rule["times"] = times

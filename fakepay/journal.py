@@ -1,4 +1,4 @@
-"""The request journal (SPEC 2.4): a bounded ring of what the public API was asked and answered."""
+"""The request journal (README: "The control API"): a bounded ring of what the public API was asked and answered."""
 
 from __future__ import annotations
 

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from time import monotonic, perf_counter
 from dataclasses import dataclass
-from typing import Any
+from time import monotonic, perf_counter
+from typing import Any, cast
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -33,8 +34,8 @@ from .wire import decode_path_value, dumps, encode_error, encode_payment, encode
 __all__ = [
     "ACTIVITY",
     "MAX_BODY",
-    "ConnectionActivity",
     "ROUTES",
+    "ConnectionActivity",
     "Route",
     "as_error",
     "create_app",
@@ -109,7 +110,7 @@ def raw_path(request: web.Request) -> str:
     target (``http://host/payments/1``)."""
     target = request.raw_path
     if not target.startswith("/"):
-        scheme, _, rest = target.partition("://")
+        rest = target.partition("://")[2]
         target = "/" + rest.partition("/")[2] if rest else target
     return target.partition("?")[0]
 
@@ -242,7 +243,7 @@ class PublicApi:
             closes = fault is not None and fault.kind in ("timeout", "reset", "lost_response")
             if not closes:
                 entry.status = response.status
-                entry.response = response.body[:BODY_LIMIT]  # type: ignore[index]
+                entry.response = bytes(cast(bytes, response.body)[:BODY_LIMIT])
             entry.duration_ms = (perf_counter() - started) * 1000
             service.journal.record(entry)
             if fault is None or fault.kind == "status":
@@ -300,11 +301,9 @@ class PublicApi:
 
     async def _cancel(self, request: web.Request, entry: JournalEntry) -> Reply:
         owner = self._owner(request, entry)
-        if request.body_exists:
-            try:
+        if request.body_exists:  # cancel takes no body: what it was sent is only journaled
+            with contextlib.suppress(FakePayError, web.HTTPRequestEntityTooLarge):
                 entry.body = (await read_body(request))[:BODY_LIMIT]
-            except (FakePayError, web.HTTPRequestEntityTooLarge):
-                pass  # cancel takes no body: what it was sent is only journaled
         result = self._service.cancel(owner, entry.value)  # type: ignore[arg-type]
         return self._finish(entry, result, _payment_response)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import gc
 import os
 import random
-from hashlib import blake2b
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from hashlib import blake2b
 from typing import Any, TextIO
 
 from .auth import Authenticator

@@ -62,7 +62,7 @@ def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dic
 
 
 def test_serve_prints_one_banner_and_answers() -> None:
-    with serving("--seed", "7") as (process, banner):
+    with serving("--seed", "7") as (_, banner):
         url, _, scenario, rate, seed = banner.groups()
         assert (scenario, rate, seed) == ("default", "0.1", "7")
         assert fetch(f"{url}/__fakepay/health") == (200, b'{"status":"ok"}')

@@ -197,7 +197,7 @@ def test_the_readmes_docker_run_commands(run: Callable[..., Container], project:
     for command in commands:
         assert command[:5] == ["docker", "run", "--rm", "-p", "127.0.0.1:8080:8080"] and "fakepay" in command
         options, arguments = command[5 : command.index("fakepay")], command[command.index("fakepay") + 1 :]
-        podman_options = [mount(value, project) if flag == "-v" else f"--env={value}" for flag, value in zip(options[::2], options[1::2])]
+        podman_options = [mount(value, project) if flag == "-v" else f"--env={value}" for flag, value in zip(options[::2], options[1::2], strict=True)]
         container = run(*podman_options, command=arguments)
         fetch(f"{container.url}/auth/alice")
         banners.append(re.search(r"\(scenario: .*\)", container.logs()).group())  # type: ignore[union-attr]

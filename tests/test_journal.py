@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from fakepay import PaymentService, create_app, issue_secret
@@ -65,7 +65,7 @@ async def test_failures_rejections_and_unknown_routes_are_recorded(api: Api, ser
 
 async def test_a_body_that_is_not_json_is_kept_as_text(api: Api) -> None:
     await api.client.post(
-        "/payments/p1/instant", data=b"{oops", headers={"Content-Type": "application/json", **{"Authorization": f"Bearer {issue_secret('alice')}"}}
+        "/payments/p1/instant", data=b"{oops", headers={"Content-Type": "application/json", "Authorization": f"Bearer {issue_secret('alice')}"}
     )
     (entry,) = await entries(api)
     assert entry["body"] == "{oops" and entry["status"] == 400

@@ -1,4 +1,4 @@
-"""Rules and faults (SPEC 4) through real sockets: what the client sees and the state left behind."""
+"""Rules and faults (README: "Rules and faults") through real sockets: what the client sees and the state left behind."""
 
 from __future__ import annotations
 

@@ -1,0 +1,555 @@
+"""Hostile input, through real sockets: every malformed request, control call, scenario and file
+gets a clear 4xx (JSON wherever fakepay's code answers) or exit 2, never a 500, a hang or a
+traceback, and afterwards the server answers normally with nothing it stored lost."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakepay import FakePay, issue_secret
+from fakepay.cli import main
+
+SECRET = issue_secret("alice")
+GOOD = {"storeId": "my_store_001", "orderName": "노트북외 1건", "totalPayAmount": 1500000, "currency": "KRW"}
+GOOD_BODY = json.dumps(GOOD, ensure_ascii=False).encode()
+SENTINEL = {
+    "paymentId": "sentinel",
+    "paymentStatus": "PAID",
+    "orderName": "노트북외 1건",
+    "pgProvider": "CEOS_PAY",
+    "currency": "KRW",
+    "customData": None,
+    "paidAt": "2025-10-22T20:21:35.529482",
+}
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakePay]:
+    with FakePay(scenario={"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1}) as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def still_serving(fake: FakePay) -> Iterator[None]:
+    """Before each case, a stored payment; after it, the server answers as usual and still has it."""
+    fake.reset()
+    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+    yield
+    status, _, body = exchange(fake, request("GET", "/payments/sentinel"))
+    assert (status, json.loads(body)) == (200, SENTINEL)
+    status, _, body = exchange(fake, request("POST", "/payments/after/instant", GOOD_BODY))
+    assert status == 200, body
+    assert json.loads(body)["paymentId"] == "after"
+
+
+def request(method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None,
+            secret: str | None = SECRET) -> bytes:
+    """One HTTP/1.1 request as bytes, with the usual headers unless overridden (None drops one)."""
+    fields: dict[str, str | None] = {"Host": "127.0.0.1", "Content-Type": "application/json", "Connection": "close"}
+    if secret is not None:
+        fields["Authorization"] = f"Bearer {secret}"
+    if body:
+        fields["Content-Length"] = str(len(body))
+    fields.update(headers or {})
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items() if value is not None)
+    return f"{method} {target} HTTP/1.1\r\n{head}\r\n".encode("utf-8", "surrogateescape") + body
+
+
+def exchange(fake: FakePay, data: bytes, timeout: float = 15.0) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes; the status, headers and body of the answer (status 0: closed unanswered)."""
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    if not received:
+        return 0, {}, b""
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def assert_json_error(status: int, headers: dict[str, str], body: bytes, expected: int, words: str = "") -> None:
+    assert status == expected, body
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)
+    assert list(error) == ["type", "message"]
+    assert words.lower() in error["message"].lower(), error["message"]
+
+
+# -- request bodies of an instant payment ---------------------------------------------------------
+
+def _with(**changes: Any) -> bytes:
+    return json.dumps({**GOOD, **changes}).encode()
+
+
+BAD_BODIES: dict[str, tuple[bytes, str]] = {
+    "empty": (b"", "empty"),
+    "spaces": (b"   ", "empty"),
+    "not json": (b"hello", "malformed JSON"),
+    "truncated": (GOOD_BODY[:-1], "malformed JSON"),
+    "trailing garbage": (GOOD_BODY + b"x", "malformed JSON"),
+    "two objects": (GOOD_BODY + GOOD_BODY, "malformed JSON"),
+    "NaN": (_with(totalPayAmount=0).replace(b"0", b"NaN"), "NaN"),
+    "Infinity": (_with(totalPayAmount=0).replace(b"0", b"Infinity"), "Infinity"),
+    "-Infinity": (_with(totalPayAmount=0).replace(b"0", b"-Infinity"), "Infinity"),
+    "array": (b"[]", "JSON object"),
+    "string": (b'"x"', "JSON object"),
+    "number": (b"1", "JSON object"),
+    "null": (b"null", "JSON object"),
+    "true": (b"true", "JSON object"),
+    "latin-1": (json.dumps({**GOOD, "orderName": "café"}, ensure_ascii=False).encode("latin-1"), "UTF-8"),
+    "utf-16": (json.dumps(GOOD).encode("utf-16"), "UTF-8"),
+    "lone surrogate": (_with(orderName="\ud800"), "Unicode"),
+    "lone surrogate in storeId": (_with(storeId="\udfff"), "Unicode"),
+    "invalid utf-8 byte": (GOOD_BODY.replace(b"my_store", b"my\xffstore"), "UTF-8"),
+    "overlong utf-8": (GOOD_BODY.replace(b"my_store", b"my\xc0\xafstore"), "UTF-8"),
+    "deep arrays": (b"[" * 100_000 + b"]" * 100_000, "malformed JSON"),
+    "deep objects": (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "malformed JSON"),
+    "huge integer": (_with(totalPayAmount=0).replace(b'"totalPayAmount": 0', b'"totalPayAmount": ' + b"9" * 5000), "malformed JSON"),
+    "amount too big": (_with(totalPayAmount=2**31), "totalPayAmount"),
+    "amount 2**64": (_with(totalPayAmount=2**64), "totalPayAmount"),
+    "amount zero": (_with(totalPayAmount=0), "totalPayAmount"),
+    "amount negative": (_with(totalPayAmount=-1), "totalPayAmount"),
+    "amount float": (_with(totalPayAmount=1.5), "totalPayAmount"),
+    "amount 100.0": (_with(totalPayAmount=100.0), "totalPayAmount"),
+    "amount 1e3": (_with(totalPayAmount=0).replace(b'"totalPayAmount": 0', b'"totalPayAmount": 1e3'), "totalPayAmount"),
+    "amount string": (_with(totalPayAmount="100"), "totalPayAmount"),
+    "amount true": (_with(totalPayAmount=True), "totalPayAmount"),
+    "amount null": (_with(totalPayAmount=None), "totalPayAmount"),
+    "amount list": (_with(totalPayAmount=[1]), "totalPayAmount"),
+    "amount object": (_with(totalPayAmount={"v": 1}), "totalPayAmount"),
+    "currency EUR": (_with(currency="EUR"), "currency"),
+    "currency lower": (_with(currency="krw"), "currency"),
+    "currency long": (_with(currency="K" * 1_000_000), "currency"),
+    "currency number": (_with(currency=410), "currency"),
+    "currency null": (_with(currency=None), "currency"),
+    "storeId blank": (_with(storeId="   "), "storeId"),
+    "storeId empty": (_with(storeId=""), "storeId"),
+    "storeId 201": (_with(storeId="s" * 201), "storeId"),
+    "storeId 101 emoji": (_with(storeId="😀" * 101), "storeId"),
+    "storeId number": (_with(storeId=1), "storeId"),
+    "storeId list": (_with(storeId=["a"]), "storeId"),
+    "orderName null": (_with(orderName=None), "orderName"),
+    "orderName object": (_with(orderName={}), "orderName"),
+    "orderName tab only": (_with(orderName="\t"), "orderName"),
+    "customData number": (_with(customData=1), "customData"),
+    "customData object": (_with(customData={"item": 1}), "customData"),
+    "customData surrogate": (_with(customData="\ud83d"), "customData"),
+    "all missing": (b"{}", "storeId"),
+    "unknown only": (b'{"amount":1}', "storeId"),
+    "BOM": (b"\xef\xbb\xbf" + GOOD_BODY, "malformed JSON"),
+    "NUL byte": (GOOD_BODY[:-1] + b"\x00}", "malformed JSON"),
+}
+
+
+@pytest.mark.parametrize("body, words", list(BAD_BODIES.values()), ids=list(BAD_BODIES))
+def test_a_bad_payment_body_is_a_json_400(fake: FakePay, body: bytes, words: str) -> None:
+    assert_json_error(*exchange(fake, request("POST", "/payments/p1/instant", body)), 400, words)
+    assert fake.payment("alice", "p1") is None
+
+
+ENCODINGS = {
+    "gzip of json": ("gzip", gzip.compress(GOOD_BODY)),
+    "gzip of garbage": ("gzip", b"not gzip at all"),
+    "deflate": ("deflate", zlib.compress(GOOD_BODY)),
+    "deflate garbage": ("deflate", b"\x00\x01\x02"),
+    "br": ("br", b"\x0b\x02\x80"),
+    "unknown": ("x-unknown", GOOD_BODY),
+    "two": ("gzip, deflate", GOOD_BODY),
+}
+
+
+@pytest.mark.parametrize("operation", ["instant", "cancel"])
+@pytest.mark.parametrize("encoding, body", list(ENCODINGS.values()), ids=list(ENCODINGS))
+def test_a_compressed_body_is_a_json_400(fake: FakePay, operation: str, encoding: str, body: bytes) -> None:
+    target = f"/payments/{'p1' if operation == 'instant' else 'sentinel'}/{operation}"
+    answer = exchange(fake, request("POST", target, body, {"Content-Encoding": encoding}))
+    if operation == "cancel":  # a cancel takes no body: what it was sent only goes into the journal
+        assert answer[0] == 200
+        fake.reset()
+        fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+    else:
+        assert_json_error(*answer, 400, "compressed")
+
+
+@pytest.mark.parametrize("path", ["/reset", "/config", "/payments", "/rules", "/clock", "/scenario"])
+def test_a_compressed_control_body_is_a_json_400(fake: FakePay, path: str) -> None:
+    method = {"/config": "PATCH", "/scenario": "PUT"}.get(path, "POST")
+    answer = exchange(fake, request(method, f"/__fakepay{path}", gzip.compress(b"{}"), {"Content-Encoding": "gzip"}))
+    if path == "/reset":  # reset reads no body
+        assert answer[0] == 200
+        fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+    else:
+        assert_json_error(*answer, 400, "compressed")
+
+
+def test_a_body_of_one_mib_is_taken_and_one_byte_more_is_a_413(fake: FakePay) -> None:
+    exact = GOOD_BODY + b" " * (1024 * 1024 - len(GOOD_BODY))
+    assert exchange(fake, request("POST", "/payments/exact/instant", exact))[0] == 200
+    assert_json_error(*exchange(fake, request("POST", "/payments/over/instant", exact + b" ")), 413, "larger than")
+    assert fake.payment("alice", "over") is None
+
+
+def test_warnings_for_unknown_fields_are_capped(fake: FakePay) -> None:
+    body = {**GOOD, **{f"extra{i}": i for i in range(50_000)}}
+    status, _, _ = exchange(fake, request("POST", "/payments/many/instant", json.dumps(body).encode()))
+    assert status == 200
+    [entry] = fake.requests(paymentId="many")
+    assert entry["warnings"][:2] == ["unknown field 'extra0' ignored", "unknown field 'extra1' ignored"]
+    assert entry["warnings"][10:] == ["and 49990 more unknown fields ignored"]
+
+
+def test_an_unknown_field_with_a_huge_name_is_named_short(fake: FakePay) -> None:
+    body = {**GOOD, "x" * 500_000: 1}
+    assert exchange(fake, request("POST", "/payments/longname/instant", json.dumps(body).encode()))[0] == 200
+    [entry] = fake.requests(paymentId="longname")
+    assert entry["warnings"] == ["unknown field '" + "x" * 64 + "'… ignored"]
+
+
+# -- paths ------------------------------------------------------------------------------------------
+
+BAD_PATHS = {
+    "bad escape": ("/payments/%ZZ/instant", "valid %XX"),
+    "lone percent": ("/payments/%/instant", "valid %XX"),
+    "short escape": ("/payments/a%4/instant", "valid %XX"),
+    "invalid utf-8": ("/payments/%C3%28/instant", "UTF-8"),
+    "overlong utf-8": ("/payments/%C0%AF/instant", "UTF-8"),
+    "truncated utf-8": ("/payments/%E0%A4%A/instant", "valid %XX"),
+    "surrogate utf-8": ("/payments/%ED%A0%80/instant", "UTF-8"),
+    "encoded NUL": ("/payments/a%00b/instant", "control"),
+    "encoded newline": ("/payments/a%0Ab/instant", "control"),
+    "encoded escape": ("/payments/a%1B%5B31m/instant", "control"),
+    "encoded DEL": ("/payments/a%7F/instant", "control"),
+    "encoded C1": ("/payments/a%C2%85/instant", "control"),
+    "encoded slash": ("/payments/a%2Fb/instant", "'/'"),
+    "257 characters": ("/payments/" + "a" * 257 + "/instant", "1 to 256"),
+    "257 encoded": ("/payments/" + "%EA%B0%80" * 257 + "/instant", "1 to 256"),
+    "get bad escape": ("/payments/%ZZ", "valid %XX"),
+    "cancel bad escape": ("/payments/%ZZ/cancel", "valid %XX"),
+    "auth bad escape": ("/auth/%ZZ", "valid %XX"),
+    "auth encoded slash": ("/auth/a%2Fb", "'/'"),
+    "auth bad id": ("/auth/al%20ice", "githubId"),
+    "auth encoded prefix, bad id": ("/%61uth/al%20ice", "githubId"),
+}
+
+
+@pytest.mark.parametrize("target, words", list(BAD_PATHS.values()), ids=list(BAD_PATHS))
+def test_a_bad_path_value_is_a_json_400(fake: FakePay, target: str, words: str) -> None:
+    method = "GET" if "/instant" not in target and "/cancel" not in target else "POST"
+    assert_json_error(*exchange(fake, request(method, target, GOOD_BODY if method == "POST" else b"")), 400, words)
+    assert [p["paymentId"] for p in fake.payments("alice")] == ["sentinel"]
+
+
+ODD_TARGETS = {
+    "encoded first segment": ("/p%61yments/abc/instant", "abc"),
+    "encoded last segment": ("/payments/abd/inst%61nt", "abd"),
+    "absolute form": ("http://127.0.0.1/payments/abs1/instant", "abs1"),
+    "absolute form with port": ("http://127.0.0.1:1/payments/abs2/instant", "abs2"),
+    "absolute form https": ("https://example.test/payments/abs3/instant", "abs3"),
+    "query string": ("/payments/q1/instant?x=1", "q1"),
+    "encoded korean": ("/payments/%EA%B0%80/instant", "가"),
+    "plus stays": ("/payments/a+b/instant", "a+b"),
+}
+
+
+@pytest.mark.parametrize("target, payment_id", list(ODD_TARGETS.values()), ids=list(ODD_TARGETS))
+def test_a_path_value_is_taken_from_where_the_route_matched(fake: FakePay, target: str, payment_id: str) -> None:
+    status, _, body = exchange(fake, request("POST", target, GOOD_BODY))
+    assert (status, json.loads(body)["paymentId"]) == (200, payment_id)
+    assert fake.payment("alice", payment_id) is not None
+
+
+def test_auth_with_an_encoded_prefix_names_the_right_github_id(fake: FakePay) -> None:
+    status, _, body = exchange(fake, request("GET", "/%61uth/alice", secret=None))
+    assert (status, body.decode()) == (200, SECRET)
+
+
+# -- malformed HTTP, answered by aiohttp before fakepay ------------------------------------------------
+
+MALFORMED = {
+    "header over 8 KiB": request("GET", "/payments/sentinel", headers={"X-Big": "a" * 9000}),
+    "raw NUL in path": b"GET /payments/a\x00b HTTP/1.1\r\nHost: x\r\n\r\n",
+    "raw space in path": b"GET /payments/a b/x HTTP/1.1\r\nHost: x\r\n\r\n",
+    "bad chunk size": request("POST", "/payments/c1/instant", headers={"Transfer-Encoding": "chunked"}) + b"ZZ\r\nxx\r\n0\r\n\r\n",
+    "bad Content-Length": request("POST", "/payments/c2/instant", headers={"Content-Length": "abc"}),
+    "negative Content-Length": request("POST", "/payments/c3/instant", headers={"Content-Length": "-1"}),
+    "two Content-Lengths": request("POST", "/payments/c4/instant", headers={"Content-Length": "1"}).replace(
+        b"Content-Length: 1\r\n", b"Content-Length: 1\r\nContent-Length: 2\r\n"),
+    "length and chunked": request("POST", "/payments/c5/instant", headers={"Content-Length": "5", "Transfer-Encoding": "chunked"}),
+    "bad request line": b"HELLO\r\n\r\n",
+    "bad version": b"GET /payments/sentinel HTTP/9.9\r\nHost: x\r\n\r\n",
+    "header without colon": b"GET /payments/sentinel HTTP/1.1\r\nHost x\r\n\r\n",
+    "space before colon": b"GET /payments/sentinel HTTP/1.1\r\nHost : x\r\n\r\n",
+    "bare LF in header": b"GET /payments/sentinel HTTP/1.1\r\nHost: x\rY: z\r\n\r\n",
+    "request line over 8 KiB": f"GET /payments/{'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+    "too many headers": b"GET /payments/sentinel HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n",
+}
+
+
+@pytest.mark.parametrize("data", list(MALFORMED.values()), ids=list(MALFORMED))
+def test_malformed_http_is_a_4xx_and_no_traceback(fake: FakePay, data: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    status, _, _ = exchange(fake, data)
+    assert 400 <= status < 500
+
+
+def test_a_body_that_stops_is_answered_400_and_journaled(fake: FakePay, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakepay import server
+
+    monkeypatch.setattr(server, "BODY_TIMEOUT", 0.3)
+    head = request("POST", "/payments/stalled/instant", headers={"Transfer-Encoding": "chunked"})
+    answer = exchange(fake, head + b"5\r\n{\"sto\r\n")  # then nothing more, as after a malformed chunk
+    assert_json_error(*answer, 400, "not complete")
+    [entry] = fake.requests(paymentId="stalled")
+    assert (entry["status"], entry["outcome"]) == (400, "rejected")
+    assert fake.payment("alice", "stalled") is None
+
+
+# -- control calls --------------------------------------------------------------------------------
+
+BAD_CONTROL = {
+    "config deep": ("PATCH", "/config", b'{"failure":' * 700 + b"{}" + b"}" * 700, "nested deeper"),
+    "config array": ("PATCH", "/config", b"[]", "JSON object"),
+    "config duplicate keys": ("PATCH", "/config", b'{"seed":1,"seed":2}', "duplicate key"),
+    "config unknown": ("PATCH", "/config", b'{"sed":1}', "unknown key"),
+    "config rate 2": ("PATCH", "/config", b'{"failure":{"rate":2}}', "failure.rate"),
+    "config rate string": ("PATCH", "/config", b'{"failure":{"rate":"0.5"}}', "failure.rate"),
+    "config seed negative": ("PATCH", "/config", b'{"seed":-1}', "seed"),
+    "config seed huge": ("PATCH", "/config", b'{"seed":' + b"9" * 4000 + b"}", "seed"),
+    "config seed float": ("PATCH", "/config", b'{"seed":1.5}', "seed"),
+    "config timezone": ("PATCH", "/config", b'{"clock":{"timezone":"Mars/Base"}}', "time zone"),
+    "config timezone path": ("PATCH", "/config", b'{"clock":{"timezone":"../../etc/passwd"}}', "time zone"),
+    "config frozen_at month 13": ("PATCH", "/config", b'{"clock":{"frozen_at":"2025-13-45T00:00:00"}}', "frozen_at"),
+    "config frozen_at arabic digits": ("PATCH", "/config", '{"clock":{"frozen_at":"٢٠٢٥-10-22T20:21:35"}}'.encode(), "frozen_at"),
+    "config frozen_at full-width": ("PATCH", "/config", '{"clock":{"frozen_at":"２０２５-10-22T20:21:35"}}'.encode(), "frozen_at"),
+    "config NaN": ("PATCH", "/config", b'{"failure":{"rate":NaN}}', "NaN"),
+    "config latency huge": ("PATCH", "/config", b'{"latency":{"fixed_ms":99999999999}}', "latency"),
+    "config journal zero": ("PATCH", "/config", b'{"journal":{"max_entries":0}}', "max_entries"),
+    "config name newline": ("PATCH", "/config", b'{"name":"a\\nb"}', "name"),
+    "config name escape": ("PATCH", "/config", b'{"name":"\\u001b[31mred"}', "name"),
+    "config name surrogate": ("PATCH", "/config", b'{"name":"\\ud800"}', "name"),
+    "config not utf-8": ("PATCH", "/config", b'{"name":"\xff"}', "UTF-8"),
+    "rule when false": ("POST", "/rules", b'{"when":false,"then":"fail"}', "when"),
+    "rule when zero": ("POST", "/rules", b'{"when":0,"then":"fail"}', "when"),
+    "rule when empty string": ("POST", "/rules", b'{"when":"","then":"fail"}', "when"),
+    "rule when list": ("POST", "/rules", b'{"when":[],"then":"fail"}', "when"),
+    "rule then unknown": ("POST", "/rules", b'{"then":"explode"}', "then"),
+    "rule then missing": ("POST", "/rules", b'{"when":{}}', "then"),
+    "rule then two": ("POST", "/rules", b'{"then":{"delay_ms":1,"status":500}}', "exactly one"),
+    "rule times zero": ("POST", "/rules", b'{"then":"fail","times":0}', "times"),
+    "rule times huge": ("POST", "/rules", b'{"then":"fail","times":' + b"9" * 30 + b"}", "times"),
+    "rule status 600": ("POST", "/rules", b'{"then":{"status":600}}', "status"),
+    "rule timeout negative": ("POST", "/rules", b'{"then":{"timeout_s":-1}}', "timeout_s"),
+    "rule operation unknown": ("POST", "/rules", b'{"when":{"operation":"refund"},"then":"fail"}', "operation"),
+    "rule deep body": ("POST", "/rules", b'{"then":{"status":500,"body":' + b"[" * 100 + b"]" * 100 + b"}}", "nested deeper"),
+    "rule array": ("POST", "/rules", b"[]", "mapping"),
+    "clock empty": ("POST", "/clock", b"{}", "freeze"),
+    "clock advance huge": ("POST", "/clock", b'{"advance_ms":1e300}', "advance_ms"),
+    "clock advance NaN": ("POST", "/clock", b'{"advance_ms":NaN}', "NaN"),
+    "clock freeze bad": ("POST", "/clock", b'{"freeze":"yesterday"}', "freeze"),
+    "clock freeze month 13": ("POST", "/clock", b'{"freeze":"2025-13-01T00:00:00"}', "freeze"),
+    "clock freeze false": ("POST", "/clock", b'{"freeze":false}', "freeze"),
+    "clock resume false": ("POST", "/clock", b'{"resume":false}', "resume"),
+    "clock unknown": ("POST", "/clock", b'{"stop":true}', "unknown key"),
+    "payments empty object": ("POST", "/payments", b"{}", "required"),
+    "payments bad status": ("POST", "/payments", b'{"owner":"alice","paymentId":"x","storeId":"s","orderName":"o",'
+                            b'"totalPayAmount":1,"currency":"KRW","status":"LOST"}', "status"),
+    "payments surrogate id": ("POST", "/payments", b'{"owner":"alice","paymentId":"\\ud800","storeId":"s","orderName":"o",'
+                              b'"totalPayAmount":1,"currency":"KRW"}', "paymentId"),
+    "payments slash id": ("POST", "/payments", b'{"owner":"alice","paymentId":"a/b","storeId":"s","orderName":"o",'
+                          b'"totalPayAmount":1,"currency":"KRW"}', "paymentId"),
+    "payments arabic paidAt": ("POST", "/payments", '{"owner":"alice","paymentId":"x","storeId":"s","orderName":"o",'
+                               '"totalPayAmount":1,"currency":"KRW","paidAt":"٢٠٢٥-10-22T20:21:35"}'.encode(), "paidAt"),
+    "payments duplicate keys": ("POST", "/payments", b'{"owner":"alice","owner":"bob"}', "duplicate key"),
+    "payments deep": ("POST", "/payments", b"[" * 40 + b"]" * 40, "nested deeper"),
+    "payments not json": ("POST", "/payments", b"owner=alice", "malformed JSON"),
+    "scenario json duplicate keys": ("PUT", "/scenario", b'{"seed":1,"seed":2}', "duplicate key"),
+    "scenario json deep": ("PUT", "/scenario", b'{"a":' * 40 + b"1" + b"}" * 40, "nested deeper"),
+}
+
+
+@pytest.mark.parametrize("method, path, body, words", list(BAD_CONTROL.values()), ids=list(BAD_CONTROL))
+def test_a_bad_control_call_is_a_json_400_and_changes_nothing(fake: FakePay, method: str, path: str, body: bytes,
+                                                                  words: str) -> None:
+    before = fake.state()
+    assert_json_error(*exchange(fake, request(method, f"/__fakepay{path}", body)), 400, words)
+    assert fake.state() == before
+
+
+BAD_QUERIES = {
+    "limit superscript": ("GET", "/requests?limit=%C2%B2", "limit"),
+    "limit arabic": ("GET", "/requests?limit=%D9%A3", "limit"),
+    "limit 5000 digits": ("GET", "/requests?limit=" + "9" * 5000, "limit"),
+    "limit zero": ("GET", "/requests?limit=0", "limit"),
+    "limit negative": ("GET", "/requests?limit=-1", "limit"),
+    "limit empty": ("GET", "/requests?limit=", "value"),
+    "limit twice": ("GET", "/requests?limit=1&limit=2", "more than once"),
+    "unknown filter": ("GET", "/requests?colour=red", "unknown query parameter"),
+    "reset owner empty": ("POST", "/reset?owner=", "value"),
+    "reset unknown": ("POST", "/reset?everything=1", "unknown query parameter"),
+    "state owner empty": ("GET", "/state?owner=", "value"),
+}
+
+
+@pytest.mark.parametrize("method, target, words", list(BAD_QUERIES.values()), ids=list(BAD_QUERIES))
+def test_a_bad_query_is_a_json_400_and_changes_nothing(fake: FakePay, method: str, target: str, words: str) -> None:
+    before = fake.state()
+    assert_json_error(*exchange(fake, request(method, f"/__fakepay{target}")), 400, words)
+    assert fake.state() == before
+
+
+def test_a_clock_cannot_be_run_out_of_years(fake: FakePay) -> None:
+    fake.resume_time()
+    century = 100 * 365 * 24 * 3600 * 1000  # the most one call may move the clock
+    for _ in range(100):  # step by step towards the year 9999, as far as it lets a running clock go
+        status, headers, body = exchange(fake, request("POST", "/__fakepay/clock", json.dumps({"advance_ms": century}).encode()))
+        if status != 200:
+            break
+    assert_json_error(status, headers, body, 400, "leaves the years 1 to 9998 (the clock is running)")
+    assert fake.state()["clock"]["now"] > "9899"
+    assert exchange(fake, request("POST", "/payments/future/instant", GOOD_BODY))[0] == 200
+    fake.freeze_time("9999-12-31T23:59:59")  # frozen, the last second is fine, and stays
+    assert exchange(fake, request("POST", "/payments/late/instant", GOOD_BODY))[0] == 200
+    fake.freeze_time("2025-10-22T20:21:35.529482")
+
+
+def test_the_control_token_is_compared_as_the_bytes_sent() -> None:
+    with FakePay(control_token="s3cret?") as fake:
+        wrong = request("GET", "/__fakepay/state", secret=None, headers={"Authorization": "Bearer s3cret\udcff"})
+        assert_json_error(*exchange(fake, wrong), 401, "control token")
+        right = request("GET", "/__fakepay/state", secret=None, headers={"Authorization": "Bearer s3cret?"})
+        assert exchange(fake, right)[0] == 200
+        # the autouse check needs the module's server: this one is separate
+        assert exchange(fake, request("GET", "/__fakepay/health"))[0] == 200
+
+
+# -- scenarios: over HTTP, and as files on the command line -----------------------------------------
+
+def _bomb(levels: int) -> str:
+    lines = ["version: 1", "a0: &a0 [lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+BAD_SCENARIOS = {
+    "alias bomb": (_bomb(8), "1:1", "more than 1000000 values"),
+    "alias bomb deeper": (_bomb(12), "1:1", "more than 1000000 values"),
+    "frozen_at month 13": ("clock: {frozen_at: 2025-13-45}\n", "1:20", "as a date"),
+    "frozen_at Feb 30": ("clock:\n  frozen_at: 2025-02-30\n", "2:14", "as a date"),
+    "bad date as key": ("2025-13-45: x\n", "1:1", "as a date"),
+    "int abc": ("seed: !!int abc\n", "1:7", "as an integer"),
+    "float x": ("seed: !!float x\n", "1:7", "as a number"),
+    "bool maybe": ("seed: !!bool maybe\n", "1:7", "true or false"),
+    "timestamp x": ("seed: !!timestamp x\n", "1:7", "as a date"),
+    "hex seed 4000 digits": ("seed: 0x" + "f" * 4000 + "\n", "1:7", "16000 bits"),
+    "decimal seed 5000 digits": ("seed: " + "9" * 5000 + "\n", "1:7", "as an integer"),
+    "flow nesting 500": ("seed: " + "[" * 500 + "]" * 500 + "\n", "1:", "nested deeper"),
+    "block nesting 100": ("".join(f"{'  ' * i}k{i}:\n" for i in range(100)), "64:127", "nested deeper"),
+    "NUL": ("name: a\x00b\n", "1:8", "#x0000"),
+    "control character": ("name: a\x01b\n", "1:8", "#x0001"),
+    "name lone surrogate": ('name: "\\ud800"\n', "1:7", "printable"),
+    "name newline": ('name: "a\\nb"\n', "1:7", "printable"),
+    "name ANSI escape": ('name: "\\e[31mred"\n', "1:7", "printable"),
+    "name too long": ("name: " + "n" * 101 + "\n", "1:7", "at most 100"),
+    "version 1.0": ("version: 1.0\n", "1:10", "must be 1"),
+    "version 2": ("version: 2\n", "1:10", "must be 1"),
+    "version true": ("version: true\n", "1:10", "must be 1"),
+    "when false": ("rules:\n  - when: false\n    then: fail\n", "2:11", "mapping"),
+    "when zero": ("rules:\n  - when: 0\n    then: fail\n", "2:11", "mapping"),
+    "when empty string": ("rules:\n  - when: ''\n    then: fail\n", "2:11", "mapping"),
+    "when list": ("rules:\n  - when: []\n    then: fail\n", "2:11", "mapping"),
+    "clock false": ("clock: false\n", "1:8", "mapping"),
+    "failure zero": ("failure: 0\n", "1:10", "mapping"),
+    "arabic digits": ("clock: {frozen_at: '٢٠٢٥-10-22T20:21:35'}\n", "1:20", "frozen_at"),
+    "full-width digits": ("clock: {frozen_at: '２０２５-10-22T20:21:35'}\n", "1:20", "frozen_at"),
+    "seeded surrogate id": ('payments:\n  - {owner: alice, paymentId: "\\ud800", storeId: s, orderName: o, '
+                            "totalPayAmount: 1, currency: KRW}\n", "2:", "paymentId"),
+    "duplicate keys": ("seed: 1\nseed: 2\n", "2:1", "duplicate key"),
+    "tab indentation": ("clock:\n\tfrozen_at: x\n", "2:", ""),
+    "unclosed flow": ("seed: [1, 2\n", "2:1", "expected ','"),
+    "python tag": ("seed: !!python/object:os.system ls\n", "1:7", ""),
+    "unknown tag": ("seed: !custom 1\n", "1:7", ""),
+    "binary junk": ("seed: !!binary '%%%'\n", "1:7", ""),
+    "a list": ("- 1\n- 2\n", "1:1", "mapping"),
+    "a string": ("hello\n", "1:1", "mapping"),
+    "only a comment": ("# nothing\n", "", "empty"),
+    "two documents": ("seed: 1\n---\nseed: 2\n", "", ""),
+}
+
+
+@pytest.mark.parametrize("text, where, words", list(BAD_SCENARIOS.values()), ids=list(BAD_SCENARIOS))
+def test_a_bad_scenario_is_a_json_400_with_its_position(fake: FakePay, text: str, where: str, words: str) -> None:
+    before = fake.state()
+    status, headers, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode("utf-8", "surrogatepass"),
+                                                   {"Content-Type": "application/yaml"}))
+    assert_json_error(status, headers, body, 400, words)
+    assert f"<request>:{where}" in json.loads(body)["message"]
+    assert fake.state() == before
+
+
+def test_a_scenario_that_is_not_utf8_is_a_400_at_its_position(fake: FakePay) -> None:
+    body = "name: 노트북\nseed: 1\n".encode("euc-kr")
+    status, headers, answer = exchange(fake, request("PUT", "/__fakepay/scenario", body, {"Content-Type": "application/yaml"}))
+    assert_json_error(status, headers, answer, 400, "<request>:1:7: not valid UTF-8 (byte 0xb3)")
+
+
+def test_anchors_and_aliases_of_normal_size_keep_working(fake: FakePay) -> None:
+    text = "version: 1\nname: aliases\nfailure: &f {rate: 0}\nx-defaults: &d {storeId: s, orderName: o, totalPayAmount: 1, currency: KRW}\n"
+    status, _, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
+    assert status == 400 and "x-defaults: unknown key" in json.loads(body)["message"]
+    text = "version: 1\nname: aliases\npayments:\n  - &p {owner: alice, paymentId: a1, storeId: s, orderName: o, totalPayAmount: 1, currency: KRW}\n"
+    status, _, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
+    assert status == 200, body
+    fake.load_scenario({"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1})
+    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    """Every bad scenario above as a file, and one that is not UTF-8."""
+    made = {}
+    for index, (name, (text, _, _)) in enumerate(BAD_SCENARIOS.items()):
+        made[name] = tmp_path / f"bad{index}.yaml"
+        made[name].write_bytes(text.encode("utf-8", "surrogatepass"))
+    made["not utf-8"] = tmp_path / "euc-kr.yaml"
+    made["not utf-8"].write_bytes("name: 노트북\n".encode("euc-kr"))
+    return made
+
+
+@pytest.mark.parametrize("command", ["validate", "serve", "secret"])
+@pytest.mark.parametrize("name", [*BAD_SCENARIOS, "not utf-8"])
+def test_a_bad_scenario_file_is_a_message_and_exit_2(files: dict[str, Path], name: str, command: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = files[name]
+    argv = {"validate": ["validate", str(path)], "serve": ["serve", "--port", "0", "--scenario", str(path)],
+            "secret": ["secret", "alice", "--scenario", str(path)]}[command]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"{path}:") and "Traceback" not in err
+
+
+def test_the_cli_on_bad_files_prints_no_traceback_in_a_real_process(files: dict[str, Path]) -> None:
+    result = subprocess.run([sys.executable, "-m", "fakepay", "validate", *map(str, files.values())],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for path in files.values():
+        assert f"{path}:" in result.stderr
+
+
+def test_no_control_with_a_control_token_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--no-control", "--control-token", "t"]) == 2
+    assert "contradict" in capsys.readouterr().err
