@@ -16,6 +16,7 @@ from typing import TextIO
 
 from . import PaymentService, Scenario, ScenarioError, Server, issue_secret, load_scenario
 from .errors import InvalidRequest
+from .scenario import MAX_SEED
 
 __all__ = ["main"]
 
@@ -35,13 +36,13 @@ def _rate(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    if not text.isdigit() or int(text) > 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63-1, got '{text}'")
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, got {text!r}")
     return int(text)
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got '{text}'")
     return int(text)
 

@@ -14,8 +14,10 @@ from typing import Any, TextIO
 
 from .wire import dumps, format_local_datetime
 
-__all__ = ["BODY_LIMIT", "MAX_BYTES", "Journal", "JournalEntry", "redact"]
+__all__ = ["BODY_LIMIT", "DEFAULT_MAX_ENTRIES", "MAX_BYTES", "Journal", "JournalEntry", "redact"]
 
+#: How many entries the journal keeps unless a scenario says otherwise.
+DEFAULT_MAX_ENTRIES = 10_000
 #: The journal keeps at most this much of a request body or an answer.
 BODY_LIMIT = 64 * 1024
 #: The bodies and answers of all entries together stay under this; the oldest entries go first.
@@ -104,7 +106,7 @@ class Journal:
     """The last ``max_entries`` entries (and at most ``MAX_BYTES`` of bodies), oldest first;
     optionally also appended to a JSON Lines sink. Ids are unique for the journal's life."""
 
-    def __init__(self, max_entries: int = 10_000, sink: TextIO | None = None, zone: tzinfo = timezone.utc) -> None:
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, sink: TextIO | None = None, zone: tzinfo = timezone.utc) -> None:
         self._entries: deque[JournalEntry] = deque()
         self._max_entries = max_entries
         self._bytes = 0

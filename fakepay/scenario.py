@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from .auth import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
 from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
+from .journal import DEFAULT_MAX_ENTRIES
 from .payments import FAILED, PAID, STATUSES
 from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
 from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text, show
@@ -98,7 +99,7 @@ class Scenario:
     failure: FailureConfig = field(default_factory=FailureConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     rules: tuple[Rule, ...] = ()
-    journal_max_entries: int = 10_000
+    journal_max_entries: int = DEFAULT_MAX_ENTRIES
 
     def to_data(self) -> dict[str, Any]:
         """The scenario as a file would write it (``parse_scenario`` reads it back unchanged)."""
@@ -166,7 +167,8 @@ def _merge(base: Any, patch: Any) -> Any:
 def load_scenario(path: str | FilePath) -> Scenario:
     """Read a scenario file; ``ScenarioError`` lists every problem; an unreadable file is ``OSError``."""
     path = FilePath(path)
-    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=path.stem)
+    name = path.stem if printable(path.stem) else ascii(path.stem)  # a name goes into banners and logs
+    return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=name)
 
 
 def parse_scenario_text(text: str, source: str = "<scenario>", default_name: str = "default") -> Scenario:
@@ -204,7 +206,7 @@ def parse_rule(data: Any) -> Rule:
 def _scenario(r: Reader, default_name: str) -> Scenario:
     data = r.document.data
     if data is None and not r.problems:
-        r.problem((), "the scenario is empty; write at least 'version: 1'")
+        r.problem((), "the scenario is empty: write at least one of its keys, such as 'name: my-scenario'")
     doc = r.mapping(data, (), _SCENARIO_KEYS) if data is not None else {}
     if "version" in doc and (type(doc["version"]) is not int or doc["version"] != 1):
         r.problem(("version",), f"must be 1 (the only version so far), got {show(doc['version'], yaml=True)}")
@@ -222,7 +224,7 @@ def _scenario(r: Reader, default_name: str) -> Scenario:
         if (rule := _rule(r, item, ("rules", index))) is not None
     )
     journal = r.mapping(_absent_empty(doc.get("journal")), ("journal",), ("max_entries",))
-    max_entries = 10_000
+    max_entries = DEFAULT_MAX_ENTRIES
     if journal.get("max_entries") is not None:
         max_entries = r.integer(journal["max_entries"], ("journal", "max_entries"), 1, 1_000_000) or max_entries
     r.check()

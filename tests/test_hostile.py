@@ -553,3 +553,11 @@ def test_the_cli_on_bad_files_prints_no_traceback_in_a_real_process(files: dict[
 def test_no_control_with_a_control_token_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--no-control", "--control-token", "t"]) == 2
     assert "contradict" in capsys.readouterr().err
+
+
+def test_a_file_name_that_is_not_printable_is_shown_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "b\nc.yaml"
+    path.write_text("seed: 1\n")
+    from fakepay import load_scenario
+
+    assert load_scenario(path).name == "'b\\nc'"

@@ -11,7 +11,7 @@ from yarl import URL
 
 from fakepay import PaymentService, create_app, issue_secret
 
-from .support import BODY, FROZEN, Api, bearer, scenario
+from .support import BODY, Api, bearer, scenario
 
 PAYMENT = (
     '{"paymentId":"20251022_0001","paymentStatus":"PAID","orderName":"노트북외 1건","pgProvider":"CEOS_PAY",'
@@ -311,9 +311,12 @@ async def test_get_unknown_payment_is_404_naming_it(api: Api) -> None:
 
 async def test_head_on_a_payment_answers_like_get_without_body(client: TestClient, api: Api) -> None:
     await api.pay("p1")
+    get = await client.get("/payments/p1", headers=bearer("alice"))
     response = await client.head("/payments/p1", headers=bearer("alice"))
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Length"] == str(len(await get.read()))
+    assert await response.read() == b""
 
 
 # -- routing --------------------------------------------------------------------------------
@@ -515,6 +518,3 @@ async def test_no_5xx_for_odd_but_valid_http(client: TestClient) -> None:
         if response.status >= 400:
             await error_of(response)
 
-
-def test_frozen_constant_matches_the_seed_document() -> None:
-    assert FROZEN == "2025-10-22T20:21:35.529482"

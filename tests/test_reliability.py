@@ -12,7 +12,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fakepay import FakePay, issue_secret
 from fakepay.openapi import openapi_document
@@ -122,7 +122,6 @@ class FakePayMachine(RuleBasedStateMachine):
         if owner is None:
             self.fake.freeze_time("2025-10-22T20:21:35.5")
 
-    @precondition(lambda self: True)
     @invariant()
     def state_agrees(self) -> None:
         stored = {(p["owner"], p["paymentId"]): p["status"] for p in self.fake.state()["payments"]}

@@ -99,6 +99,10 @@ BAD = {
     "rule with empty range": ("rules:\n  - when: {totalPayAmount: {}}\n    then: fail\n", "rules[0].when.totalPayAmount: needs 'gte', 'lte' or both"),
     "rule with bad status": ("rules:\n  - then: {status: 99}\n", "rules[0].then.status: must be an integer from 200 to 599"),
     "not a mapping": ("- 1\n- 2\n", "s.yaml:1:1: must be a mapping, got a list"),
+    "name with a newline": ('name: "a\\nb"\n', "s.yaml:1:7: name: must be printable Unicode text"),
+    "name too long": ("name: " + "n" * 101 + "\n", "s.yaml:1:7: name: must be at most 100 characters"),
+    "when that is not a mapping": ("rules:\n  - {when: false, then: fail}\n", "rules[0].when: must be a mapping, got a boolean"),
+    "section that is not a mapping": ("clock: 0\n", "s.yaml:1:8: clock: must be a mapping, got an integer"),
 }
 
 
@@ -109,7 +113,13 @@ def test_bad_scenarios_are_rejected_by_loader_and_schema(text: str, expected: st
     assert not schema_accepts(text)
 
 
+def test_an_empty_name_is_the_default_for_loader_and_schema() -> None:
+    assert parse_scenario_text("name:\nseed: 1\n", "s.yaml", default_name="s").name == "s"
+    assert schema_accepts("name:\nseed: 1\n")
+
+
 LOADER_ONLY = {
+    "version as a float": ("version: 1.0\n", "s.yaml:1:10: version: must be 1 (the only version so far), got 1.0"),
     "unknown time zone": ("clock: {timezone: Mars/Base}\n", "s.yaml:1:19: clock.timezone: unknown time zone 'Mars/Base'"),
     "duplicate key": ("failure: {rate: 0.5}\nfailure: {rate: 0.1}\n", "s.yaml:2:1: failure: duplicate key"),
     "duplicate payment": (
@@ -146,7 +156,7 @@ def test_yaml_syntax_error_has_a_position() -> None:
 
 
 def test_empty_file_is_an_error() -> None:
-    assert problems("") == ["s.yaml: the scenario is empty; write at least 'version: 1'"]
+    assert problems("") == ["s.yaml: the scenario is empty: write at least one of its keys, such as 'name: my-scenario'"]
 
 
 def test_defaults_are_the_real_servers() -> None:
