@@ -30,6 +30,16 @@ BODY = {"storeId": "my_store_001", "orderName": "order", "totalPayAmount": 1000,
 CORES = os.cpu_count() or 1
 
 
+#: The phases of a full run, in order, as the progress lines name them.
+PHASES = ("throughput", "latency", "start-up", "pytest suites", "reset", "stored payments", "soak")
+
+
+def progress(phase: str, detail: str = "") -> None:
+    """Say on stderr which phase runs now (the table goes to stdout at the end)."""
+    step = PHASES.index(phase) + 1
+    print(f"benchmarks: [{step}/{len(PHASES)}] {phase}{': ' + detail if detail else ''}", file=sys.stderr, flush=True)
+
+
 def pinned(core: int, command: Sequence[str]) -> list[str]:
     if CORES < 2 or shutil.which("taskset") is None:
         return list(command)
@@ -155,7 +165,8 @@ def throughput(rounds: int, seconds: float) -> dict[str, tuple[float, float]]:
     """Median requests per second and CPU microseconds per request of fakepay and of the bare
     apps, in alternating runs."""
     results: dict[str, list[tuple[float, float]]] = {}
-    for _ in range(rounds):
+    for round_ in range(1, rounds + 1):
+        progress("throughput", f"round {round_} of {rounds}, about {rounds * 5 * (seconds + 2):.0f} s in all")
         for name, command in (("bare", bare_command), ("parsing", parsing_command), ("fakepay", fakepay_command)):
             port = free_port()
             with process(command(port), port) as proc:
@@ -396,6 +407,7 @@ def main() -> None:
     if args.throughput_only:
         return print_table(rows)
 
+    progress("latency", f"fakepay and the bare app, {seconds * 2} s each at 1,000 req/s")
     port = free_port()
     with process(fakepay_command(port), port):
         prepare(port)
@@ -403,23 +415,29 @@ def main() -> None:
     port = free_port()
     with process(bare_command(port), port):
         bare50, bare99 = latency(port, 1000, seconds * 2)
-    rows.append(("latency at 1,000 req/s (p50 / p99)", f"{p50:.2f} / {p99:.2f} ms", f"bare {bare50:.2f} / {bare99:.2f} ms", f"p99 {'<=' if p99 <= 5 else '>'} 5 ms"))
+    rows.append(("latency at 1,000 req/s (p50 / p99)", f"{p50:.2f} / {p99:.2f} ms", f"bare {bare50:.2f} / {bare99:.2f} ms", f"p99 <= 5 ms: {'met' if p99 <= 5 else 'missed'}"))
 
+    progress("start-up", f"{rounds * 3} starts of each")
     fp_start, bare_start = startups(rounds * 3)
     rows.append(("start-up to 200 on /__fakepay/health", f"{fp_start * 1000:.0f} ms", f"bare aiohttp {bare_start * 1000:.0f} ms", f"+{(fp_start - bare_start) * 1000:.0f} ms (<= +100)"))
 
+    progress("pytest suites", f"{rounds} runs of each")
     fp_suite, hs_suite = pytest_suites(rounds)
     rows.append(("500-test pytest suite", f"{fp_suite:.2f} s", f"pytest-httpserver {hs_suite:.2f} s", f"{fp_suite / hs_suite:.2f} (<= 1.0)"))
 
+    progress("reset")
     rows.append(("reset of a small state, in process", f"{small_reset() * 1e6:.0f} us", "", "<= 1000 us"))
 
+    progress("stored payments", f"storing {count:,}")
     big = million(count, seconds)
     rows.append((f"{count:,} stored payments: RSS", f"{big['full_rss']:.0f} MiB", f"empty {big['empty_rss']:.0f} MiB", "<= 1024 MiB"))
     rows.append((f"{count:,} stored: GET p50 / p99 at 1,000 req/s", f"{big['full_p50']:.2f} / {big['full_p99']:.2f} ms", f"empty {big['empty_p50']:.2f} / {big['empty_p99']:.2f} ms", f"{big['full_p50'] / big['empty_p50']:.2f}"))
     rows.append((f"{count:,} stored: a full garbage collection", f"{big['full_gc_ms']:.1f} ms", f"empty {big['empty_gc_ms']:.1f} ms", "<= 20 ms"))
     rows.append((f"{count:,} stored: POST /__fakepay/reset", f"{big['full_reset'] * 1000:.0f} ms", f"empty {big['empty_reset'] * 1000:.1f} ms", "<= 1000 ms"))
 
-    before, after, rate = soak(20_000 if args.quick else 200_000)
+    soaked = 20_000 if args.quick else 200_000
+    progress("soak", f"{soaked:,} requests")
+    before, after, rate = soak(soaked)
     rows.append(("soak: RSS before / after 200,000 requests" if not args.quick else "soak (quick)", f"{before:.0f} / {after:.0f} MiB", f"{rate:,.0f} req/s", f"+{after - before:.1f} MiB"))
 
     print_table(rows)

@@ -34,6 +34,8 @@ _EXPORTS = {
     "load_scenario": "scenario",
     "parse_scenario": "scenario",
     "parse_scenario_text": "scenario",
+    "scenario_file": "scenario",
+    "shipped_scenarios": "scenario",
     "PaymentService": "service",
     "create_app": "server",
     "Server": "runner",
@@ -69,6 +71,8 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "parse_scenario_text",
+    "scenario_file",
+    "shipped_scenarios",
 ]
 
 
@@ -108,6 +112,6 @@ if TYPE_CHECKING:
     from .payments import Payment
     from .rules import Rule
     from .runner import Server
-    from .scenario import Scenario, load_scenario, parse_scenario, parse_scenario_text
+    from .scenario import Scenario, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
     from .server import create_app
     from .service import PaymentService

@@ -11,10 +11,11 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from importlib.metadata import version
 from typing import TextIO
 
-from . import PaymentService, Scenario, ScenarioError, Server, issue_secret, load_scenario
+from . import PaymentService, Scenario, ScenarioError, Server, issue_secret, load_scenario, shipped_scenarios
 from .errors import InvalidRequest
 from .scenario import MAX_SEED
 
@@ -23,6 +24,10 @@ __all__ = ["main"]
 EXIT_USAGE = 2
 ENVIRONMENT_PREFIX = "FAKEPAY_"
 YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+SCENARIO_HELP = (
+    f"a shipped scenario by name ({', '.join(shipped_scenarios())}) "
+    "or a file, relative to the current directory"
+)
 
 
 def _rate(text: str) -> float:
@@ -82,6 +87,7 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         prog="fakepay",
         description="A stateful fake of the CEOS payment server, for tests.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('fakepay')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = commands.add_parser(
@@ -95,9 +101,15 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         [
             serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"),
             serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: 8080)"),
-            serve.add_argument("--scenario", metavar="FILE", help="scenario file to start from (default: the real server's behaviour)"),
+            serve.add_argument(
+                "--scenario", metavar="NAME|FILE",
+                help=f"scenario to start from (default: the real server's behaviour); {SCENARIO_HELP}",
+            ),
             serve.add_argument("--seed", type=_seed, help="seed of the random failures (default: the scenario's, else random)"),
-            serve.add_argument("--failure-rate", type=_rate, metavar="R", help="share of instant payments that fail, 0 to 1 (default: 0.1)"),
+            serve.add_argument(
+                "--failure-rate", type=_rate, metavar="R",
+                help="share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one)",
+            ),
             serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines"),
             serve.add_argument("--control-token", metavar="T", help="require 'Authorization: Bearer T' on the control API"),
             serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)"),
@@ -105,12 +117,14 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         environ,
     )
 
-    validate = commands.add_parser("validate", help="check scenario files", description="Check scenario files; exit 2 if any has a problem.")
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate = commands.add_parser(
+        "validate", help="check scenario files", description=f"Check scenarios; exit 2 if any has a problem. {SCENARIO_HELP}."
+    )
+    validate.add_argument("files", nargs="+", metavar="NAME|FILE")
 
     secret = commands.add_parser("secret", help="print the API secret of a githubId", description="Print what GET /auth/GITHUB_ID returns.")
     secret.add_argument("github_id", metavar="GITHUB_ID")
-    secret.add_argument("--scenario", metavar="FILE", help="use the signing key of this scenario")
+    secret.add_argument("--scenario", metavar="NAME|FILE", help=f"use the signing key of this scenario; {SCENARIO_HELP}")
     return parser
 
 
@@ -137,10 +151,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except OSError as error:
         return _fail(f"cannot read scenario: {error.strerror}: {error.filename}")
-    if args.seed is not None:
-        scenario = replace(scenario, seed=args.seed)
-    if args.failure_rate is not None:
-        scenario = replace(scenario, failure=replace(scenario.failure, rate=args.failure_rate))
+    scenario = scenario.overridden(seed=args.seed, failure_rate=args.failure_rate)
     journal: TextIO | None = None
     try:
         if args.journal_file:

@@ -11,9 +11,9 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import InvalidRequest, Unauthorized
+from .errors import InvalidRequest, PaymentNotFound, Unauthorized
 from .scenario import parse_payments, parse_rule, parse_scenario, parse_scenario_bytes
-from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, raw_path, read_body
+from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .service import PaymentService, payment_data
 from .validation import show
 from .wire import dumps, loads_strict
@@ -96,6 +96,19 @@ class ControlApi:
             data = data["payments"]
         stored = self._service.add_payments(parse_payments(data))
         return _ok({"payments": [payment_data(p) for p in stored]})
+
+    async def get_payment(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        owner, payment_id = path_values(PREFIX + "/payments/{owner}/{paymentId}", raw_path(request))
+        payment = self._service.store.get(owner, payment_id)
+        if payment is None:
+            raise PaymentNotFound(payment_id)
+        return _ok(payment_data(payment))
+
+    async def get_secret(self, request: web.Request) -> web.Response:
+        _query(request, ())
+        [github_id] = path_values(PREFIX + "/secrets/{githubId}", raw_path(request))
+        return _ok({"githubId": github_id, "secret": self._service.auth.issue(github_id)})
 
     async def get_rules(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -204,6 +217,8 @@ def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activ
             "/clock": {"POST": api.clock},
             "/requests": {"GET": api.requests, "DELETE": api.clear_requests},
             "/openapi.json": {"GET": api.openapi},
+            "/payments/{owner}/{paymentId}": {"GET": api.get_payment},
+            "/secrets/{githubId}": {"GET": api.get_secret},
         })
     guard = _guard(token, activity)
     for path, methods in table.items():

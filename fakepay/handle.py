@@ -8,23 +8,27 @@ the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import threading
 import urllib.parse
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .auth import issue_secret
-from .scenario import Scenario, load_scenario, parse_scenario
+from .scenario import Scenario, load_scenario, parse_scenario, scenario_file
 from .wire import format_local_datetime
 
 __all__ = ["FakePay", "FakePayControlError"]
 
 ScenarioSource = str | Path | dict[str, Any] | Scenario
+
+
+def _segment(value: str) -> str:
+    """``value`` percent-encoded as one path segment."""
+    return urllib.parse.quote(value, safe="")
 
 
 class FakePayControlError(Exception):
@@ -39,18 +43,14 @@ class FakePayControlError(Exception):
 
 def _scenario(source: ScenarioSource | None, seed: int | None, failure_rate: float | None) -> Scenario:
     if source is None:
-        scenario = Scenario(failure=replace(Scenario().failure, rate=0.0))
+        scenario = Scenario().overridden(failure_rate=0.0)
     elif isinstance(source, Scenario):
         scenario = source
     elif isinstance(source, dict):
         scenario = parse_scenario(source)
     else:
         scenario = load_scenario(source)
-    if seed is not None:
-        scenario = replace(scenario, seed=seed)
-    if failure_rate is not None:
-        scenario = replace(scenario, failure=replace(scenario.failure, rate=failure_rate))
-    return scenario
+    return scenario.overridden(seed=seed, failure_rate=failure_rate)
 
 
 class _Thread:
@@ -67,10 +67,19 @@ class _Thread:
         asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+    async def _shutdown(self) -> None:
+        """Stop serving, then end what is left (requests held by faults), so that closing the
+        loop leaves no task pending."""
+        await self.server.stop()
+        left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
 
 
 class FakePay:
@@ -79,9 +88,12 @@ class FakePay:
     >>> with FakePay() as fake:                       # doctest: +SKIP
     ...     requests.get(f"{fake.url}/auth/alice")
 
-    Started here, it serves ``scenario`` (a file, a dict or a ``Scenario``; default: nothing
-    seeded and no random failures) on ``host`` and a free port. Attached, it uses the server's
-    scenario unless one is given, which it then loads.
+    Started here, it serves ``scenario`` (a shipped scenario's name, a file, a dict or a
+    ``Scenario``; default: nothing seeded and no random failures) on ``host`` and ``port`` (0: a
+    free one). Attached, it uses the server's scenario unless one is given, which it then loads,
+    and when it stops it puts back the scenario it found if it changed anything. ``seed`` and
+    ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call
+    (and required by a server started here).
     """
 
     def __init__(
@@ -105,8 +117,9 @@ class FakePay:
         self._thread: _Thread | None = None
         self._url: str | None = None
         self._start: dict[str, Any] = {}
+        self._found: dict[str, Any] | None = None
+        self._changed = False
         self._replaced = False
-        self._signing_key: str | None = None
         self._connection: http.client.HTTPConnection | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -126,19 +139,26 @@ class FakePay:
             except OSError as error:
                 self._url = None
                 raise ConnectionError(f"no fakepay answers at {self._attach_url}: {error}") from None
+            self._found = self._call("GET", "/scenario")
             if self._scenario_source is not None:
                 self.load_scenario(self._scenario_source)
-            self._configure_overrides()
+            self._configure_overrides(self._seed, self._failure_rate)
         self._start = self._call("GET", "/scenario")
         self._replaced = False
         return self
 
     def stop(self) -> None:
-        """Stop the server if it was started here."""
+        """Stop the server if it was started here; if attached and anything was changed, put the
+        server back on the scenario it was serving, at its start."""
+        if self._found is not None and self._changed:
+            with contextlib.suppress(OSError):  # the server is gone: nothing to put back
+                self._call("PUT", "/scenario", self._found)
         self._close_connection()
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
+        self._found = None
+        self._changed = False
         self._url = None
 
     def __enter__(self) -> FakePay:
@@ -157,7 +177,8 @@ class FakePay:
     # -- the control API -------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
-              raw: bytes | None = None, content_type: str = "application/json") -> Any:
+              raw: bytes | None = None, content_type: str = "application/json") -> dict[str, Any]:
+        """One control call; its answer, always a JSON object."""
         target = f"/__fakepay{path}"
         if query:
             target += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -165,6 +186,7 @@ class FakePay:
         headers = {"Content-Type": content_type} if data is not None else {}
         if self._control_token:
             headers["Authorization"] = f"Bearer {self._control_token}"
+        self._changed = self._changed or method != "GET"
         status, answer = self._exchange(method, target, data, headers)
         if status != 200:
             try:
@@ -172,7 +194,8 @@ class FakePay:
             except ValueError:
                 error = {"type": "HTTP_ERROR", "message": answer.decode("utf-8", "replace")}
             raise FakePayControlError(status, error.get("type", ""), error.get("message", ""))
-        return json.loads(answer)
+        result: dict[str, Any] = json.loads(answer)
+        return result
 
     def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         """One request on a kept-alive connection, opened again once if the server had closed it."""
@@ -198,56 +221,55 @@ class FakePay:
             self._connection.close()
             self._connection = None
 
-    def _configure_overrides(self, seed: int | None = None, failure_rate: float | None = None) -> None:
+    def _configure_overrides(self, seed: int | None, failure_rate: float | None) -> None:
         patch: dict[str, Any] = {}
-        if seed is not None or self._seed is not None:
-            patch["seed"] = self._seed if seed is None else seed
-        if failure_rate is not None or self._failure_rate is not None:
-            patch["failure"] = {"rate": self._failure_rate if failure_rate is None else failure_rate}
+        if seed is not None:
+            patch["seed"] = seed
+        if failure_rate is not None:
+            patch["failure"] = {"rate": failure_rate}
         if patch:
             self.configure(patch)
 
-    def restore(self, scenario: str | Path | dict[str, Any] | None = None, failure_rate: float | None = None,
+    def restore(self, scenario: ScenarioSource | None = None, failure_rate: float | None = None,
                 seed: int | None = None) -> None:
-        """Back to the start, as for a new test: the starting scenario (loaded again if it was
-        replaced), or ``scenario``; then ``failure_rate`` and ``seed``, until the next restore."""
+        """Back to the start, as for a new test: ``scenario`` with only the ``failure_rate`` and
+        ``seed`` given, or else the starting scenario (loaded again if it was replaced) with the
+        handle's own overrides unless these are given; until the next restore."""
         if scenario is not None:
             self.load_scenario(scenario)
-        elif self._replaced:
+            self._configure_overrides(seed, failure_rate)
+            return
+        if self._replaced:
             self._call("PUT", "/scenario", self._start)
             self._replaced = False
-            self._signing_key = self._start["auth"]["signing_key"]
         else:
             self.reset()
-        self._configure_overrides(seed, failure_rate)
+        self._configure_overrides(self._seed if seed is None else seed,
+                                  self._failure_rate if failure_rate is None else failure_rate)
 
     def reset(self, owner: str | None = None) -> None:
         """Back to the scenario's start; with ``owner``, only that store."""
         self._call("POST", "/reset", query={"owner": owner})
-        if owner is None:
-            self._signing_key = None if self._replaced else self._start["auth"]["signing_key"]
 
     def state(self, owner: str | None = None) -> dict[str, Any]:
         """Config in force, rules, stores and payments (``GET /__fakepay/state``)."""
         return self._call("GET", "/state", query={"owner": owner})
 
     def load_scenario(self, scenario: ScenarioSource) -> None:
-        """Replace the scenario with a file's, a dict's or a ``Scenario``; ``FakePayControlError``
-        lists problems."""
+        """Replace the scenario with a shipped one by name (``"lost-responses"``), a file's, a dict's
+        or a ``Scenario``; ``FakePayControlError`` lists problems, ``ScenarioError`` says a file is
+        missing."""
         self._replaced = True
-        self._signing_key = None
         if isinstance(scenario, Scenario):
             scenario = scenario.to_data()
         if isinstance(scenario, dict):
             self._call("PUT", "/scenario", scenario)
         else:
-            self._call("PUT", "/scenario", raw=Path(scenario).read_bytes(), content_type="application/yaml")
+            self._call("PUT", "/scenario", raw=scenario_file(scenario).read_bytes(), content_type="application/yaml")
 
     def configure(self, patch: dict[str, Any]) -> dict[str, Any]:
         """Change part of the config until the next reset, e.g. ``{"latency": {"fixed_ms": 50}}``."""
-        config = self._call("PATCH", "/config", patch)
-        self._signing_key = config["auth"]["signing_key"]
-        return config
+        return self._call("PATCH", "/config", patch)
 
     def set_failure_rate(self, rate: float) -> None:
         """Make ``rate`` (0 to 1) of instant payments fail at random, until the next reset."""
@@ -291,27 +313,30 @@ class FakePay:
             "totalPayAmount": total_pay_amount, "currency": currency, "customData": custom_data,
             "status": status, "paidAt": paid_at,
         }
-        return self._call("POST", "/payments", [payment])["payments"][0]
+        return dict(self._call("POST", "/payments", [payment])["payments"][0])
 
     def payments(self, owner: str) -> list[dict[str, Any]]:
         """Every payment of ``owner``, with every field."""
-        return self.state(owner)["payments"]
+        return list(self.state(owner)["payments"])
 
     def payment(self, owner: str, payment_id: str) -> dict[str, Any] | None:
         """One payment of ``owner`` with every field, or None."""
-        return next((p for p in self.payments(owner) if p["paymentId"] == payment_id), None)
+        try:
+            return self._call("GET", f"/payments/{_segment(owner)}/{_segment(payment_id)}")
+        except FakePayControlError as error:
+            if error.type == "PAYMENT_NOT_FOUND":
+                return None
+            raise
 
     def secret(self, github_id: str) -> str:
-        """The API secret ``GET /auth/{github_id}`` answers (computed, so not journaled)."""
-        if self._signing_key is None:
-            self._signing_key = self._call("GET", "/scenario")["auth"]["signing_key"]
-        return issue_secret(github_id, self._signing_key)
+        """The API secret ``GET /auth/{github_id}`` answers (asked of the control API, so not journaled)."""
+        return str(self._call("GET", f"/secrets/{_segment(github_id)}")["secret"])
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """Journal entries; filters ``method``, ``path``, ``owner``, ``payment_id``, ``operation``, ``limit``."""
         if "payment_id" in filters:
             filters["paymentId"] = filters.pop("payment_id")
-        return self._call("GET", "/requests", query=filters)["requests"]
+        return list(self._call("GET", "/requests", query=filters)["requests"])
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")
@@ -319,13 +344,13 @@ class FakePay:
     def freeze_time(self, at: datetime | str | None = None) -> str:
         """Stop the clock at ``at`` (default: now); returns the time shown."""
         value: Any = True if at is None else (format_local_datetime(at) if isinstance(at, datetime) else at)
-        return self._call("POST", "/clock", {"freeze": value})["now"]
+        return str(self._call("POST", "/clock", {"freeze": value})["now"])
 
     def advance_time(self, delta: timedelta | float) -> str:
         """Move the clock forward by a ``timedelta`` or a number of milliseconds; returns the time."""
         milliseconds = delta.total_seconds() * 1000 if isinstance(delta, timedelta) else delta
-        return self._call("POST", "/clock", {"advance_ms": milliseconds})["now"]
+        return str(self._call("POST", "/clock", {"advance_ms": milliseconds})["now"])
 
     def resume_time(self) -> str:
         """Return the clock to the real time."""
-        return self._call("POST", "/clock", {"resume": True})["now"]
+        return str(self._call("POST", "/clock", {"resume": True})["now"])

@@ -172,6 +172,23 @@ def _control() -> dict[str, Any]:
             "delete": _control_operation("Clear the journal", journal),
         },
         "/__fakepay/openapi.json": {"get": _control_operation("This document", _ANY_OBJECT)},
+        "/__fakepay/payments/{owner}/{paymentId}": {
+            "get": {
+                **_control_operation("One stored payment, with every field", _ref("StoredPayment")),
+                "parameters": [_path_parameter("owner", {"type": "string", "minLength": 1}), _PAYMENT_ID],
+                "responses": {"200": _json(_ref("StoredPayment")), **_errors(400, 404)},
+            }
+        },
+        "/__fakepay/secrets/{githubId}": {
+            "get": {
+                **_control_operation(
+                    "The API secret of a githubId, as GET /auth answers it but not journaled",
+                    {"type": "object", "required": ["githubId", "secret"],
+                     "properties": {"githubId": {"type": "string"}, "secret": {"type": "string"}}},
+                ),
+                "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
+            }
+        },
     }
 
 

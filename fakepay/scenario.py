@@ -4,7 +4,8 @@ YAML or JSON, every problem reported as ``file:line:col: key.path: message``."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Any
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 from .auth import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
 from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
+from .errors import ScenarioError
 from .journal import DEFAULT_MAX_ENTRIES
 from .payments import FAILED, PAID, STATUSES
 from .rules import FAULTS, OPERATIONS, Outcome, Rule, When
@@ -33,6 +35,8 @@ __all__ = [
     "parse_scenario",
     "parse_scenario_bytes",
     "parse_scenario_text",
+    "scenario_file",
+    "shipped_scenarios",
 ]
 
 MAX_SEED = 2**63 - 1
@@ -126,6 +130,13 @@ class Scenario:
             "journal": {"max_entries": self.journal_max_entries},
         }
 
+    def overridden(self, *, seed: int | None = None, failure_rate: float | None = None) -> Scenario:
+        """This scenario with another seed or failure rate, where given."""
+        scenario = self if seed is None else replace(self, seed=seed)
+        if failure_rate is not None:
+            scenario = replace(scenario, failure=replace(scenario.failure, rate=failure_rate))
+        return scenario
+
     def patched(self, patch: Any) -> Scenario:
         """This scenario with ``patch`` merged into it (mappings merged key by key), checked whole."""
         reader = Reader(Document(patch))
@@ -164,9 +175,39 @@ def _merge(base: Any, patch: Any) -> Any:
     return copy.deepcopy(patch)
 
 
-def load_scenario(path: str | FilePath) -> Scenario:
-    """Read a scenario file; ``ScenarioError`` lists every problem; an unreadable file is ``OSError``."""
-    path = FilePath(path)
+#: The folder of the scenarios that ship with fakepay, loadable by name.
+SHIPPED = FilePath(__file__).with_name("scenarios")
+
+
+def shipped_scenarios() -> list[str]:
+    """The names of the scenarios that ship with fakepay: ``default``, ``happy-path``, ..."""
+    return sorted(path.stem for path in SHIPPED.glob("*.yaml"))
+
+
+def scenario_file(name_or_path: str | os.PathLike[str]) -> FilePath:
+    """The file of a scenario given by name or path.
+
+    A bare name (no folder, no suffix) of a shipped scenario, such as ``happy-path``, is that
+    scenario's file; anything else is a path, relative to the current working directory.
+    ``ScenarioError`` (one problem, one line) when there is no such file.
+    """
+    text = os.fspath(name_or_path)
+    shipped = SHIPPED / f"{text}.yaml"
+    if text and text == FilePath(text).name and "." not in text and shipped.is_file():
+        return shipped
+    path = FilePath(text)
+    if not path.is_file():
+        where = "" if path.is_absolute() else f" (relative to {os.getcwd()})"
+        raise ScenarioError([
+            f"no scenario '{text}': not a file{where} nor a shipped scenario ({', '.join(shipped_scenarios())})"
+        ])
+    return path
+
+
+def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
+    """Read a scenario by name or path (see ``scenario_file``); ``ScenarioError`` lists every
+    problem; an unreadable file is ``OSError``."""
+    path = scenario_file(name_or_path)
     name = path.stem if printable(path.stem) else ascii(path.stem)  # a name goes into banners and logs
     return _scenario(Reader(Document.from_bytes(path.read_bytes(), str(path))), default_name=name)
 

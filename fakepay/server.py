@@ -43,6 +43,7 @@ __all__ = [
     "json_response",
     "not_allowed",
     "not_found",
+    "path_values",
     "raw_path",
     "read_body",
 ]
@@ -175,16 +176,19 @@ class Route:
     template: str
     operation: str
 
-    @property
-    def value_index(self) -> int:
-        return next(i for i, part in enumerate(self.template.split("/")) if part.startswith("{"))
-
     def value(self, path: str) -> str:
         """The decoded path value of ``path`` (raw, as sent), which the router matched to this route."""
-        segments = path.split("/")
-        if len(segments) != self.template.count("/") + 1:
-            raise InvalidRequest(f"path '{show(path)}' does not have the form {self.template}")
-        return decode_path_value(segments[self.value_index])
+        return path_values(self.template, path)[0]
+
+
+def path_values(template: str, path: str) -> list[str]:
+    """The decoded values of ``path`` (raw, as sent) where ``template`` has ``{placeholders}``:
+    the template, not an offset, says where each stands."""
+    parts = template.split("/")
+    segments = path.split("/")
+    if len(segments) != len(parts):
+        raise InvalidRequest(f"path {show(path)} does not have the form {template}")
+    return [decode_path_value(segment) for part, segment in zip(parts, segments, strict=True) if part.startswith("{")]
 
 
 #: The public API, lookups first (the router tries routes in order).

@@ -29,7 +29,7 @@ def environment(**variables: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(*args: str, **variables: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+def serving(*args: str, cwd: Path | None = None, **variables: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
     """``fakepay serve`` on a free port (``FAKEPAY_PORT=0`` unless given) until the block ends."""
     process = subprocess.Popen(
         [*FAKEPAY, "serve", *args],
@@ -37,6 +37,7 @@ def serving(*args: str, **variables: str) -> Iterator[tuple[subprocess.Popen[str
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=cwd,
     )
     try:
         assert process.stdout is not None
@@ -217,7 +218,7 @@ def test_an_empty_variable_counts_as_unset() -> None:
     ("variable", "value", "message"),
     [
         ("FAKEPAY_PORT", "99999", "must be a port number from 0 to 65535, got '99999'"),
-        ("FAKEPAY_SEED", "-1", "must be a whole number from 0 to 2**63-1, got '-1'"),
+        ("FAKEPAY_SEED", "-1", f"must be a whole number from 0 to {2**63 - 1}, got '-1'"),
         ("FAKEPAY_FAILURE_RATE", "lots", "must be a number from 0 to 1, got 'lots'"),
         ("FAKEPAY_NO_CONTROL", "maybe", "must be one of 1, true, yes, on, 0, false, no, off, got 'maybe'"),
     ],
@@ -237,3 +238,17 @@ def test_serve_help_names_the_variable_of_every_option() -> None:
     options = re.findall(r"^  (--[\w-]+)", result.stdout, re.MULTILINE)
     variables = re.findall(r"\[env (FAKEPAY_\w+)\]", result.stdout)
     assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 8
+
+
+def test_version_is_the_installed_packages() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run([*FAKEPAY, "--version"], capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (0, f"fakepay {version('fakepay')}\n")
+
+
+def test_serve_help_gives_the_scenarios_failure_rate_as_the_default_and_names_the_shipped_ones() -> None:
+    result = subprocess.run([*FAKEPAY, "serve", "--help"], capture_output=True, text=True, timeout=20)
+    text = " ".join(result.stdout.split())
+    assert "(default: the scenario's, 0.1 without one)" in text
+    assert "happy-path" in text and "relative to the current directory" in text

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
-from fakepay import PaymentService, create_app
+from fakepay import PaymentService, create_app, issue_secret
 
 from .support import BODY, FROZEN, Api, bearer, scenario
 
@@ -96,7 +97,7 @@ async def test_reset_restores_seeded_payments_and_rule_counters(aiohttp_client) 
 
 async def test_put_scenario_replaces_everything(api: Api) -> None:
     await api.pay("p1")
-    text = (ROOT / "scenarios" / "seeded-payments.yaml").read_bytes()
+    text = (ROOT / "fakepay" / "scenarios" / "seeded-payments.yaml").read_bytes()
     answer = await api.control("PUT", "/scenario", data=text, headers={"Content-Type": "application/yaml"})
     assert answer == {"scenario": "seeded-payments", "seed": 42}
     state = await api.control("GET", "/state")
@@ -233,3 +234,21 @@ async def test_no_control_leaves_only_health(aiohttp_client) -> None:
     response = await client.post("/__fakepay/reset")
     assert response.status == 404 and (await response.json())["type"] == "NOT_FOUND"
     assert (await client.get("/payments/p1", headers=bearer("alice"))).status == 404
+
+
+async def test_one_payment_by_owner_and_id(api: Api) -> None:
+    await api.pay("p 1", owner="alice")
+    payment = await api.control("GET", "/payments/alice/p%201")
+    assert (payment["owner"], payment["paymentId"], payment["status"]) == ("alice", "p 1", "PAID")
+    assert payment == (await api.control("GET", "/state?owner=alice"))["payments"][0]
+    missing = await api.client.get("/__fakepay/payments/bob/p%201")
+    assert (missing.status, (await missing.json())["type"]) == (404, "PAYMENT_NOT_FOUND")
+    bad = await api.client.get(URL("/__fakepay/payments/alice/%ZZ", encoded=True))
+    assert (bad.status, (await bad.json())["type"]) == (400, "INVALID_REQUEST")
+
+
+async def test_a_secret_from_the_control_api_is_not_journaled(api: Api) -> None:
+    assert await api.control("GET", "/secrets/alice") == {"githubId": "alice", "secret": issue_secret("alice")}
+    assert (await api.control("GET", "/requests"))["requests"] == []
+    bad = await api.client.get("/__fakepay/secrets/al%20ice")
+    assert (bad.status, (await bad.json())["type"]) == (400, "INVALID_REQUEST")

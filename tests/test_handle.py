@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from fakepay import FakePay, FakePayControlError
+from fakepay import FakePay, FakePayControlError, ScenarioError
 
 from .test_cli import serving
 
@@ -44,3 +44,24 @@ def test_attaching_with_a_scenario_loads_it() -> None:
         assert fake.state()["config"]["failure"]["rate"] == 0.1  # a reset returns to the scenario itself
         fake.restore()
         assert fake.state()["config"]["failure"]["rate"] == 0.5  # restore applies the handle's overrides
+
+
+def test_an_attached_handle_puts_back_the_scenario_it_found() -> None:
+    with serving("--seed", "5") as (_, banner):
+        url = banner.group(1)
+        with FakePay(url, scenario="always-fail") as fake:
+            fake.set_failure_rate(0.5)
+            fake.seed_payment("alice", "p1")
+        with FakePay(url) as fake:
+            state = fake.state()
+            assert (state["scenario"], state["seed"], state["config"]["failure"]["rate"]) == ("default", 5, 0.1)
+            assert state["payments"] == []
+
+
+def test_load_scenario_takes_a_shipped_scenarios_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with FakePay() as fake:
+        fake.load_scenario("lost-responses")
+        assert fake.state()["scenario"] == "lost-responses"
+        with pytest.raises(ScenarioError, match="no scenario 'lost-response': not a file"):
+            fake.load_scenario("lost-response")

@@ -99,6 +99,17 @@ async def test_delete_clears_the_journal(api: Api) -> None:
     assert await entries(api) == []
 
 
+async def test_ids_are_unique_for_the_life_of_the_server(api: Api) -> None:
+    await api.pay("a1")
+    await api.control("POST", "/reset")
+    await api.pay("a1")
+    await api.control("POST", "/reset", params={"owner": "alice"})
+    await api.control("DELETE", "/requests")
+    await api.control("PUT", "/scenario", json={"version": 1}, headers={"Content-Type": "application/json"})
+    await api.pay("a1")
+    assert [e["id"] for e in await entries(api)] == [3]
+
+
 async def test_the_journal_is_a_bounded_ring(aiohttp_client) -> None:
     api = Api(await aiohttp_client(create_app(PaymentService(scenario(journal={"max_entries": 5})))))
     for i in range(12):
@@ -117,13 +128,14 @@ def test_journal_file_gets_one_json_line_per_request(tmp_path: Path) -> None:
         assert banner
         for github_id in ("alice", "bob"):
             urllib.request.urlopen(f"{banner.group(1)}/auth/{github_id}", timeout=5).read()
+            urllib.request.urlopen(urllib.request.Request(f"{banner.group(1)}/__fakepay/reset", method="POST"), timeout=5).read()
     finally:
         process.terminate()
         process.wait(timeout=5)
         process.stdout.close()  # type: ignore[union-attr]
         process.stderr.close()  # type: ignore[union-attr]
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
-    assert [(e["params"]["githubId"], e["status"], e["response"]) for e in lines] == [
-        ("alice", 200, issue_secret("alice")[:8] + "…"),
-        ("bob", 200, issue_secret("bob")[:8] + "…"),
+    assert [(e["id"], e["params"]["githubId"], e["status"], e["response"]) for e in lines] == [
+        (1, "alice", 200, issue_secret("alice")[:8] + "…"),
+        (2, "bob", 200, issue_secret("bob")[:8] + "…"),  # a reset between them, and ids still unique
     ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .test_cli import serving
+from .test_cli import fetch, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -178,6 +179,35 @@ def test_scenario_option_and_ini(consumer: pytest.Pytester, how: str) -> None:
     result.assert_outcomes(passed=1)
 
 
+def test_shipped_scenarios_by_name_and_a_missing_one_in_a_marker(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_named="""
+        import pytest
+        from helpers import pay
+
+        @pytest.mark.fakepay(scenario="always-fail")
+        def test_named(fakepay):
+            assert fakepay.state()["scenario"] == "always-fail"
+            assert pay(fakepay, "p1").status_code == 500
+
+        @pytest.mark.fakepay(scenario="scenarios/default.yaml")
+        def test_missing(fakepay):
+            pass
+        """
+    )
+    result = consumer.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*no scenario 'scenarios/default.yaml': not a file (relative to *) nor a shipped scenario (*"])
+    assert "FileNotFoundError" not in result.stdout.str()
+
+
+def test_a_missing_scenario_option_is_a_usage_error(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_it="def test_it(fakepay):\n    pass\n")
+    result = consumer.runpytest("--fakepay-scenario", "happy-paht")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: no scenario 'happy-paht': not a file (relative to {consumer.path}) nor a shipped*"])
+
+
 URL_TEST = """
 from helpers import pay
 
@@ -202,6 +232,63 @@ def test_attaching_to_a_running_fakepay(consumer: pytest.Pytester, how: str, mon
         else:
             result = consumer.runpytest("--fakepay-url", url)
         result.assert_outcomes(passed=2)
+
+
+def scenario_of(url: str) -> tuple[str, float]:
+    status, body = fetch(f"{url}/__fakepay/state")
+    assert status == 200
+    config = json.loads(body)["config"]
+    return config["name"], config["failure"]["rate"]
+
+
+def test_attached_tests_start_as_started_ones_and_the_server_is_left_as_found(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_attached="""
+        import pytest
+        from helpers import pay
+
+        def test_no_random_failures(fakepay):
+            assert {pay(fakepay, f"p{i}").status_code for i in range(60)} == {200}
+
+        @pytest.mark.fakepay(failure_rate=1.0)
+        def test_marker_rate(fakepay):
+            assert pay(fakepay, "p1").status_code == 500
+
+        @pytest.mark.fakepay(scenario="lost-responses")
+        def test_marker_scenario(fakepay):
+            assert fakepay.state()["scenario"] == "lost-responses"
+
+        def test_back_to_the_servers_scenario_without_failures(fakepay):
+            assert fakepay.state()["scenario"] == "default"
+            assert {pay(fakepay, f"p{i}").status_code for i in range(60)} == {200}
+            fakepay.set_failure_rate(0.5)
+        """
+    )
+    with serving("--seed", "1") as (_, banner):
+        url = banner.group(1)
+        consumer.runpytest("--fakepay-url", url).assert_outcomes(passed=4)
+        assert scenario_of(url) == ("default", 0.1)
+        consumer.runpytest("--fakepay-url", url, "--fakepay-scenario", "always-fail", "-k", "marker").assert_outcomes(passed=2)
+        assert scenario_of(url) == ("default", 0.1)
+
+
+@pytest.mark.parametrize("how", ["option", "ini", "env"])
+def test_a_control_token(consumer: pytest.Pytester, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer.makepyfile(test_token="def test_it(fakepay):\n    fakepay.set_failure_rate(1.0)\n")
+    with serving("--control-token", "s3cret") as (_, banner):
+        url = banner.group(1)
+        result = consumer.runpytest("--fakepay-url", url)
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(["*401 UNAUTHORIZED: the control API needs 'Authorization: Bearer <control token>'*"])
+        if how == "option":
+            result = consumer.runpytest("--fakepay-url", url, "--fakepay-control-token", "s3cret")
+        elif how == "ini":
+            consumer.makeini(INI + "fakepay_control_token = s3cret\n")
+            result = consumer.runpytest("--fakepay-url", url)
+        else:
+            monkeypatch.setenv("FAKEPAY_CONTROL_TOKEN", "s3cret")
+            result = consumer.runpytest("--fakepay-url", url)
+        result.assert_outcomes(passed=1)
 
 
 def test_attaching_to_nothing_says_so(consumer: pytest.Pytester) -> None:
@@ -231,6 +318,53 @@ def test_each_xdist_worker_has_its_own_server(consumer: pytest.Pytester, tmp_pat
     urls = {path.name: set(path.read_text().split()) for path in tmp_path.iterdir()}
     assert set(urls) == {"gw0", "gw1"}
     assert all(len(u) == 1 for u in urls.values()) and urls["gw0"] != urls["gw1"]
+
+
+def test_fakepay_app_starts_from_the_scenario_option_and_the_marker(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_app="""
+        import pytest
+        from fakepay import issue_secret
+
+        BODY = {"storeId": "s", "orderName": "o", "totalPayAmount": 1, "currency": "KRW"}
+
+        async def pay(aiohttp_client, app):
+            client = await aiohttp_client(app)
+            headers = {"Authorization": "Bearer " + issue_secret("alice")}
+            return (await client.post("/payments/p1/instant", json=BODY, headers=headers)).status
+
+        async def test_option(aiohttp_client, fakepay_app):
+            assert await pay(aiohttp_client, fakepay_app) == 500
+
+        @pytest.mark.fakepay(failure_rate=0)
+        async def test_marker_rate(aiohttp_client, fakepay_app):
+            assert await pay(aiohttp_client, fakepay_app) == 200
+
+        @pytest.mark.fakepay(scenario="happy-path")
+        async def test_marker_scenario(aiohttp_client, fakepay_app):
+            assert await pay(aiohttp_client, fakepay_app) == 200
+        """
+    )
+    result = consumer.runpytest("-p", "aiohttp", "-o", "asyncio_mode=auto", "--fakepay-scenario", "always-fail")
+    result.assert_outcomes(passed=3)
+
+
+def test_no_pending_task_noise_after_requests_held_by_faults(consumer: pytest.Pytester) -> None:
+    test = """
+        import pytest, requests
+        from helpers import BODY
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_timeout(fakepay, n):
+            fakepay.fail_next(outcome={"timeout_s": 30})
+            with pytest.raises(requests.Timeout):
+                requests.post(f"{fakepay.url}/payments/p/instant", json=BODY, timeout=0.2,
+                              headers={"Authorization": "Bearer " + fakepay.secret("a")})
+        """
+    consumer.makepyfile(test_held=test, test_later="import gc\n\ndef test_later(fakepay):\n    gc.collect()\n")
+    result = consumer.runpytest_subprocess()
+    result.assert_outcomes(passed=4)
+    assert "Task was destroyed but it is pending" not in result.stderr.str() + result.stdout.str()
 
 
 def test_fakepay_app_for_aiohttp_client(consumer: pytest.Pytester) -> None:

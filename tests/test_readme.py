@@ -15,10 +15,9 @@ import jsonschema
 import pytest
 import yaml
 
-from fakepay import parse_scenario_text
+from fakepay import issue_secret, parse_scenario_text, shipped_scenarios
 
 from .test_cli import serving
-from .test_plugin import INI
 from .test_scenario import SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +35,7 @@ def test_the_scenario_format_example_is_valid() -> None:
     (text,) = blocks("yaml", "name: checkout-happy-path")
     scenario = parse_scenario_text(text, "README")
     assert scenario.seed == 42 and scenario.payments[0].payment_id == "20251022_0001"
+    assert scenario.failure.rate == 0.0  # a happy path
     jsonschema.validate(yaml.safe_load(text), SCHEMA, cls=jsonschema.Draft202012Validator)
 
 
@@ -54,7 +54,9 @@ def run_shell(script: str, url: str) -> str:
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
 def test_the_curl_walk_through() -> None:
     (script,) = blocks("sh", "SECRET=$(curl")
-    with serving("--failure-rate", "0") as (_, banner):
+    server = re.search(r"#\s+fakepay serve(.*)", script)
+    assert server, "the walk-through says how to start the server"
+    with serving(*server.group(1).split()) as (_, banner):
         lines = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines()]
     assert [line.get("paymentStatus") for line in lines] == [None, "PAID", "CANCELLED"]
     assert lines[0]["paymentId"] == "20251022_0001" and lines[2]["orderName"] == "노트북외 1건"
@@ -80,25 +82,37 @@ def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
+    secret, _ = steps[3].split(" ./gradlew test")
     script = "\n".join([
         f"cd {tmp_path}",
-        "ln -s " + str(ROOT) + " fakepay",
         serve.replace("8080", port) + " SERVER=$! ; trap 'kill $SERVER' EXIT",
         wait.replace("8080", port),
+        "echo",
+        secret + """ sh -c 'echo "$CEOS_PAYMENT_SECRET"'""",
     ])
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith('{"status":"ok"}')
+    assert result.stdout.splitlines()[-2:] == ['{"status":"ok"}', issue_secret("alice")]
+    assert next(step["uses"] for step in yaml.safe_load(text) if "uses" in step).startswith("actions/setup-python@")
+
+
+def test_the_gradle_job_installs_fakepay_before_the_tests() -> None:
+    (text,) = blocks("yaml", "./gradlew test\n")
+    steps = yaml.safe_load(text)
+    assert [step.get("uses", step.get("run", "")).split("@")[0] for step in steps] == [
+        "actions/setup-java", "actions/setup-python", "pip install ./fakepay", "./gradlew test"
+    ]
 
 
 def test_the_pytest_examples(pytester: pytest.Pytester) -> None:
     (checkout,) = blocks("python", "# test_checkout.py")
     (marked,) = blocks("python", "@pytest.mark.fakepay(")
-    pytester.makepyfile(test_checkout=checkout, test_marked=marked)
-    pytester.makeini(INI)
-    shutil.copytree(ROOT / "scenarios", pytester.path / "scenarios")
-    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
+    (in_process,) = blocks("python", "fakepay_app")
+    (ini,) = blocks("ini", "asyncio_mode")
+    pytester.makepyfile(test_checkout=checkout, test_marked=marked, test_in_process=in_process)
+    pytester.makeini(ini)
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=3)
 
 
 def test_the_two_commands_are_the_ones_ci_runs() -> None:
@@ -113,3 +127,31 @@ def test_the_handle_example_without_pytest() -> None:
     assert result.returncode == 0, result.stderr
     url, status = result.stdout.split()
     assert url.startswith("http://127.0.0.1:") and status == "PAID"
+
+
+def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they_name(tmp_path: Path) -> None:
+    """A fresh virtual environment with fakepay installed from a copy of this checkout (not
+    editable, so its scenarios must be in the package) and the packages the README names."""
+    source = tmp_path / "fakepay"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=120)
+    bin_ = tmp_path / "venv" / "bin"
+    install = subprocess.run([str(bin_ / "pip"), "install", "-q", str(source), "pytest", "requests", "pytest-aiohttp"],
+                             capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text(blocks("ini", "asyncio_mode")[0])
+    for name, marker in (("test_checkout", "# test_checkout.py"), ("test_marked", "@pytest.mark.fakepay("),
+                         ("test_in_process", "fakepay_app")):
+        (project / f"{name}.py").write_text(blocks("python", marker)[0])
+    environment = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # such as CI's --cov
+    tests = subprocess.run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+                           cwd=project, capture_output=True, text=True, timeout=300, env=environment)
+    assert tests.returncode == 0 and "3 passed" in tests.stdout, tests.stdout + tests.stderr
+    handle = subprocess.run([str(bin_ / "python"), "-c", blocks("python", "with FakePay() as fake:")[0]],
+                            cwd=project, capture_output=True, text=True, timeout=60)
+    assert handle.returncode == 0 and handle.stdout.split()[1] == "PAID", handle.stderr
+    names = subprocess.run([str(bin_ / "fakepay"), "validate", *shipped_scenarios()], cwd=project, capture_output=True,
+                           text=True, timeout=60)
+    assert names.stdout.count(": ok") == len(shipped_scenarios()), names.stderr

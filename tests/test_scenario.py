@@ -12,10 +12,11 @@ import jsonschema
 import pytest
 import yaml
 
-from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text
+import fakepay
+from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+SHIPPED = sorted((ROOT / "fakepay" / "scenarios").glob("*.yaml"))
 SCHEMA = json.loads(resources.files("fakepay").joinpath("scenario.schema.json").read_text())
 
 
@@ -36,6 +37,46 @@ def test_the_schema_is_a_valid_json_schema() -> None:
 def test_every_expected_scenario_ships() -> None:
     names = {path.stem for path in SHIPPED}
     assert names == {"default", "happy-path", "always-fail", "seeded-payments", "slow-network", "lost-responses", "any-jwt"}
+    assert shipped_scenarios() == sorted(names)
+
+
+# -- by name or by path -----------------------------------------------------------------------
+
+NAMES = "always-fail, any-jwt, default, happy-path, lost-responses, seeded-payments, slow-network"
+
+
+def test_a_shipped_scenario_loads_by_name_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert scenario_file("happy-path") == Path(fakepay.__file__).parent / "scenarios" / "happy-path.yaml"
+    assert load_scenario("lost-responses").name == "lost-responses"
+
+
+def test_anything_but_a_bare_shipped_name_is_a_path_from_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "happy-path.yaml").write_text("version: 1\nname: mine\n")
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "happy-path").write_text("version: 1\nname: in-a-folder\n")
+    (tmp_path / "mine").write_text("version: 1\n")
+    assert load_scenario("happy-path.yaml").name == "mine"
+    assert load_scenario("ci/happy-path").name == "in-a-folder"
+    assert load_scenario(Path("mine")).name == "mine"
+    assert load_scenario("happy-path").name == "happy-path"
+
+
+def test_a_missing_scenario_is_one_problem_saying_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario("happy-paht")
+    assert caught.value.problems == [
+        f"no scenario 'happy-paht': not a file (relative to {tmp_path}) nor a shipped scenario ({NAMES})"
+    ]
+    with pytest.raises(ScenarioError) as caught:
+        scenario_file(tmp_path / "gone.yaml")
+    assert caught.value.problems == [f"no scenario '{tmp_path}/gone.yaml': not a file nor a shipped scenario ({NAMES})"]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -190,9 +231,23 @@ def test_validate_lists_every_problem_of_every_file_and_exits_2(tmp_path: Path) 
     assert lines[2].startswith(f"{second}:2:11: rules[0].then:")
 
 
-def test_validate_of_a_missing_file_exits_2(tmp_path: Path) -> None:
-    result = subprocess.run([*FAKEPAY, "validate", str(tmp_path / "nope.yaml")], capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2 and "cannot read" in result.stderr
+def test_validate_takes_names_and_paths_and_a_missing_one_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text("version: 1\n")
+    result = subprocess.run([*FAKEPAY, "validate", "happy-path", "mine.yaml", "nope.yaml"], capture_output=True, text=True,
+                            timeout=30, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == "happy-path: ok\nmine.yaml: ok\n"
+    assert result.stderr == f"no scenario 'nope.yaml': not a file (relative to {tmp_path}) nor a shipped scenario ({NAMES})\n"
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["secret", "alice"]])
+def test_a_missing_scenario_is_one_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
+    result = subprocess.run([*FAKEPAY, *command, "--scenario", "scenarios/happy-path.yaml"], capture_output=True,
+                            text=True, timeout=30, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"no scenario 'scenarios/happy-path.yaml': not a file (relative to {tmp_path}) nor a shipped scenario ({NAMES})\n"
+    )
 
 
 def test_serve_refuses_a_bad_scenario_and_starts_nothing(tmp_path: Path) -> None:
@@ -202,6 +257,16 @@ def test_serve_refuses_a_bad_scenario_and_starts_nothing(tmp_path: Path) -> None
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"{bad}:1:17: failure.rate: must be a number from 0 to 1, got 2\n"
+
+
+def test_serve_and_secret_take_a_shipped_scenario_by_name(tmp_path: Path) -> None:
+    from .test_cli import serving
+
+    with serving("--scenario", "lost-responses", cwd=tmp_path) as (_, banner):
+        assert (banner.group(3), banner.group(4)) == ("lost-responses", "0")
+    result = subprocess.run([*FAKEPAY, "secret", "alice", "--scenario", "any-jwt"], capture_output=True, text=True,
+                            timeout=30, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_secret_uses_the_scenarios_signing_key(tmp_path: Path) -> None:

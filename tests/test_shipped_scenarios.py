@@ -1,11 +1,10 @@
-"""Each scenario in scenarios/ does what its comments say, through real HTTP."""
+"""Each scenario fakepay ships does what its comments say, loaded by name, through real HTTP."""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -14,14 +13,13 @@ from fakepay import PaymentService, create_app, issue_secret, load_scenario
 
 from .support import BODY, Api
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 Closed = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 
 @pytest.fixture
 def serve(aiohttp_client):
     async def serve(name: str) -> Api:
-        return Api(await aiohttp_client(create_app(PaymentService(load_scenario(SCENARIOS / f"{name}.yaml")))))
+        return Api(await aiohttp_client(create_app(PaymentService(load_scenario(name)))))
 
     return serve
 

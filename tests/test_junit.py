@@ -1,0 +1,103 @@
+"""The JUnit 5 example (examples/junit): FakePayExtension, a Spring-style payment client and its
+tests, built with javac and run with JUnit's console launcher, the server started by the
+extension or attached to by FAKEPAY_URL. A failing Java test fails here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .support import need
+from .test_cli import serving
+from .test_plugin import scenario_of
+from .test_readme import blocks
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "junit"
+LAUNCHER = "/usr/share/java/junit-platform-console-standalone.jar"
+JACKSON = [f"/usr/share/java/jackson-{name}.jar" for name in ("databind", "core", "annotations")]
+
+
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need("javac", LAUNCHER, *JACKSON, install="apt-get install default-jdk-headless junit5 libjackson2-databind-java")
+    out = tmp_path_factory.mktemp("classes")
+    build = subprocess.run(
+        ["javac", "-Xlint:all", "-Werror", "-encoding", "UTF-8", "-d", str(out), "-cp", os.pathsep.join([LAUNCHER, *JACKSON]),
+         *map(str, sorted(EXAMPLE.glob("*.java")))],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    return out
+
+
+def junit(classes: Path, *more: str, select: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}
+    command = ["java", "-jar", LAUNCHER, "-cp", os.pathsep.join([str(classes), *more, *JACKSON]),
+               f"--select-class={select}" if select else "--scan-classpath",
+               "--disable-banner", "--disable-ansi-colors", "--details=tree"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**environment, **env})
+
+
+def test_the_readme_commands_build_and_run_it_and_fakepay_is_stopped_at_the_end(classes: Path, tmp_path: Path) -> None:
+    (commands,) = blocks("sh", "junit-platform-console-standalone.jar")
+    shutil.copytree(EXAMPLE, tmp_path / "examples" / "junit")
+    pid_file = tmp_path / "pid"
+    wrapper = tmp_path / "fakepay.sh"
+    wrapper.write_text(f'#!/bin/sh\necho $$ > {pid_file}\nexec {sys.executable} -m fakepay "$@"\n')
+    wrapper.chmod(0o755)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", commands], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env={**environment, "FAKEPAY_COMMAND": str(wrapper)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[        11 tests successful      ]" in result.stdout
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
+SPRING_STUBS = {
+    "org/springframework/boot/test/context/SpringBootTest.java":
+        "package org.springframework.boot.test.context;\npublic @interface SpringBootTest {}\n",
+    "org/springframework/test/context/DynamicPropertySource.java":
+        "package org.springframework.test.context;\npublic @interface DynamicPropertySource {}\n",
+    "org/springframework/test/context/DynamicPropertyRegistry.java":
+        "package org.springframework.test.context;\npublic interface DynamicPropertyRegistry {\n"
+        "    void add(String name, java.util.function.Supplier<Object> valueSupplier);\n}\n",
+}
+
+
+def test_the_readme_spring_boot_test_compiles_and_runs(classes: Path, tmp_path: Path) -> None:
+    """Against stand-ins for the three Spring types it names, with Spring's signatures."""
+    (example,) = blocks("java", "@DynamicPropertySource")
+    for name, text in {**SPRING_STUBS, "CheckoutTest.java": example}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    build = subprocess.run(
+        ["javac", "-encoding", "UTF-8", "-d", str(tmp_path / "out"), "-cp", os.pathsep.join([LAUNCHER, str(classes)]),
+         *map(str, tmp_path.rglob("*.java"))],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    result = junit(tmp_path / "out", str(classes), FAKEPAY_COMMAND=f"{sys.executable} -m fakepay", select="CheckoutTest")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[         1 tests successful      ]" in result.stdout
+
+
+def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: Path) -> None:
+    with serving("--seed", "3") as (_, banner):
+        url = banner.group(1)
+        result = junit(classes, FAKEPAY_URL=url)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "[         9 tests successful      ]" in result.stdout
+        assert "LostResponsesTest ↷ Environment variable [FAKEPAY_URL]" in result.stdout  # a scenario of its own
+        assert scenario_of(url) == ("default", 0.1)
+
+
+def test_a_missing_fakepay_command_is_said_plainly(classes: Path) -> None:
+    result = junit(classes, FAKEPAY_COMMAND="no-such-fakepay --flag")
+    assert result.returncode != 0
+    assert "cannot run 'no-such-fakepay --flag serve --port 0': put fakepay on the PATH or set FAKEPAY_COMMAND" in result.stdout
