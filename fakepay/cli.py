@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from typing import TextIO
 
@@ -20,6 +22,8 @@ from .scenario import MAX_SEED
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+ENVIRONMENT_PREFIX = "FAKEPAY_"
+YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SCENARIO_HELP = (
     f"a shipped scenario by name ({', '.join(shipped_scenarios())}) "
     "or a file, relative to the current directory"
@@ -48,7 +52,37 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _flag(text: str) -> bool:
+    if text.lower() in YES + NO:
+        return text.lower() in YES
+    raise argparse.ArgumentTypeError(f"must be one of {', '.join(YES + NO)}, got '{text}'")
+
+
+@dataclass(frozen=True)
+class _BadVariable:
+    """The default of an option whose environment variable holds a value it refuses."""
+
+    message: str
+
+
+def _from_environment(options: Sequence[argparse.Action], environ: Mapping[str, str]) -> None:
+    """Make ``FAKEPAY_<OPTION>`` the default of each option, so that the command line still wins,
+    and name the variable in the option's help. An empty variable counts as unset; a bad value
+    becomes a `_BadVariable`, reported only if the command line leaves that option unset."""
+    for action in options:
+        variable = ENVIRONMENT_PREFIX + action.dest.upper()
+        action.help = f"{action.help} [env {variable}]"
+        text = environ.get(variable, "")
+        if not text:
+            continue
+        convert = _flag if action.nargs == 0 else action.type if callable(action.type) else str
+        try:
+            action.default = convert(text)
+        except argparse.ArgumentTypeError as error:
+            action.default = _BadVariable(f"{variable}: {error}")
+
+
+def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fakepay",
         description="A stateful fake of the CEOS payment server, for tests.",
@@ -56,21 +90,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('fakepay')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    serve = commands.add_parser("serve", help="run the fake server", description="Run the fake server until SIGINT or SIGTERM.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: 8080)")
-    serve.add_argument(
-        "--scenario", metavar="NAME|FILE",
-        help=f"scenario to start from (default: the real server's behaviour); {SCENARIO_HELP}",
+    serve = commands.add_parser(
+        "serve",
+        help="run the fake server",
+        description="Run the fake server until SIGINT or SIGTERM.",
+        epilog=f"Every option can also be set by the environment variable in brackets; the command line wins. "
+        f"An empty variable counts as unset; FAKEPAY_NO_CONTROL takes {'/'.join(YES)} or {'/'.join(NO)}.",
     )
-    serve.add_argument("--seed", type=_seed, help="seed of the random failures (default: the scenario's, else random)")
-    serve.add_argument(
-        "--failure-rate", type=_rate, metavar="R",
-        help="share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one)",
+    _from_environment(
+        [
+            serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"),
+            serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: 8080)"),
+            serve.add_argument(
+                "--scenario", metavar="NAME|FILE",
+                help=f"scenario to start from (default: the real server's behaviour); {SCENARIO_HELP}",
+            ),
+            serve.add_argument("--seed", type=_seed, help="seed of the random failures (default: the scenario's, else random)"),
+            serve.add_argument(
+                "--failure-rate", type=_rate, metavar="R",
+                help="share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one)",
+            ),
+            serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines"),
+            serve.add_argument("--control-token", metavar="T", help="require 'Authorization: Bearer T' on the control API"),
+            serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)"),
+        ],
+        environ,
     )
-    serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines")
-    serve.add_argument("--control-token", metavar="T", help="require 'Authorization: Bearer T' on the control API")
-    serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)")
 
     validate = commands.add_parser(
         "validate", help="check scenario files", description=f"Check scenarios; exit 2 if any has a problem. {SCENARIO_HELP}."
@@ -83,8 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"fakepay: {message}", file=sys.stderr)
+def _fail(*messages: str) -> int:
+    for message in messages:
+        print(f"fakepay: {message}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -93,6 +139,9 @@ def _scenario(path: str | None) -> Scenario:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    bad = [value.message for value in vars(args).values() if isinstance(value, _BadVariable)]
+    if bad:
+        return _fail(*bad)
     if args.no_control and args.control_token:
         return _fail("--no-control and --control-token contradict each other: choose one")
     try:
@@ -119,8 +168,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
         if not args.control_token and not args.no_control and not _is_loopback(args.host):
             print(
-                f"fakepay: warning: the control API is open to the network on {args.host}; "
-                "use --control-token or --no-control",
+                f"fakepay: warning: the control API is open to the network on {args.host}: whoever reaches "
+                "the port can reset fakepay or make its payments fail. Require a token with --control-token T "
+                "or FAKEPAY_CONTROL_TOKEN=T, or serve none with --no-control or FAKEPAY_NO_CONTROL=1",
                 file=sys.stderr,
             )
         return _run(server)
@@ -254,6 +304,6 @@ def _secret(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(os.environ).parse_args(argv)
     command = {"serve": _serve, "validate": _validate, "secret": _secret}[args.command]
     return command(args)

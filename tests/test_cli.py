@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -22,10 +23,21 @@ FAKEPAY = [sys.executable, "-m", "fakepay"]
 BANNER = re.compile(r"fakepay serving (http://[\d.]+:(\d+)) \(scenario: (.+), failure rate: (.+), seed: (\d+)\)")
 
 
+def environment(**variables: str) -> dict[str, str]:
+    """This process's environment without its FAKEPAY_* variables, plus these."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}, **variables}
+
+
 @contextmanager
-def serving(*args: str, cwd: Path | None = None) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+def serving(*args: str, cwd: Path | None = None, **variables: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+    """``fakepay serve`` on a free port (``FAKEPAY_PORT=0`` unless given) until the block ends."""
     process = subprocess.Popen(
-        [*FAKEPAY, "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
+        [*FAKEPAY, "serve", *args],
+        env=environment(**{"FAKEPAY_PORT": "0", **variables}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
     )
     try:
         assert process.stdout is not None
@@ -151,11 +163,84 @@ def test_an_open_control_api_on_the_network_is_warned_about() -> None:
         process.terminate()
         process.wait(timeout=5)
         warning = process.stderr.read()  # type: ignore[union-attr]
-    assert "warning: the control API is open to the network on 0.0.0.0" in warning
-    with serving("--host", "0.0.0.0", "--control-token", "t") as (process, _):
-        process.terminate()
-        process.wait(timeout=5)
-        assert "warning" not in process.stderr.read()  # type: ignore[union-attr]
+    assert warning.startswith("fakepay: warning: the control API is open to the network on 0.0.0.0: ")
+    assert "FAKEPAY_CONTROL_TOKEN=T" in warning and "FAKEPAY_NO_CONTROL=1" in warning
+    for quiet in [{"FAKEPAY_CONTROL_TOKEN": "t"}, {"FAKEPAY_NO_CONTROL": "1"}]:
+        with serving(FAKEPAY_HOST="0.0.0.0", **quiet) as (process, _):
+            process.terminate()
+            process.wait(timeout=5)
+            assert "warning" not in process.stderr.read()  # type: ignore[union-attr]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_every_option_of_serve_from_the_environment(tmp_path: Path) -> None:
+    scenario = tmp_path / "mine.yaml"
+    scenario.write_text("version: 1\nname: from-env\n")
+    journal = tmp_path / "journal.jsonl"
+    port = free_port()
+    variables = {
+        "FAKEPAY_HOST": "127.0.0.1",
+        "FAKEPAY_PORT": str(port),
+        "FAKEPAY_SCENARIO": str(scenario),
+        "FAKEPAY_SEED": "7",
+        "FAKEPAY_FAILURE_RATE": "1",
+        "FAKEPAY_JOURNAL_FILE": str(journal),
+        "FAKEPAY_CONTROL_TOKEN": "t0ken",
+    }
+    with serving(**variables) as (_, banner):
+        assert banner.groups() == (f"http://127.0.0.1:{port}", str(port), "from-env", "1", "7")
+        url = banner.group(1)
+        assert fetch(f"{url}/__fakepay/state")[0] == 401
+        assert fetch(f"{url}/__fakepay/state", headers={"Authorization": "Bearer t0ken"})[0] == 200
+        assert fetch(f"{url}/auth/alice")[0] == 200
+    assert [json.loads(line)["path"] for line in journal.read_text().splitlines()] == ["/auth/alice"]
+
+
+@pytest.mark.parametrize(("value", "control"), [("1", False), ("TRUE", False), ("yes", False), ("0", True), ("off", True), ("", True)])
+def test_no_control_from_the_environment(value: str, control: bool) -> None:
+    with serving(FAKEPAY_NO_CONTROL=value) as (_, banner):
+        assert fetch(f"{banner.group(1)}/__fakepay/reset", "POST")[0] == (200 if control else 404)
+
+
+def test_the_command_line_wins_over_the_environment() -> None:
+    with serving("--seed", "8", "--failure-rate", "0", FAKEPAY_SEED="7", FAKEPAY_FAILURE_RATE="bad") as (_, banner):
+        assert banner.group(4, 5) == ("0", "8")
+
+
+def test_an_empty_variable_counts_as_unset() -> None:
+    with serving(FAKEPAY_SEED="", FAKEPAY_FAILURE_RATE="", FAKEPAY_HOST="") as (_, banner):
+        assert banner.group(1).startswith("http://127.0.0.1:") and banner.group(4) == "0.1"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FAKEPAY_PORT", "99999", "must be a port number from 0 to 65535, got '99999'"),
+        ("FAKEPAY_SEED", "-1", f"must be a whole number from 0 to {2**63 - 1}, got '-1'"),
+        ("FAKEPAY_FAILURE_RATE", "lots", "must be a number from 0 to 1, got 'lots'"),
+        ("FAKEPAY_NO_CONTROL", "maybe", "must be one of 1, true, yes, on, 0, false, no, off, got 'maybe'"),
+    ],
+)
+def test_a_bad_variable_is_one_line_naming_it_and_exit_2(variable: str, value: str, message: str) -> None:
+    result = subprocess.run([*FAKEPAY, "serve"], env=environment(**{variable: value}), capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"fakepay: {variable}: {message}\n")
+
+
+def test_serve_variables_do_not_concern_other_commands() -> None:
+    result = subprocess.run([*FAKEPAY, "secret", "alice"], env=environment(FAKEPAY_PORT="x"), capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (0, issue_secret("alice") + "\n")
+
+
+def test_serve_help_names_the_variable_of_every_option() -> None:
+    result = subprocess.run([*FAKEPAY, "serve", "--help"], env=environment(COLUMNS="200"), capture_output=True, text=True, timeout=20)
+    options = re.findall(r"^  (--[\w-]+)", result.stdout, re.MULTILINE)
+    variables = re.findall(r"\[env (FAKEPAY_\w+)\]", result.stdout)
+    assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 8
 
 
 def test_version_is_the_installed_packages() -> None:

@@ -72,7 +72,7 @@ SPRING_STUBS = {
 
 def test_the_readme_spring_boot_test_compiles_and_runs(classes: Path, tmp_path: Path) -> None:
     """Against stand-ins for the three Spring types it names, with Spring's signatures."""
-    (example,) = blocks("java", "@DynamicPropertySource")
+    (example,) = blocks("java", "new FakePayExtension()")
     for name, text in {**SPRING_STUBS, "CheckoutTest.java": example}.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)

@@ -119,7 +119,7 @@ def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
 
 
 def test_the_gradle_job_installs_fakepay_before_the_tests() -> None:
-    (text,) = blocks("yaml", "./gradlew test\n")
+    (text,) = blocks("yaml", "\n- run: ./gradlew test\n")
     steps = yaml.safe_load(text)
     assert [step.get("uses", step.get("run", "")).split("@")[0] for step in steps] == [
         "actions/setup-java", "actions/setup-python", "pip install ./fakepay", "./gradlew test"
