@@ -188,14 +188,8 @@ class ControlApi:
         if "resume" in body and body["resume"] is not True:
             reader.problem(("resume",), "must be true")
         reader.check("clock request")
-        service = self._service
-        if body.get("resume"):
-            service.resume_clock()
-        if freeze:
-            service.freeze_clock(at)
-        if advance is not None:
-            service.advance_clock(advance)
-        return _ok(service.clock_data())
+        self._service.move_clock(resume=bool(body.get("resume")), freeze=freeze, at=at, advance_ms=advance)
+        return _ok(self._service.clock_data())
 
     async def requests(self, request: web.Request) -> web.Response:
         query = _query(request, (*_FILTERS, "limit"))

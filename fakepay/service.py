@@ -7,6 +7,7 @@ publishes every change to ``events``.
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import random
@@ -217,25 +218,23 @@ class PaymentService:
 
     # -- the time ----------------------------------------------------------------------------
 
-    def freeze_clock(self, at: datetime | None = None) -> None:
-        self.clock.freeze(at)
-        self._publish_clock()
-
-    def advance_clock(self, milliseconds: float) -> None:
-        """Move the clock; ``InvalidRequest`` if that leaves the years 1 to 9999 (a running clock:
+    def move_clock(self, *, resume: bool = False, freeze: bool = False, at: datetime | None = None,
+                   advance_ms: float | None = None) -> None:
+        """Resume the clock, then freeze it (at ``at``, or now), then advance it, all or nothing:
+        ``InvalidRequest``, and no change, if that leaves the years 1 to 9999 (a running clock:
         1 to 9998, so that it cannot run out of years while it runs)."""
-        try:
-            self.clock.advance(timedelta(milliseconds=milliseconds))
-        except OverflowError:
-            limit = "9999" if self.clock.frozen else "9998 (the clock is running)"
-            raise InvalidRequest(f"advancing the clock by {milliseconds:g} ms leaves the years 1 to {limit}") from None
-        self._publish_clock()
-
-    def resume_clock(self) -> None:
-        self.clock.resume()
-        self._publish_clock()
-
-    def _publish_clock(self) -> None:
+        clock = copy.copy(self.clock)
+        if resume:
+            clock.resume()
+        if freeze:
+            clock.freeze(at)
+        if advance_ms is not None:
+            try:
+                clock.advance(timedelta(milliseconds=advance_ms))
+            except OverflowError:
+                limit = "9999" if clock.frozen else "9998 (the clock is running)"
+                raise InvalidRequest(f"advancing the clock by {advance_ms:g} ms leaves the years 1 to {limit}") from None
+        self.clock = clock
         if self.events.subscribers:
             self.events.publish("clock", clock=self.clock_data())
 

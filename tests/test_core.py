@@ -188,7 +188,7 @@ def test_reset_of_one_owner_leaves_the_others() -> None:
 def test_frozen_clock_stamps_payments() -> None:
     service = PaymentService(scenario(clock={"frozen_at": "2025-10-22T20:21:35.5"}))
     assert service.pay("alice", "p1", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 35, 500000)
-    service.advance_clock(1500)
+    service.move_clock(advance_ms=1500)
     assert service.pay("alice", "p2", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 37)
 
 

@@ -363,6 +363,7 @@ BAD_CONTROL = {
     "clock freeze false": ("POST", "/clock", b'{"freeze":false}', "freeze"),
     "clock resume false": ("POST", "/clock", b'{"resume":false}', "resume"),
     "clock unknown": ("POST", "/clock", b'{"stop":true}', "unknown key"),
+    "clock freeze then advance too far": ("POST", "/clock", b'{"freeze":"0001-01-01T00:00:00.5","advance_ms":-1000}', "leaves the years"),
     "payments empty object": ("POST", "/payments", b"{}", "required"),
     "payments bad status": ("POST", "/payments", b'{"owner":"alice","paymentId":"x","storeId":"s","orderName":"o",'
                             b'"totalPayAmount":1,"currency":"KRW","status":"LOST"}', "status"),

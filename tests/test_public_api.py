@@ -273,7 +273,7 @@ async def test_store_id_need_not_match_the_owner(api: Api) -> None:
 
 async def test_cancel_answers_the_cancelled_payment_with_its_original_paid_at(api: Api, service: PaymentService) -> None:
     await api.pay("20251022_0001")
-    service.advance_clock(60_000)
+    service.move_clock(advance_ms=60_000)
     response = await api.cancel("20251022_0001")
     assert response.status == 200
     assert (await response.read()).decode() == PAYMENT.replace('"PAID"', '"CANCELLED"')
