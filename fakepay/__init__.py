@@ -37,7 +37,7 @@ _EXPORTS = {
     "scenario_file": "scenario",
     "shipped_scenarios": "scenario",
     "PaymentService": "service",
-    "create_app": "server",
+    "create_app": "app",
     "Server": "runner",
     "FakePay": "handle",
     "FakePayControlError": "handle",
@@ -90,6 +90,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .app import create_app
     from .auth import issue_secret
     from .clock import Clock
     from .errors import (
@@ -113,5 +114,4 @@ if TYPE_CHECKING:
     from .rules import Rule
     from .runner import Server
     from .scenario import Scenario, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
-    from .server import create_app
     from .service import PaymentService

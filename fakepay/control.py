@@ -15,9 +15,9 @@ from aiohttp import hdrs, web
 
 from .document import Document, Reader
 from .errors import InvalidRequest, ItemNotFound, PaymentNotFound, Unauthorized
+from .responses import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
-from .server import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .service import PaymentService, payment_data
 from .validation import show
 from .wire import dumps, loads_strict

@@ -16,7 +16,7 @@ FakePayError
 ├── PaymentFailed            500 PAYMENT_FAILED: the simulated failure (status configurable)
 └── InternalError            500 INTERNAL_ERROR: a bug in fakepay (logged with its traceback)
 
-The classes know nothing of HTTP beyond their status number; ``fakepay.server`` turns them into
+The classes know nothing of HTTP beyond their status number; ``fakepay.responses`` turns them into
 responses in one place.
 """
 

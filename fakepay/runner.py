@@ -7,7 +7,8 @@ import contextlib
 
 from aiohttp import web
 
-from .server import ACTIVITY, create_app
+from .app import create_app
+from .responses import ACTIVITY
 from .service import PaymentService
 
 __all__ = ["Server"]

@@ -306,9 +306,9 @@ def test_malformed_http_is_a_4xx_and_no_traceback(fake: FakePay, data: bytes, ca
 
 
 def test_a_body_that_stops_is_answered_400_and_journaled(fake: FakePay, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fakepay import server
+    from fakepay import responses
 
-    monkeypatch.setattr(server, "BODY_TIMEOUT", 0.3)
+    monkeypatch.setattr(responses, "BODY_TIMEOUT", 0.3)
     head = request("POST", "/payments/stalled/instant", headers={"Transfer-Encoding": "chunked"})
     answer = exchange(fake, head + b"5\r\n{\"sto\r\n")  # then nothing more, as after a malformed chunk
     assert_json_error(*answer, 400, "not complete")

@@ -1,0 +1,173 @@
+"""What the public and control APIs share at the HTTP edge: reading a request (its raw path,
+path values, body) and answering it (JSON, and every error as JSON, in one place), and which
+connections are busy. The core's errors become responses here and nowhere else."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from time import monotonic
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from .errors import (
+    FakePayError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RouteNotFound,
+)
+from .validation import show
+from .wire import decode_path_value, encode_error
+
+__all__ = [
+    "ACTIVITY",
+    "BODY_TIMEOUT",
+    "MAX_BODY",
+    "ConnectionActivity",
+    "as_error",
+    "error_response",
+    "is_json",
+    "json_response",
+    "not_allowed",
+    "not_found",
+    "path_values",
+    "raw_path",
+    "read_body",
+]
+
+#: Bodies over this many bytes are answered 413.
+MAX_BODY = 1024 * 1024
+#: A body must arrive within this many seconds of its headers.
+BODY_TIMEOUT = 10.0
+_JSON = "application/json"
+_log = logging.getLogger("fakepay")
+
+
+def json_response(body: bytes, status: int = 200) -> web.Response:
+    """A response with an encoded JSON body and ``Content-Type: application/json``."""
+    return web.Response(body=body, status=status, content_type=_JSON)
+
+
+def error_response(exception: Exception, where: str = "") -> web.Response:
+    """The JSON error for any exception: the only place an error becomes a response. An
+    unexpected exception is a bug in fakepay: logged with its traceback under ``where``."""
+    error = as_error(exception)
+    if error is None:
+        _log.error("bug in fakepay (%s)", where, exc_info=exception)
+        error = InternalError(where)
+    response = json_response(encode_error(error), error.status)
+    if isinstance(error, MethodNotAllowed):
+        response.headers[hdrs.ALLOW] = ",".join(error.allowed)
+    return response
+
+
+def as_error(exception: Exception) -> FakePayError | None:
+    """The fakepay error for an exception: itself, or what aiohttp raised about the request
+    (413 while reading a body, a body that could not be read); None for a bug in fakepay."""
+    if isinstance(exception, FakePayError):
+        return exception
+    if isinstance(exception, web.HTTPRequestEntityTooLarge):
+        return PayloadTooLarge(MAX_BODY)
+    if isinstance(exception, web.HTTPException):
+        error = FakePayError(exception.reason)
+        error.status = exception.status
+        return error
+    if isinstance(exception, (web.RequestPayloadError, HttpProcessingError)):
+        return InvalidRequest(f"request body could not be read: {' '.join(str(exception).split())}")
+    return None
+
+
+def is_json(content_type: str | None) -> bool:
+    if content_type == _JSON:
+        return True
+    return content_type is not None and content_type.partition(";")[0].strip().lower() == _JSON
+
+
+def raw_path(request: web.Request) -> str:
+    """The request target's path as sent (still percent-encoded), also for an absolute-form
+    target (``http://host/payments/1``)."""
+    target = request.raw_path
+    if not target.startswith("/"):
+        rest = target.partition("://")[2]
+        target = "/" + rest.partition("/")[2] if rest else target
+    return target.partition("?")[0]
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, at most ``MAX_BODY`` bytes, as sent: a compressed body (any
+    ``Content-Encoding`` but ``identity``) is ``InvalidRequest``, as a Spring Boot server sees it."""
+    encoding = request.headers.get(hdrs.CONTENT_ENCODING)
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        raise InvalidRequest(f"request bodies must not be compressed; got Content-Encoding {show(encoding)}")
+    try:
+        if request.content.is_eof():  # the whole body came with the headers, as it mostly does
+            body = await request.read()
+        else:
+            body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+    except asyncio.TimeoutError:
+        request.protocol.close()  # answer, then close: the rest of the body cannot be trusted
+        raise InvalidRequest(f"the request body was not complete after {BODY_TIMEOUT:g} s "
+                             "(a client that stopped sending, or a malformed chunk)") from None
+    except ConnectionError:
+        raise InvalidRequest("the client closed the connection before its body was complete") from None
+    if len(body) > MAX_BODY:
+        raise PayloadTooLarge(MAX_BODY)
+    return body
+
+
+class ConnectionActivity:
+    """When each connection last finished a request (None while one is being answered), for
+    ``Server`` to close connections that hold a socket without sending a request."""
+
+    def __init__(self) -> None:
+        self.last: dict[object, float | None] = {}
+
+    def started(self, request: web.BaseRequest) -> None:
+        self.last[request.protocol] = None
+
+    def finished(self, request: web.BaseRequest) -> None:
+        self.last[request.protocol] = monotonic()
+
+    def close_idle(self, connections: list[web.RequestHandler], timeout: float) -> None:
+        """Close the connections idle (or still sending headers) for over ``timeout`` seconds since
+        they were first seen or last answered."""
+        now = monotonic()
+        last, self.last = self.last, {}
+        for connection in connections:
+            since = last.get(connection, now)
+            if since is not None and now - since > timeout:
+                connection.force_close()
+            else:
+                self.last[connection] = since
+
+
+ACTIVITY = web.AppKey("activity", ConnectionActivity)
+
+
+def path_values(template: str, path: str) -> list[str]:
+    """The decoded values of ``path`` (raw, as sent) where ``template`` has ``{placeholders}``:
+    the template, not an offset, says where each stands."""
+    parts = template.split("/")
+    segments = path.split("/")
+    if len(segments) != len(parts):
+        raise InvalidRequest(f"path {show(path)} does not have the form {template}")
+    return [decode_path_value(segment) for part, segment in zip(parts, segments, strict=True) if part.startswith("{")]
+
+
+def not_allowed(allowed: tuple[str, ...]) -> Callable[..., Awaitable[Any]]:
+    """A handler (public or control) that answers 405 with ``allowed`` in the ``Allow`` header."""
+
+    async def handle(request: web.Request, *_: object) -> Any:
+        raise MethodNotAllowed(request.method, raw_path(request), allowed)
+
+    return handle
+
+
+async def not_found(request: web.Request, *_: object) -> Any:
+    """A handler (public or control) that answers the JSON 404 of an unknown route."""
+    raise RouteNotFound(request.method, raw_path(request))
