@@ -27,7 +27,7 @@ from .responses import (
     raw_path,
     read_body,
 )
-from .rules import Outcome
+from .rules import Kind, Outcome
 from .service import PaymentService, Result
 from .validation import parse_instant_request
 from .wire import dumps, encode_payment, encode_receipt, loads
@@ -113,18 +113,18 @@ class PublicApi:
             except Exception as exception:  # every error, a bug included, is answered as JSON
                 response = error_response(exception, f"request {entry.id}")
                 entry.outcome = "rejected" if as_error(exception) is not None else "error"
-            closes = fault is not None and fault.kind in ("timeout", "reset", "lost_response")
+            closes = fault is not None and fault.kind.closes
             if not closes:
                 entry.status = response.status
                 entry.response = bytes(cast(bytes, response.body)[:BODY_LIMIT])
             entry.duration_ms = (perf_counter() - started) * 1000
             service.journal.record(entry)
-            if fault is None or fault.kind == "status":
+            if fault is None or fault.kind is Kind.STATUS:
                 return response
-            if fault.kind == "delay":
+            if fault.kind is Kind.DELAY:
                 await asyncio.sleep(fault.delay_ms / 1000)
                 return response
-            if fault.kind == "timeout":
+            if fault.kind is Kind.TIMEOUT:
                 await asyncio.sleep(fault.timeout_s)
             if request.transport is not None:
                 request.transport.abort()
@@ -142,7 +142,7 @@ class PublicApi:
             status = self._service.config.failure.status
             failure = PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)", status)
             return error_response(failure), fault
-        if fault is not None and fault.kind == "status":
+        if fault is not None and fault.kind is Kind.STATUS:
             return json_response(dumps(fault.body), fault.status), fault
         if result.value is None:
             return json_response(b"{}"), fault

@@ -5,14 +5,45 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
-__all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Outcome", "Rule", "When", "compile_glob"]
+__all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Kind", "Outcome", "Rule", "When", "compile_glob"]
 
 OPERATIONS = ("auth", "instant", "cancel", "get")
-#: Outcomes named by a plain string in ``then``.
-FAULTS = ("succeed", "fail", "reset", "lost_response", "timeout")
 DEFAULT_TIMEOUT_S = 30.0
+
+
+class Kind(str, Enum):
+    """What a rule makes of a request: the one list of outcomes, each knowing whether the
+    operation is still carried out and whether the connection is closed unanswered."""
+
+    SUCCEED = "succeed"
+    FAIL = "fail"
+    DELAY = "delay"
+    TIMEOUT = "timeout"
+    RESET = "reset"
+    LOST_RESPONSE = "lost_response"
+    STATUS = "status"
+
+    @property
+    def carries_out(self) -> bool:
+        """The operation happens (stored, cancelled), though its answer may be held or lost."""
+        return self in (Kind.SUCCEED, Kind.DELAY, Kind.LOST_RESPONSE)
+
+    @property
+    def closes(self) -> bool:
+        """The connection is closed without an answer."""
+        return self in (Kind.TIMEOUT, Kind.RESET, Kind.LOST_RESPONSE)
+
+    @property
+    def named(self) -> bool:
+        """Written as a plain string in a rule's ``then`` (the others take a mapping)."""
+        return self not in (Kind.DELAY, Kind.STATUS)
+
+
+#: Outcomes named by a plain string in ``then``.
+FAULTS = tuple(kind.value for kind in Kind if kind.named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +61,9 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a matching rule does: ``kind`` is one of ``succeed``, ``fail``, ``delay``, ``timeout``,
-    ``reset``, ``lost_response``, ``status``."""
+    """What a matching rule does: its ``kind``, and the figures that kind takes."""
 
-    kind: str
+    kind: Kind
     delay_ms: int = 0
     timeout_s: float = DEFAULT_TIMEOUT_S
     status: int = 200
@@ -41,13 +71,13 @@ class Outcome:
 
     def to_data(self) -> Any:
         """The outcome as a scenario writes it."""
-        if self.kind == "delay":
+        if self.kind is Kind.DELAY:
             return {"delay_ms": self.delay_ms}
-        if self.kind == "timeout":
+        if self.kind is Kind.TIMEOUT:
             return {"timeout_s": self.timeout_s}
-        if self.kind == "status":
+        if self.kind is Kind.STATUS:
             return {"status": self.status, "body": self.body}
-        return self.kind
+        return self.kind.value
 
 
 #: A glob (a rule's paymentId or orderName, a journal filter) is at most this long: translating

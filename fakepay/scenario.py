@@ -18,7 +18,7 @@ from .document import Document, Path, Reader
 from .errors import ScenarioError
 from .journal import DEFAULT_MAX_ENTRIES
 from .payments import FAILED, PAID, STATUSES
-from .rules import FAULTS, MAX_GLOB, OPERATIONS, Outcome, Rule, When
+from .rules import FAULTS, MAX_GLOB, OPERATIONS, Kind, Outcome, Rule, When
 from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text, show
 from .wire import format_local_datetime, path_value_problem, printable
 
@@ -472,7 +472,7 @@ def _when(r: Reader, value: Any, path: Path) -> When:
 def _outcome(r: Reader, value: Any, path: Path) -> Outcome | None:
     if isinstance(value, str):
         kind = r.choice(value, path, FAULTS)
-        return None if kind is None else Outcome(kind)
+        return None if kind is None else Outcome(Kind(kind))
     if not isinstance(value, dict):
         r.problem(path, f"must be one of {', '.join(FAULTS)}, or a mapping with delay_ms, timeout_s or status")
         return None
@@ -487,12 +487,12 @@ def _outcome(r: Reader, value: Any, path: Path) -> Outcome | None:
     key = chosen[0]
     if key == "delay_ms":
         delay = r.integer(data[key], (*path, key), 0, MAX_DELAY_MS)
-        return None if delay is None else Outcome("delay", delay_ms=delay)
+        return None if delay is None else Outcome(Kind.DELAY, delay_ms=delay)
     if key == "timeout_s":
         if data[key] is None:
-            return Outcome("timeout")
+            return Outcome(Kind.TIMEOUT)
         timeout = r.number(data[key], (*path, key), 0.0, MAX_DELAY_MS / 1000)
-        return None if timeout is None else Outcome("timeout", timeout_s=timeout)
+        return None if timeout is None else Outcome(Kind.TIMEOUT, timeout_s=timeout)
     status = r.integer(data[key], (*path, key), 200, 599)
     body = data.get("body", {})
     try:
@@ -500,4 +500,4 @@ def _outcome(r: Reader, value: Any, path: Path) -> Outcome | None:
     except (TypeError, ValueError):
         r.problem((*path, "body"), "must be plain JSON (objects, arrays, strings, numbers, booleans, null)")
         return None
-    return None if status is None else Outcome("status", status=status, body=body)
+    return None if status is None else Outcome(Kind.STATUS, status=status, body=body)

@@ -29,7 +29,7 @@ from .errors import (
 from .events import Events
 from .journal import Journal
 from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
-from .rules import Attempt, Outcome, Rule
+from .rules import Attempt, Kind, Outcome, Rule
 from .scenario import Scenario, SeedPayment, seed_payment_data
 from .validation import InstantPaymentRequest
 from .wire import format_local_datetime
@@ -39,8 +39,6 @@ __all__ = ["ActiveRule", "PaymentService", "Result"]
 #: Seeding at least this many payments at once moves everything that exists to the collector's
 #: permanent generation (``gc.freeze``), so that full collections stay short with millions stored.
 FREEZE_AFTER = 10_000
-#: Rule outcomes under which the operation is carried out (the answer may still be held or lost).
-_CARRIED_OUT = frozenset({"succeed", "delay", "lost_response"})
 
 
 @dataclass(slots=True)
@@ -58,8 +56,13 @@ class Result:
     def outcome(self) -> str:
         """``ok``, ``failed`` or the fault applied, as the journal shows it."""
         if self.fault is not None:
-            return self.fault.kind
+            return self.fault.kind.value
         return "failed" if self.failed else "ok"
+
+    @property
+    def carried_out(self) -> bool:
+        """Whether the operation happens: not failed, and no fault that stops it."""
+        return not self.failed and (self.fault is None or self.fault.kind.carries_out)
 
 
 @dataclass(slots=True)
@@ -250,37 +253,30 @@ class PaymentService:
     def issue_secret(self, github_id: str) -> Result:
         """The API secret of ``github_id`` (``InvalidRequest`` for a bad id)."""
         secret = self.auth.issue(github_id)
-        if not self.rules:
-            return Result(secret)
-        return self._ruled(Result(secret), Attempt("auth", github_id), lost_is_reset=True)
+        return self._decide(Result(secret), Attempt("auth", github_id)) if self.rules else Result(secret)
 
     def pay(self, owner: str, payment_id: str, request: InstantPaymentRequest) -> Result:
         """An instant payment: stored ``PAID``, or ``FAILED`` by the seeded draw or a rule."""
         existing = self.store.get(owner, payment_id)
         if existing is not None and (existing.status != FAILED or not self.config.failure.reuse_failed_payment_id):
             raise AlreadyPaid(payment_id, existing.status)
-        failed = self._draw(owner) < self.config.failure.rate
-        active = self._match(Attempt("instant", owner, payment_id, request.store_id, request.order_name,
-                                     request.currency, request.total_pay_amount)) if self.rules else None
-        fault = None
-        if active is not None:
-            kind = active.rule.then.kind
-            if kind == "succeed" or kind == "fail":
-                failed = kind == "fail"
-            else:
-                fault = active.rule.then
-                if kind not in _CARRIED_OUT:
-                    return Result(None, fault=fault, rule=active.id)
-                failed = failed and kind == "delay"
+        result = Result(None, failed=self._draw(owner) < self.config.failure.rate)
+        if self.rules:
+            attempt = Attempt("instant", owner, payment_id, request.store_id, request.order_name,
+                              request.currency, request.total_pay_amount)
+            result = self._decide(result, attempt)
+        if result.fault is not None and not result.fault.kind.carries_out:
+            return result  # nothing is stored: the connection is closed or a rule's status answers
         now = self.clock.now()
-        status, paid_at = (FAILED, None) if failed else (PAID, now)
+        status, paid_at = (FAILED, None) if result.failed else (PAID, now)
         created_at, attempts = (now, 1) if existing is None else (existing.created_at, existing.attempts + 1)
         payment = Payment(owner, payment_id, request.store_id, request.order_name, request.total_pay_amount,
                           request.currency, request.custom_data, status, paid_at, created_at, now, attempts)
         self.store.put(payment)
         if self.events.subscribers:
             self._publish_payment(payment)
-        return Result(payment, failed, fault, None if active is None else active.id)
+        result.value = payment
+        return result
 
     def cancel(self, owner: str, payment_id: str) -> Result:
         """Cancel a ``PAID`` payment."""
@@ -289,8 +285,8 @@ class PaymentService:
             raise AlreadyCancelled(payment_id)
         if payment.status == FAILED:
             raise PaymentNotPaid(payment_id)
-        result = self._ruled(Result(payment), self._attempt("cancel", payment)) if self.rules else Result(payment)
-        if not result.failed and (result.fault is None or result.fault.kind in _CARRIED_OUT):
+        result = self._decide(Result(payment), self._attempt("cancel", payment)) if self.rules else Result(payment)
+        if result.carried_out:
             result.value = payment._replace(status=CANCELLED, updated_at=self.clock.now())
             self.store.put(result.value)
             if self.events.subscribers:
@@ -300,9 +296,7 @@ class PaymentService:
     def get(self, owner: str, payment_id: str) -> Result:
         """Look a payment up."""
         payment = self._payment(owner, payment_id)
-        if not self.rules:
-            return Result(payment)
-        return self._ruled(Result(payment), self._attempt("get", payment), lost_is_reset=True)
+        return self._decide(Result(payment), self._attempt("get", payment)) if self.rules else Result(payment)
 
     def _draw(self, owner: str) -> float:
         """The owner's next number in [0, 1) of the seeded failure stream: the n-th draw of an
@@ -323,17 +317,22 @@ class PaymentService:
         return Attempt(operation, payment.owner, payment.payment_id, payment.store_id, payment.order_name,
                        payment.currency, payment.total_pay_amount)
 
-    def _ruled(self, result: Result, attempt: Attempt, lost_is_reset: bool = False) -> Result:
-        """``result`` as the first matching rule (if any) changes it."""
+    def _decide(self, result: Result, attempt: Attempt) -> Result:
+        """``result`` as the first matching rule (if any) changes it, the same for every operation:
+        ``succeed`` and ``fail`` decide whether it fails; a fault is handed on (a simulated failure
+        stands only under ``delay``); a lookup or a secret has no change to lose, so there
+        ``lost_response`` is a ``reset``."""
         active = self._match(attempt)
         if active is None:
             return result
         result.rule = active.id
         then = active.rule.then
-        if then.kind == "fail":
-            result.failed = True
-        elif then.kind != "succeed":
-            result.fault = Outcome("reset") if lost_is_reset and then.kind == "lost_response" else then
+        if then.kind is Kind.SUCCEED or then.kind is Kind.FAIL:
+            result.failed = then.kind is Kind.FAIL
+            return result
+        read_only = attempt.operation in ("get", "auth")
+        result.fault = Outcome(Kind.RESET) if read_only and then.kind is Kind.LOST_RESPONSE else then
+        result.failed = result.failed and then.kind is Kind.DELAY
         return result
 
     def _match(self, attempt: Attempt) -> ActiveRule | None:

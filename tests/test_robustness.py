@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from fakepay import PaymentService, Server, create_app
 from fakepay.journal import MAX_BYTES
-from fakepay.rules import Outcome, Rule, When
+from fakepay.rules import Kind, Outcome, Rule, When
 
 from .support import BODY, Api, bearer, scenario
 from .test_cli import fetch, serving
@@ -69,7 +69,7 @@ async def test_a_request_held_by_a_fault_is_not_cut_by_the_idle_timeout() -> Non
     server = Server(service, "127.0.0.1", 0, idle_timeout=0.5)
     await server.start()
     try:
-        service.add_rule(Rule(When(), Outcome("delay", delay_ms=2000)))
+        service.add_rule(Rule(When(), Outcome(Kind.DELAY, delay_ms=2000)))
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/auth/alice") as response:
             assert response.status == 200
     finally:
