@@ -15,8 +15,7 @@ STATUSES = (PAID, CANCELLED, FAILED)
 
 class Payment(NamedTuple):
     """One payment of one owner, with every field the API was sent. Immutable: a change stores
-    a new record (``payment._replace(...)``). A tuple of plain values, so that a million stored
-    payments are no work for the garbage collector."""
+    a new record (``payment._replace(...)``), so nothing derived from it can go stale."""
 
     owner: str
     payment_id: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, cast
 
@@ -30,7 +30,7 @@ from .responses import (
 from .rules import Kind, Outcome
 from .service import PaymentService, Result
 from .validation import parse_instant_request
-from .wire import dumps, encode_payment, encode_receipt, loads
+from .wire import decode_path_value, dumps, encode_payment, encode_receipt, loads
 
 __all__ = ["ROUTES", "PublicApi", "Route"]
 
@@ -54,10 +54,21 @@ class Route:
     method: str
     template: str
     operation: str
+    #: Where the path value stands, and how many segments a path has: from the template.
+    _index: int = field(init=False, repr=False)
+    _segments: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        parts = self.template.split("/")
+        object.__setattr__(self, "_index", next(i for i, part in enumerate(parts) if part.startswith("{")))
+        object.__setattr__(self, "_segments", len(parts))
 
     def value(self, path: str) -> str:
         """The decoded path value of ``path`` (raw, as sent), which the router matched to this route."""
-        return path_values(self.template, path)[0]
+        segments = path.split("/")
+        if len(segments) != self._segments:
+            return path_values(self.template, path)[0]  # raises, saying what form the path must have
+        return decode_path_value(segments[self._index])
 
 
 #: The public API, lookups first (the router tries routes in order).
