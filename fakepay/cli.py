@@ -260,7 +260,7 @@ def _run(server: Server) -> int:
         service = server.service
         print(
             f"fakepay serving {server.url} (scenario: {service.config.name}, "
-            f"failure rate: {service.config.failure.rate:g}, seed: {service.seed})",
+            f"failure rate: {service.config.failure.rate:g}, seed: {service.policy.seed})",
             flush=True,
         )
         if server.control:

@@ -18,8 +18,9 @@ from .errors import InvalidRequest, ItemNotFound, PaymentNotFound, Unauthorized
 from .responses import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
-from .service import PaymentService, payment_data
+from .service import PaymentService
 from .validation import show
+from .views import clock_data, config_data, payment_data, state
 from .wire import dumps, loads_strict
 
 __all__ = ["PREFIX", "add_control_routes"]
@@ -80,7 +81,7 @@ class ControlApi:
 
     async def state(self, request: web.Request) -> web.Response:
         owner = _query(request, ("owner",)).get("owner")
-        return _ok(self._service.state(owner))
+        return _ok(state(self._service, owner))
 
     async def reset(self, request: web.Request) -> web.Response:
         owner = _query(request, ("owner",)).get("owner")
@@ -105,7 +106,7 @@ class ControlApi:
 
     def _load(self, scenario: Scenario) -> web.Response:
         self._service.load(scenario)
-        return _ok({"scenario": scenario.name, "seed": self._service.seed})
+        return _ok({"scenario": scenario.name, "seed": self._service.policy.seed})
 
     async def scenarios(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -126,7 +127,7 @@ class ControlApi:
         if not isinstance(patch, dict):
             raise InvalidRequest("config patch must be a JSON object")
         self._service.configure(patch)
-        return _ok(self._service.config_data())
+        return _ok(config_data(self._service))
 
     async def add_payments(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -151,16 +152,16 @@ class ControlApi:
 
     async def get_rules(self, request: web.Request) -> web.Response:
         _query(request, ())
-        return _ok({"rules": [active.to_data() for active in self._service.rules]})
+        return _ok({"rules": [active.to_data() for active in self._service.policy.rules]})
 
     async def add_rule(self, request: web.Request) -> web.Response:
         _query(request, ())
-        active = self._service.add_rule(parse_rule(await _json_body(request)))
+        active = self._service.policy.add_rule(parse_rule(await _json_body(request)))
         return _ok(active.to_data())
 
     async def clear_rules(self, request: web.Request) -> web.Response:
         _query(request, ())
-        self._service.clear_rules()
+        self._service.policy.clear_rules()
         return _ok({"rules": []})
 
     async def delete_rule(self, request: web.Request) -> web.Response:
@@ -168,8 +169,8 @@ class ControlApi:
         [rule_id] = path_values(PREFIX + "/rules/{id}", raw_path(request))
         if not rule_id.isdigit() or len(rule_id) > 18:
             raise InvalidRequest(f"a rule id is a whole number, got '{rule_id}'")
-        self._service.delete_rule(int(rule_id))
-        return _ok({"rules": [active.to_data() for active in self._service.rules]})
+        self._service.policy.delete_rule(int(rule_id))
+        return _ok({"rules": [active.to_data() for active in self._service.policy.rules]})
 
     async def clock(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -189,7 +190,7 @@ class ControlApi:
             reader.problem(("resume",), "must be true")
         reader.check("clock request")
         self._service.move_clock(resume=bool(body.get("resume")), freeze=freeze, at=at, advance_ms=advance)
-        return _ok(self._service.clock_data())
+        return _ok(clock_data(self._service))
 
     async def requests(self, request: web.Request) -> web.Response:
         query = _query(request, (*_FILTERS, "limit"))

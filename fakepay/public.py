@@ -15,6 +15,7 @@ from aiohttp import hdrs, web
 from .errors import FakePayError, PaymentFailed, UnsupportedMediaType
 from .journal import BODY_LIMIT, JournalEntry
 from .payments import Payment
+from .policy import Result
 from .responses import (
     ConnectionActivity,
     as_error,
@@ -28,7 +29,7 @@ from .responses import (
     read_body,
 )
 from .rules import Kind, Outcome
-from .service import PaymentService, Result
+from .service import PaymentService
 from .validation import parse_instant_request
 from .wire import decode_path_value, dumps, encode_payment, encode_receipt, loads
 

@@ -1,8 +1,8 @@
 """The fake payment server's core: what every endpoint does, with no HTTP in it.
 
-``PaymentService`` owns the store, the clock, the failure policy (a seeded draw per payment of
-each owner, then rules) and the journal, and can return to its scenario's start at any time. It
-publishes every change to ``events``.
+``PaymentService`` holds one instance's parts (the store, the clock, the secrets, the failure
+policy, the journal), carries out the four operations over them, and can return to its
+scenario's start at any time. It publishes every change to ``events``.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 import copy
 import gc
 import os
-import random
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from hashlib import blake2b
 from typing import Any, TextIO
 
 from .auth import Authenticator
@@ -22,59 +20,23 @@ from .errors import (
     AlreadyCancelled,
     AlreadyPaid,
     InvalidRequest,
-    ItemNotFound,
     PaymentNotFound,
     PaymentNotPaid,
 )
 from .events import Events
 from .journal import Journal
 from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
-from .rules import Attempt, Kind, Outcome, Rule
-from .scenario import Scenario, SeedPayment, seed_payment_data
+from .policy import FailurePolicy, Result
+from .rules import Attempt
+from .scenario import Scenario, SeedPayment
 from .validation import InstantPaymentRequest
-from .wire import format_local_datetime
+from .views import clock_data, config_data, payment_data
 
-__all__ = ["ActiveRule", "PaymentService", "Result"]
+__all__ = ["PaymentService"]
 
 #: Seeding at least this many payments at once moves everything that exists to the collector's
 #: permanent generation (``gc.freeze``), so that full collections stay short with millions stored.
 FREEZE_AFTER = 10_000
-
-
-@dataclass(slots=True)
-class Result:
-    """What an operation came to: its value, whether it failed (simulated), and the matching
-    rule's fault for the HTTP layer to apply (``delay``, ``timeout``, ``reset``,
-    ``lost_response``, ``status``)."""
-
-    value: Any
-    failed: bool = False
-    fault: Outcome | None = None
-    rule: int | None = None
-
-    @property
-    def outcome(self) -> str:
-        """``ok``, ``failed`` or the fault applied, as the journal shows it."""
-        if self.fault is not None:
-            return self.fault.kind.value
-        return "failed" if self.failed else "ok"
-
-    @property
-    def carried_out(self) -> bool:
-        """Whether the operation happens: not failed, and no fault that stops it."""
-        return not self.failed and (self.fault is None or self.fault.kind.carries_out)
-
-
-@dataclass(slots=True)
-class ActiveRule:
-    """A rule in force: its id, and how many more times it may match (None: unlimited)."""
-
-    id: int
-    rule: Rule
-    remaining: int | None
-
-    def to_data(self) -> dict[str, Any]:
-        return {"id": self.id, **self.rule.to_data(), "remaining": self.remaining}
 
 
 def _random_seed() -> int:
@@ -87,15 +49,14 @@ class PaymentService:
     scenario: Scenario
     config: Scenario
     start_seed: int
-    seed: int
     clock: Clock
     auth: Authenticator
     store: PaymentStore
-    rules: list[ActiveRule]
 
     def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
         self.events = Events()
         self.journal = Journal(sink=journal_sink, events=self.events)
+        self.policy = FailurePolicy(self.events)
         self.load(scenario or Scenario())
 
     # -- scenario, reset, configuration ------------------------------------------------------
@@ -106,14 +67,14 @@ class PaymentService:
         self.start_seed = scenario.seed if scenario.seed is not None else _random_seed()
         self.reset()
         if self.events.subscribers:
-            self.events.publish("scenario", scenario=scenario.name, seed=self.seed)
+            self.events.publish("scenario", scenario=scenario.name, seed=self.policy.seed)
 
     def reset(self, owner: str | None = None) -> None:
         """Return to the scenario's start; with ``owner``, only that store's payments, random
         stream and journal entries."""
         if owner is not None:
             self.store.clear(owner)
-            self._draws.pop(owner, None)
+            self.policy.forget(owner)
             self.journal.clear(owner)
             self._seed_payments(p for p in self.scenario.payments if p.owner == owner)
         else:
@@ -123,14 +84,10 @@ class PaymentService:
 
     def _reset_all(self) -> None:
         self.config = self.scenario
-        self.seed = self.start_seed
+        self.policy.restart(self.start_seed, self.scenario.rules)
         self._set_clock()
         self._build_auth()
         self.store = PaymentStore()
-        self._draws: dict[str, int] = {}
-        self._latency = random.Random(f"{self.seed}:latency")
-        self.rules = [ActiveRule(i, rule, rule.times) for i, rule in enumerate(self.scenario.rules, 1)]
-        self._next_rule_id = len(self.rules) + 1
         self.journal.clear(max_entries=self.scenario.journal_max_entries)
         self._seed_payments(self.scenario.payments)
 
@@ -140,9 +97,7 @@ class PaymentService:
         config = self.config.patched(patch)
         self.config = config
         if "seed" in patch:
-            self.seed = config.seed if config.seed is not None else _random_seed()
-            self._draws.clear()
-            self._latency = random.Random(f"{self.seed}:latency")
+            self.policy.reseed(config.seed if config.seed is not None else _random_seed())
         if "clock" in patch:
             self._set_clock()
         if "auth" in patch or "stores" in patch:
@@ -150,7 +105,7 @@ class PaymentService:
         if "journal" in patch:
             self.journal.resize(config.journal_max_entries)
         if self.events.subscribers:
-            self.events.publish("config", config=self.config_data())
+            self.events.publish("config", config=config_data(self))
 
     def _set_clock(self) -> None:
         self.clock = Clock(self.config.clock.timezone, self.config.clock.frozen_at)
@@ -171,7 +126,7 @@ class PaymentService:
     def _publish_payment(self, payment: Payment) -> None:
         self.events.publish("payment", payment=payment_data(payment))
 
-    def _seed_payments(self, payments: Any) -> list[Payment]:
+    def _seed_payments(self, payments: Iterable[SeedPayment]) -> list[Payment]:
         now = self.clock.now()
         stored = []
         for seed in payments:
@@ -195,30 +150,6 @@ class PaymentService:
             gc.freeze()  # the garbage collector need not scan what was just seeded, ever again
         return stored
 
-    def add_rule(self, rule: Rule) -> ActiveRule:
-        """Add a rule after the others (first match wins); it lasts until reset."""
-        active = ActiveRule(self._next_rule_id, rule, rule.times)
-        self._next_rule_id += 1
-        self.rules.append(active)
-        self._publish_rules()
-        return active
-
-    def delete_rule(self, rule_id: int) -> None:
-        """Remove the rule ``rule_id``; ``ItemNotFound`` if there is none."""
-        kept = [active for active in self.rules if active.id != rule_id]
-        if len(kept) == len(self.rules):
-            raise ItemNotFound(f"no rule with id {rule_id}")
-        self.rules = kept
-        self._publish_rules()
-
-    def clear_rules(self) -> None:
-        self.rules = []
-        self._publish_rules()
-
-    def _publish_rules(self) -> None:
-        if self.events.subscribers:
-            self.events.publish("rules", rules=[active.to_data() for active in self.rules])
-
     # -- the time ----------------------------------------------------------------------------
 
     def move_clock(self, *, resume: bool = False, freeze: bool = False, at: datetime | None = None,
@@ -239,32 +170,29 @@ class PaymentService:
                 raise InvalidRequest(f"advancing the clock by {advance_ms:g} ms leaves the years 1 to {limit}") from None
         self.clock = clock
         if self.events.subscribers:
-            self.events.publish("clock", clock=self.clock_data())
+            self.events.publish("clock", clock=clock_data(self))
 
     def latency(self) -> float:
         """Seconds to hold the next request (``latency.fixed_ms`` plus seeded jitter)."""
-        latency = self.config.latency
-        if not latency.fixed_ms and not latency.jitter_ms:
-            return 0.0
-        return (latency.fixed_ms + self._latency.random() * latency.jitter_ms) / 1000
+        return self.policy.latency(self.config.latency)
 
     # -- the public API ----------------------------------------------------------------------
 
     def issue_secret(self, github_id: str) -> Result:
         """The API secret of ``github_id`` (``InvalidRequest`` for a bad id)."""
         secret = self.auth.issue(github_id)
-        return self._decide(Result(secret), Attempt("auth", github_id)) if self.rules else Result(secret)
+        return self.policy.decide(Result(secret), Attempt("auth", github_id))
 
     def pay(self, owner: str, payment_id: str, request: InstantPaymentRequest) -> Result:
         """An instant payment: stored ``PAID``, or ``FAILED`` by the seeded draw or a rule."""
         existing = self.store.get(owner, payment_id)
         if existing is not None and (existing.status != FAILED or not self.config.failure.reuse_failed_payment_id):
             raise AlreadyPaid(payment_id, existing.status)
-        result = Result(None, failed=self._draw(owner) < self.config.failure.rate)
-        if self.rules:
+        result = Result(None, failed=self.policy.draw(owner) < self.config.failure.rate)
+        if self.policy.rules:
             attempt = Attempt("instant", owner, payment_id, request.store_id, request.order_name,
                               request.currency, request.total_pay_amount)
-            result = self._decide(result, attempt)
+            result = self.policy.decide(result, attempt)
         if result.fault is not None and not result.fault.kind.carries_out:
             return result  # nothing is stored: the connection is closed or a rule's status answers
         now = self.clock.now()
@@ -285,7 +213,7 @@ class PaymentService:
             raise AlreadyCancelled(payment_id)
         if payment.status == FAILED:
             raise PaymentNotPaid(payment_id)
-        result = self._decide(Result(payment), self._attempt("cancel", payment)) if self.rules else Result(payment)
+        result = self.policy.decide(Result(payment), self._attempt("cancel", payment))
         if result.carried_out:
             result.value = payment._replace(status=CANCELLED, updated_at=self.clock.now())
             self.store.put(result.value)
@@ -296,15 +224,7 @@ class PaymentService:
     def get(self, owner: str, payment_id: str) -> Result:
         """Look a payment up."""
         payment = self._payment(owner, payment_id)
-        return self._decide(Result(payment), self._attempt("get", payment)) if self.rules else Result(payment)
-
-    def _draw(self, owner: str) -> float:
-        """The owner's next number in [0, 1) of the seeded failure stream: the n-th draw of an
-        owner depends only on the seed, the owner and n (a counter is all an owner costs)."""
-        count = self._draws.get(owner, 0)
-        self._draws[owner] = count + 1
-        digest = blake2b(f"{self.seed}:{owner}:{count}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        return int.from_bytes(digest, "big") / 2**64
+        return self.policy.decide(Result(payment), self._attempt("get", payment))
 
     def _payment(self, owner: str, payment_id: str) -> Payment:
         payment = self.store.get(owner, payment_id)
@@ -316,79 +236,3 @@ class PaymentService:
     def _attempt(operation: str, payment: Payment) -> Attempt:
         return Attempt(operation, payment.owner, payment.payment_id, payment.store_id, payment.order_name,
                        payment.currency, payment.total_pay_amount)
-
-    def _decide(self, result: Result, attempt: Attempt) -> Result:
-        """``result`` as the first matching rule (if any) changes it, the same for every operation:
-        ``succeed`` and ``fail`` decide whether it fails; a fault is handed on (a simulated failure
-        stands only under ``delay``); a lookup or a secret has no change to lose, so there
-        ``lost_response`` is a ``reset``."""
-        active = self._match(attempt)
-        if active is None:
-            return result
-        result.rule = active.id
-        then = active.rule.then
-        if then.kind is Kind.SUCCEED or then.kind is Kind.FAIL:
-            result.failed = then.kind is Kind.FAIL
-            return result
-        read_only = attempt.operation in ("get", "auth")
-        result.fault = Outcome(Kind.RESET) if read_only and then.kind is Kind.LOST_RESPONSE else then
-        result.failed = result.failed and then.kind is Kind.DELAY
-        return result
-
-    def _match(self, attempt: Attempt) -> ActiveRule | None:
-        for active in self.rules:
-            if active.remaining != 0 and active.rule.when.matches(attempt):
-                if active.remaining is not None:
-                    active.remaining -= 1
-                    self._publish_rules()
-                return active
-        return None
-
-    # -- what the control API shows ----------------------------------------------------------
-
-    def config_data(self) -> dict[str, Any]:
-        """The configuration in force (not its payments or rules), with the seed in use."""
-        config = self.config.to_data()
-        shown = ("name", "seed", "clock", "auth", "failure", "latency", "journal")
-        return {key: self.seed if key == "seed" else config[key] for key in shown}
-
-    def clock_data(self) -> dict[str, Any]:
-        return {"now": format_local_datetime(self.clock.now()), "frozen": self.clock.frozen, "timezone": self.clock.timezone}
-
-    def state(self, owner: str | None = None) -> dict[str, Any]:
-        """Everything: configuration in force, stores and every payment (of ``owner`` only, if given)."""
-        owners = sorted(set(self.store.owners()) | {s.github_id for s in self.config.stores} | set(self._draws))
-        if owner is not None:
-            owners = [owner]
-        payments = [p for o in owners for p in self.store.of(o)]
-        return {
-            "scenario": self.config.name,
-            "seed": self.seed,
-            "config": self.config_data(),
-            "clock": self.clock_data(),
-            "rules": [active.to_data() for active in self.rules],
-            "stores": [
-                {
-                    "githubId": o,
-                    "payments": len(self.store.of(o)),
-                    "attempts": sum(p.attempts for p in self.store.of(o)),
-                }
-                for o in owners
-            ],
-            "payments": [payment_data(p) for p in payments],
-        }
-
-
-def payment_data(payment: Payment) -> dict[str, Any]:
-    """Every field of a stored payment, for the control API."""
-    return {
-        **seed_payment_data(
-            SeedPayment(
-                payment.owner, payment.payment_id, payment.store_id, payment.order_name, payment.total_pay_amount,
-                payment.currency, payment.custom_data, payment.status, payment.paid_at,
-            )
-        ),
-        "attempts": payment.attempts,
-        "createdAt": format_local_datetime(payment.created_at),
-        "updatedAt": format_local_datetime(payment.updated_at),
-    }

@@ -69,7 +69,7 @@ async def test_a_request_held_by_a_fault_is_not_cut_by_the_idle_timeout() -> Non
     server = Server(service, "127.0.0.1", 0, idle_timeout=0.5)
     await server.start()
     try:
-        service.add_rule(Rule(When(), Outcome(Kind.DELAY, delay_ms=2000)))
+        service.policy.add_rule(Rule(When(), Outcome(Kind.DELAY, delay_ms=2000)))
         async with aiohttp.ClientSession() as session, session.get(f"{server.url}/auth/alice") as response:
             assert response.status == 200
     finally:

@@ -1,0 +1,150 @@
+"""The failure policy: what decides a request's outcome. Each owner's seeded draws (the n-th
+draw depends only on the seed, the owner and n), the latency stream, and the rules in force,
+first match wins. No HTTP here."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from hashlib import blake2b
+from typing import Any
+
+from .errors import ItemNotFound
+from .events import Events
+from .rules import Attempt, Kind, Outcome, Rule
+from .scenario import LatencyConfig
+
+__all__ = ["ActiveRule", "FailurePolicy", "Result"]
+
+
+@dataclass(slots=True)
+class Result:
+    """What an operation came to: its value, whether it failed (simulated), and the matching
+    rule's fault for the HTTP layer to apply (``delay``, ``timeout``, ``reset``,
+    ``lost_response``, ``status``)."""
+
+    value: Any
+    failed: bool = False
+    fault: Outcome | None = None
+    rule: int | None = None
+
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``failed`` or the fault applied, as the journal shows it."""
+        if self.fault is not None:
+            return self.fault.kind.value
+        return "failed" if self.failed else "ok"
+
+    @property
+    def carried_out(self) -> bool:
+        """Whether the operation happens: not failed, and no fault that stops it."""
+        return not self.failed and (self.fault is None or self.fault.kind.carries_out)
+
+
+@dataclass(slots=True)
+class ActiveRule:
+    """A rule in force: its id, and how many more times it may match (None: unlimited)."""
+
+    id: int
+    rule: Rule
+    remaining: int | None
+
+    def to_data(self) -> dict[str, Any]:
+        return {"id": self.id, **self.rule.to_data(), "remaining": self.remaining}
+
+
+class FailurePolicy:
+    """The seeded draws and the rules of one instance; changes to the rules are published."""
+
+    seed: int
+    rules: list[ActiveRule]
+
+    def __init__(self, events: Events) -> None:
+        self._events = events
+
+    def restart(self, seed: int, rules: Iterable[Rule]) -> None:
+        """Start again from ``seed`` with ``rules`` (numbered from 1)."""
+        self.reseed(seed)
+        self.rules = [ActiveRule(i, rule, rule.times) for i, rule in enumerate(rules, 1)]
+        self._next_rule_id = len(self.rules) + 1
+
+    def reseed(self, seed: int) -> None:
+        """Draw from ``seed`` from now on, every owner from its first draw again."""
+        self.seed = seed
+        self._draws: dict[str, int] = {}
+        self._latency = random.Random(f"{seed}:latency")
+
+    def forget(self, owner: str) -> None:
+        """Start ``owner``'s draws again from the first."""
+        self._draws.pop(owner, None)
+
+    def owners(self) -> Iterable[str]:
+        """The owners that have drawn."""
+        return self._draws.keys()
+
+    def draw(self, owner: str) -> float:
+        """The owner's next number in [0, 1): a counter is all an owner costs."""
+        count = self._draws.get(owner, 0)
+        self._draws[owner] = count + 1
+        digest = blake2b(f"{self.seed}:{owner}:{count}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2**64
+
+    def latency(self, latency: LatencyConfig) -> float:
+        """Seconds to hold the next request (``fixed_ms`` plus seeded jitter)."""
+        if not latency.fixed_ms and not latency.jitter_ms:
+            return 0.0
+        return (latency.fixed_ms + self._latency.random() * latency.jitter_ms) / 1000
+
+    def decide(self, result: Result, attempt: Attempt) -> Result:
+        """``result`` as the first matching rule (if any) changes it, the same for every operation:
+        ``succeed`` and ``fail`` decide whether it fails; a fault is handed on (a simulated failure
+        stands only under ``delay``); a lookup or a secret has no change to lose, so there
+        ``lost_response`` is a ``reset``."""
+        if not self.rules:
+            return result
+        active = self._match(attempt)
+        if active is None:
+            return result
+        result.rule = active.id
+        then = active.rule.then
+        if then.kind is Kind.SUCCEED or then.kind is Kind.FAIL:
+            result.failed = then.kind is Kind.FAIL
+            return result
+        read_only = attempt.operation in ("get", "auth")
+        result.fault = Outcome(Kind.RESET) if read_only and then.kind is Kind.LOST_RESPONSE else then
+        result.failed = result.failed and then.kind is Kind.DELAY
+        return result
+
+    def _match(self, attempt: Attempt) -> ActiveRule | None:
+        for active in self.rules:
+            if active.remaining != 0 and active.rule.when.matches(attempt):
+                if active.remaining is not None:
+                    active.remaining -= 1
+                    self._publish()
+                return active
+        return None
+
+    def add_rule(self, rule: Rule) -> ActiveRule:
+        """Add a rule after the others (first match wins); it lasts until reset."""
+        active = ActiveRule(self._next_rule_id, rule, rule.times)
+        self._next_rule_id += 1
+        self.rules.append(active)
+        self._publish()
+        return active
+
+    def delete_rule(self, rule_id: int) -> None:
+        """Remove the rule ``rule_id``; ``ItemNotFound`` if there is none."""
+        kept = [active for active in self.rules if active.id != rule_id]
+        if len(kept) == len(self.rules):
+            raise ItemNotFound(f"no rule with id {rule_id}")
+        self.rules = kept
+        self._publish()
+
+    def clear_rules(self) -> None:
+        self.rules = []
+        self._publish()
+
+    def _publish(self) -> None:
+        if self._events.subscribers:
+            self._events.publish("rules", rules=[active.to_data() for active in self.rules])
