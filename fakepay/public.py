@@ -37,14 +37,8 @@ __all__ = ["ROUTES", "PublicApi", "Route"]
 
 _JSON = "application/json"
 Reply = tuple[web.Response, "Outcome | None"]
-#: What failed, for the message of a simulated failure, by operation.
-_WHAT = {
-    "auth": "issuing the secret of '{}'",
-    "instant": "payment '{}'",
-    "cancel": "cancel of payment '{}'",
-    "get": "lookup of payment '{}'",
-}
-Handle = Callable[[web.Request, JournalEntry], Awaitable[Reply]]
+#: A route's handler: the request, its journal entry (to note what it learns), its path value.
+Handle = Callable[[web.Request, JournalEntry, str], Awaitable[Reply]]
 
 
 @dataclass(frozen=True)
@@ -119,9 +113,10 @@ class PublicApi:
                 latency = service.latency()
                 if latency:
                     await asyncio.sleep(latency)
+                value = ""
                 if route is not None:
-                    entry.value = route.value(entry.path)
-                response, fault = await handle(request, entry)
+                    value = entry.value = route.value(entry.path)
+                response, fault = await handle(request, entry, value)
             except Exception as exception:  # every error, a bug included, is answered as JSON
                 response = error_response(exception, f"request {entry.id}")
                 entry.outcome = "rejected" if as_error(exception) is not None else "error"
@@ -144,13 +139,13 @@ class PublicApi:
 
         return endpoint
 
-    def _finish(self, entry: JournalEntry, result: Result, ok: Callable[[Any], web.Response]) -> Reply:
-        """The response for ``result``: ``ok(value)``, the simulated failure, or a rule's answer."""
+    def _finish(self, entry: JournalEntry, what: str, result: Result, ok: Callable[[Any], web.Response]) -> Reply:
+        """The response for ``result``: ``ok(value)``, the simulated failure of ``what``, or a
+        rule's answer."""
         entry.outcome = result.outcome
         entry.rule = result.rule
         fault = result.fault
         if result.failed:
-            what = _WHAT[entry.operation].format(entry.value)  # type: ignore[index]
             status = self._service.config.failure.status
             failure = PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)", status)
             return error_response(failure), fault
@@ -160,9 +155,9 @@ class PublicApi:
             return json_response(b"{}"), fault
         return ok(result.value), fault
 
-    async def _auth(self, request: web.Request, entry: JournalEntry) -> Reply:
-        result = self._service.issue_secret(entry.value)  # type: ignore[arg-type]
-        return self._finish(entry, result, _secret_response)
+    async def _auth(self, request: web.Request, entry: JournalEntry, github_id: str) -> Reply:
+        result = self._service.issue_secret(github_id)
+        return self._finish(entry, f"issuing the secret of '{github_id}'", result, _secret_response)
 
     def _owner(self, request: web.Request, entry: JournalEntry) -> str:
         """The owner of the secret (checked after the path value, as the real server does),
@@ -171,7 +166,7 @@ class PublicApi:
         owner = entry.owner = self._service.auth.owner(authorization)
         return owner
 
-    async def _instant(self, request: web.Request, entry: JournalEntry) -> Reply:
+    async def _instant(self, request: web.Request, entry: JournalEntry, payment_id: str) -> Reply:
         owner = self._owner(request, entry)
         content_type = request.headers.get(hdrs.CONTENT_TYPE)
         if not is_json(content_type):
@@ -181,20 +176,20 @@ class PublicApi:
         payment_request, warnings = parse_instant_request(loads(body))
         if warnings:
             entry.warnings = warnings
-        result = self._service.pay(owner, entry.value, payment_request)  # type: ignore[arg-type]
-        return self._finish(entry, result, _receipt_response)
+        result = self._service.pay(owner, payment_id, payment_request)
+        return self._finish(entry, f"payment '{payment_id}'", result, _receipt_response)
 
-    async def _cancel(self, request: web.Request, entry: JournalEntry) -> Reply:
+    async def _cancel(self, request: web.Request, entry: JournalEntry, payment_id: str) -> Reply:
         owner = self._owner(request, entry)
         if request.body_exists:  # cancel takes no body: what it was sent is only journaled
             with contextlib.suppress(FakePayError, web.HTTPRequestEntityTooLarge):
                 entry.body = (await read_body(request))[:BODY_LIMIT]
-        result = self._service.cancel(owner, entry.value)  # type: ignore[arg-type]
-        return self._finish(entry, result, _payment_response)
+        result = self._service.cancel(owner, payment_id)
+        return self._finish(entry, f"cancel of payment '{payment_id}'", result, _payment_response)
 
-    async def _get(self, request: web.Request, entry: JournalEntry) -> Reply:
-        result = self._service.get(self._owner(request, entry), entry.value)  # type: ignore[arg-type]
-        return self._finish(entry, result, _payment_response)
+    async def _get(self, request: web.Request, entry: JournalEntry, payment_id: str) -> Reply:
+        result = self._service.get(self._owner(request, entry), payment_id)
+        return self._finish(entry, f"lookup of payment '{payment_id}'", result, _payment_response)
 
 
 def _secret_response(secret: str) -> web.Response:

@@ -57,8 +57,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     data = dict(pairs)
     if len(data) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise ValueError(f"duplicate key {show(duplicate)}")
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {show(key)}")
+            seen.add(key)
     return data
 
 
