@@ -213,7 +213,7 @@ class PaymentService:
             raise AlreadyCancelled(payment_id)
         if payment.status == FAILED:
             raise PaymentNotPaid(payment_id)
-        result = self.policy.decide(Result(payment), self._attempt("cancel", payment))
+        result = self._decide(Result(payment), "cancel", payment)
         if result.carried_out:
             result.value = payment._replace(status=CANCELLED, updated_at=self.clock.now())
             self.store.put(result.value)
@@ -224,7 +224,7 @@ class PaymentService:
     def get(self, owner: str, payment_id: str) -> Result:
         """Look a payment up."""
         payment = self._payment(owner, payment_id)
-        return self.policy.decide(Result(payment), self._attempt("get", payment))
+        return self._decide(Result(payment), "get", payment)
 
     def _payment(self, owner: str, payment_id: str) -> Payment:
         payment = self.store.get(owner, payment_id)
@@ -232,7 +232,10 @@ class PaymentService:
             raise PaymentNotFound(payment_id)
         return payment
 
-    @staticmethod
-    def _attempt(operation: str, payment: Payment) -> Attempt:
-        return Attempt(operation, payment.owner, payment.payment_id, payment.store_id, payment.order_name,
-                       payment.currency, payment.total_pay_amount)
+    def _decide(self, result: Result, operation: str, payment: Payment) -> Result:
+        """``result`` as the rules decide it for ``operation`` on a stored payment."""
+        if not self.policy.rules:  # no rule: nothing to match, and no Attempt to build
+            return result
+        attempt = Attempt(operation, payment.owner, payment.payment_id, payment.store_id, payment.order_name,
+                          payment.currency, payment.total_pay_amount)
+        return self.policy.decide(result, attempt)
