@@ -18,5 +18,5 @@ USER 10001:10001
 ENV FAKEPAY_HOST=0.0.0.0 FAKEPAY_PORT=8080
 EXPOSE 8080
 HEALTHCHECK --interval=3s --timeout=2s --start-period=30s --retries=3 CMD ["python", "-c", \
-    "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/__fakepay/health' % os.environ.get('FAKEPAY_PORT', '8080'), timeout=2)"]
+    "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/__fakepay/health' % (os.environ.get('FAKEPAY_PORT') or '8080'), timeout=2)"]
 ENTRYPOINT ["fakepay", "serve"]

@@ -8,20 +8,23 @@ import contextlib
 import ipaddress
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from typing import TextIO
 
-from . import PaymentService, Scenario, ScenarioError, Server, issue_secret, load_scenario, shipped_scenarios
+from . import PaymentService, Scenario, ScenarioError, Server, __version__, issue_secret, load_scenario, shipped_scenarios
 from .errors import InvalidRequest
 from .scenario import MAX_SEED
 
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
+_TOKEN = re.compile(r"[!-~]{1,256}")
 ENVIRONMENT_PREFIX = "FAKEPAY_"
 YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SCENARIO_HELP = (
@@ -31,13 +34,18 @@ SCENARIO_HELP = (
 
 
 def _rate(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        rate = -1.0
-    if not 0.0 <= rate <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got '{text}'")
-    return rate
+    if not _DECIMAL.fullmatch(text) or not 0.0 <= float(text) <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return float(text)
+
+
+def _token(text: str) -> str:
+    if not _TOKEN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            "must be 1 to 256 printable ASCII characters without spaces (what a browser and any HTTP "
+            "client can send in a header)"
+        )
+    return text
 
 
 def _seed(text: str) -> int:
@@ -82,12 +90,24 @@ def _from_environment(options: Sequence[argparse.Action], environ: Mapping[str, 
             action.default = _BadVariable(f"{variable}: {error}")
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        try:
+            installed = version("fakepay")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            installed = f"{__version__} (not installed)"
+        print(f"fakepay {installed}")
+        parser.exit()
+
+
 def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fakepay",
         description="A stateful fake of the CEOS payment server, for tests.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version('fakepay')}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = commands.add_parser(
@@ -111,7 +131,7 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                 help="share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one)",
             ),
             serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines"),
-            serve.add_argument("--control-token", metavar="T", help="require 'Authorization: Bearer T' on the control API"),
+            serve.add_argument("--control-token", type=_token, metavar="T", help="require 'Authorization: Bearer T' on the control API"),
             serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)"),
         ],
         environ,
@@ -143,7 +163,13 @@ def _serve(args: argparse.Namespace) -> int:
     if bad:
         return _fail(*bad)
     if args.no_control and args.control_token:
-        return _fail("--no-control and --control-token contradict each other: choose one")
+        given = set(sys.argv[1:] if args.argv is None else args.argv)
+        on_command_line = {"--no-control" in given, any(a.startswith("--control-token") for a in given)}
+        if on_command_line != {True, False}:  # both from one place: a contradiction
+            return _fail("--no-control and --control-token (FAKEPAY_NO_CONTROL, FAKEPAY_CONTROL_TOKEN) "
+                         "contradict each other: choose one")
+        # one from the command line, the other from the environment: the command line wins
+        args.control_token, args.no_control = (None, True) if "--no-control" in given else (args.control_token, False)
     try:
         scenario = _scenario(args.scenario)
     except ScenarioError as error:
@@ -305,5 +331,6 @@ def _secret(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser(os.environ).parse_args(argv)
+    args.argv = None if argv is None else list(argv)
     command = {"serve": _serve, "validate": _validate, "secret": _secret}[args.command]
     return command(args)

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import InvalidRequest, ItemNotFound, PaymentNotFound, Unauthorized
+from .errors import Forbidden, InvalidRequest, ItemNotFound, PaymentNotFound, Unauthorized
 from .responses import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
@@ -29,6 +29,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
 _LIMIT = re.compile("[0-9]{1,9}")
+_RULE_ID = re.compile("[0-9]{1,18}")
 #: Seconds between the comment lines that keep an idle event stream open through proxies.
 KEEP_ALIVE_S = 15.0
 #: Seconds a stream waits after each write, so that a busy server writes many events at once.
@@ -167,8 +168,8 @@ class ControlApi:
     async def delete_rule(self, request: web.Request) -> web.Response:
         _query(request, ())
         [rule_id] = path_values(PREFIX + "/rules/{id}", raw_path(request))
-        if not rule_id.isdigit() or len(rule_id) > 18:
-            raise InvalidRequest(f"a rule id is a whole number, got '{rule_id}'")
+        if not _RULE_ID.fullmatch(rule_id):
+            raise InvalidRequest(f"a rule id is a whole number, got {show(rule_id)}")
         self._service.policy.delete_rule(int(rule_id))
         return _ok({"rules": [active.to_data() for active in self._service.policy.rules]})
 
@@ -268,6 +269,9 @@ def _guard(token: str | None, activity: ConnectionActivity) -> Callable[[Handler
         async def guarded(request: web.Request) -> web.StreamResponse:
             activity.started(request)
             try:
+                origin = request.headers.get(hdrs.ORIGIN)
+                if origin is not None and origin != f"{request.scheme}://{request.host}":
+                    raise Forbidden(f"control calls from another origin ({show(origin)}) are refused")
                 if expected is not None and not open_:
                     given = request.headers.get(hdrs.AUTHORIZATION, "").encode("utf-8", "surrogateescape")
                     if not hmac.compare_digest(given, expected):

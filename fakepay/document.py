@@ -12,11 +12,13 @@ from .errors import ScenarioError
 from .validation import describe, did_you_mean, show
 from .wire import parse_local_datetime
 
-__all__ = ["MAX_VALUES", "Document", "Path", "Reader", "format_path"]
+__all__ = ["MAX_PROBLEMS", "MAX_VALUES", "Document", "Path", "Reader", "format_path"]
 
 Path = tuple[str | int, ...]
 #: A document has at most this many values, an alias counted each time it is used.
-MAX_VALUES = 1_000_000
+MAX_VALUES = 250_000
+#: At most this many problems are listed; then how many more there are.
+MAX_PROBLEMS = 100
 
 
 def format_path(path: Path) -> str:
@@ -49,10 +51,10 @@ class Document:
 
         document = cls(None, source)
         try:
-            loader = Loader(text)
+            loader = Loader(text, MAX_VALUES)
             try:
                 node = loader.get_single_node()
-                problem = None if node is None else size_problem(node, MAX_VALUES)
+                problem = None if node is None else size_problem(node, MAX_VALUES)  # aliases expanded
                 if problem is not None:
                     mark = problem[0].start_mark
                     position = (mark.line + 1, mark.column + 1)
@@ -154,9 +156,12 @@ class Reader:
         self._problems.append((position, f"{self.document.locate(path, key)}{name + ': ' if name else ''}{message}"))
 
     def check(self, what: str = "scenario") -> None:
-        """Raise ``ScenarioError`` listing every problem, if there are any."""
+        """Raise ``ScenarioError`` listing the problems (the first ``MAX_PROBLEMS``), if there are any."""
         if self._problems:
-            raise ScenarioError(self.problems, what)
+            problems = self.problems
+            if len(problems) > MAX_PROBLEMS:
+                problems = [*problems[:MAX_PROBLEMS], f"… and {len(problems) - MAX_PROBLEMS} more problems"]
+            raise ScenarioError(problems, what)
 
     def mapping(self, value: Any, path: Path, known: Collection[str], required: Collection[str] = ()) -> dict[str, Any]:
         """The mapping at ``path``; unknown and missing keys are problems."""

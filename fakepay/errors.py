@@ -4,6 +4,7 @@ FakePayError
 ├── InvalidRequest           400 INVALID_REQUEST: malformed JSON, a bad field or path value
 │   └── ScenarioError        400 INVALID_REQUEST: a scenario (or control body) with problems
 ├── Unauthorized             401 UNAUTHORIZED: missing, malformed or unknown credentials
+├── Forbidden                403 FORBIDDEN: a control call from a web page of another origin
 ├── PaymentNotFound          404 PAYMENT_NOT_FOUND: no payment with that id for this store
 ├── RouteNotFound            404 NOT_FOUND: no such route
 ├── ItemNotFound             404 NOT_FOUND: no rule or shipped scenario by that id (control API)
@@ -29,6 +30,7 @@ __all__ = [
     "AlreadyCancelled",
     "AlreadyPaid",
     "FakePayError",
+    "Forbidden",
     "InternalError",
     "InvalidRequest",
     "ItemNotFound",
@@ -77,6 +79,14 @@ class Unauthorized(FakePayError):
 
     type = "UNAUTHORIZED"
     status = 401
+
+
+class Forbidden(FakePayError):
+    """A control call whose ``Origin`` is another site: a web page the developer visits must not
+    drive the fake server."""
+
+    type = "FORBIDDEN"
+    status = 403
 
 
 class PaymentNotFound(FakePayError):

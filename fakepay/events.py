@@ -13,28 +13,32 @@ __all__ = ["Events", "Subscription"]
 
 #: Events a subscriber may have waiting before newer ones are dropped.
 QUEUE_LIMIT = 1000
+#: Bytes of events a subscriber may have waiting (a payment's event carries its customData).
+QUEUE_BYTES = 4 * 1024 * 1024
 
 
 class Subscription:
-    """One subscriber's queue of encoded events (JSON objects with a ``type``). When it is full,
-    new events are dropped and counted; the subscriber is then told once, with ``{"type":
+    """One subscriber's queue of encoded events (JSON objects with a ``type``). When it is full
+    (``limit`` events or ``QUEUE_BYTES`` bytes), new events are dropped and counted; the subscriber is then told once, with ``{"type":
     "dropped", "count": N}`` where the events went missing."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._queue: deque[bytes] = deque()
+        self._bytes = 0
         self._dropped = 0
         self._closed = False
         self._ready = asyncio.Event()
 
     def put(self, event: bytes) -> None:
         queue = self._queue
-        if len(queue) >= self.limit:
+        if len(queue) >= self.limit or self._bytes + len(event) > QUEUE_BYTES:
             self._dropped += 1
             return
         if self._dropped:
             self._tell_dropped()
         queue.append(event)
+        self._bytes += len(event)
         self._ready.set()
 
     def _tell_dropped(self) -> None:
@@ -62,6 +66,7 @@ class Subscription:
                 return []
         events = list(self._queue)
         self._queue.clear()
+        self._bytes = 0
         return events
 
     def __len__(self) -> int:

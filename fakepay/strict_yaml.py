@@ -19,16 +19,25 @@ _SCALARS = {"int": "an integer", "float": "a number", "bool": "true or false", "
 
 
 class Loader(yaml.SafeLoader):
-    """``SafeLoader`` that refuses nesting deeper than ``MAX_DEPTH`` as it composes."""
+    """``SafeLoader`` that refuses, as it composes, nesting deeper than ``MAX_DEPTH`` and more
+    than ``max_values`` values as written (before aliases are expanded)."""
 
     _depth = 0
+    _values = 0
+
+    def __init__(self, stream: str, max_values: int) -> None:
+        super().__init__(stream)
+        self.max_values = max_values
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
+        self._values += 1
         try:
-            if self._depth > MAX_DEPTH:
+            if self._depth > MAX_DEPTH or self._values > self.max_values:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise ComposerError(None, None, f"values are nested deeper than {MAX_DEPTH} levels", mark)
+                problem = (f"values are nested deeper than {MAX_DEPTH} levels" if self._depth > MAX_DEPTH
+                           else f"the document has more than {self.max_values} values")
+                raise ComposerError(None, None, problem, mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1

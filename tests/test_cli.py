@@ -255,3 +255,28 @@ def test_serve_help_gives_the_scenarios_failure_rate_as_the_default_and_names_th
     text = " ".join(result.stdout.split())
     assert "(default: the scenario's, 0.1 without one)" in text
     assert "happy-path" in text and "relative to the current directory" in text
+
+
+@pytest.mark.parametrize("rate", ["１", " 0.5 ", "0.1_0", "1e-400", "-0", "nan", "1.5"])
+def test_a_failure_rate_is_a_plain_decimal_from_0_to_1(rate: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from fakepay.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--failure-rate", rate])
+    assert exit_.value.code == 2
+    assert "must be a number from 0 to 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("token", ["", " ", "trail ", "토큰", "a\tb", "x" * 257])
+def test_a_control_token_must_be_sendable_in_a_header(token: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from fakepay.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--control-token", token])
+    assert exit_.value.code == 2
+    assert "printable ASCII" in capsys.readouterr().err
+
+
+def test_the_command_line_wins_over_the_environment_for_control() -> None:
+    with serving("--no-control", FAKEPAY_CONTROL_TOKEN="T") as (_, banner):
+        assert fetch(f"{banner.group(1)}/__fakepay/state")[0] == 404  # no control API, and no token needed

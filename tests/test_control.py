@@ -312,3 +312,16 @@ async def test_no_control_means_no_page(aiohttp_client: Any) -> None:
         response = await client.get(f"/__fakepay{path}")
         assert response.status == 404
         assert (await response.json())["type"] == "NOT_FOUND"
+
+
+async def test_a_control_call_from_another_origin_is_refused(api: Api) -> None:
+    before = await api.control("GET", "/state")
+    refused = await api.client.post("/__fakepay/scenarios/always-fail", headers={"Origin": "http://evil.example"})
+    assert (refused.status, (await refused.json())["type"]) == (403, "FORBIDDEN")
+    text_rule = await api.client.post("/__fakepay/rules", data=b'{"then":"fail"}',
+                                      headers={"Origin": "null", "Content-Type": "text/plain"})
+    assert text_rule.status == 403
+    assert await api.control("GET", "/state") == before
+    host = api.client.server.host
+    same = await api.client.post("/__fakepay/reset", headers={"Origin": f"http://{host}:{api.client.server.port}"})
+    assert same.status == 200

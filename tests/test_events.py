@@ -269,3 +269,18 @@ def test_sigterm_ends_open_streams_and_exits_quietly() -> None:
             connection.close()
         assert process.wait(timeout=5) == 0
         assert process.stderr.read() == ""  # type: ignore[union-attr]
+
+
+def test_a_queue_is_bounded_in_bytes_too() -> None:
+    from fakepay.events import QUEUE_BYTES, Events
+
+    events = Events()
+    subscription = events.subscribe()
+    for _ in range(20):
+        events.publish("payment", customData="x" * (QUEUE_BYTES // 8))
+    assert len(subscription) < 8
+    assert sum(map(len, asyncio.run(subscription.get(0)) or [])) <= QUEUE_BYTES
+    events.publish("payment", customData="small")
+    [dropped, small] = asyncio.run(subscription.get(0)) or []
+    assert json.loads(dropped) == {"type": "dropped", "count": 20 - 7}
+    assert json.loads(small)["customData"] == "small"

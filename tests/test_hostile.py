@@ -404,6 +404,9 @@ BAD_QUERIES = {
     "reset unknown": ("POST", "/reset?everything=1", "unknown query parameter"),
     "state owner empty": ("GET", "/state?owner=", "value"),
     "path filter too long": ("GET", "/requests?path=" + "%5Ba" * 200, "at most 256"),
+    "rule id superscript": ("DELETE", "/rules/%C2%B2", "whole number"),
+    "rule id full-width": ("DELETE", "/rules/%EF%BC%91", "whole number"),
+    "rule id arabic": ("DELETE", "/rules/%D9%A1", "whole number"),
 }
 
 
@@ -448,8 +451,8 @@ def _bomb(levels: int) -> str:
 
 
 BAD_SCENARIOS = {
-    "alias bomb": (_bomb(8), "1:1", "more than 1000000 values"),
-    "alias bomb deeper": (_bomb(12), "1:1", "more than 1000000 values"),
+    "alias bomb": (_bomb(8), "1:1", "more than 250000 values"),
+    "alias bomb deeper": (_bomb(12), "1:1", "more than 250000 values"),
     "frozen_at month 13": ("clock: {frozen_at: 2025-13-45}\n", "1:20", "as a date"),
     "frozen_at Feb 30": ("clock:\n  frozen_at: 2025-02-30\n", "2:14", "as a date"),
     "bad date as key": ("2025-13-45: x\n", "1:1", "as a date"),
@@ -625,3 +628,18 @@ def test_a_long_file_name_gives_a_name_that_can_be_patched(tmp_path: Path) -> No
     scenario = load_scenario(path)
     assert scenario.name == "n" * 100
     assert scenario.patched({"failure": {"rate": 0.5}}).failure.rate == 0.5
+
+
+def test_a_scenario_with_many_problems_lists_the_first_hundred(fake: FakePay) -> None:
+    text = "payments:\n" + "  - x\n" * 300
+    status, headers, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
+    assert_json_error(status, headers, body, 400, "… and 200 more problems")
+    assert json.loads(body)["message"].count("must be a mapping") == 100
+
+
+def test_a_scenario_of_too_many_values_is_refused_as_it_is_read(fake: FakePay) -> None:
+    text = "payments: [" + "1," * 260_000 + "1]\n"
+    status, headers, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}),
+                                     timeout=60)
+    assert_json_error(status, headers, body, 400, "more than 250000 values")
+    assert len(body) < 1000
