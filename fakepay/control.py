@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import Forbidden, InvalidRequest, ItemNotFound, PaymentNotFound, Unauthorized
+from .errors import Forbidden, InvalidRequest, ItemNotFound, PaymentNotFound, TooManySubscribers, Unauthorized
 from .responses import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
@@ -30,6 +30,8 @@ _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
 _LIMIT = re.compile("[0-9]{1,9}")
 _RULE_ID = re.compile("[0-9]{1,18}")
+#: Event streams open at once; more are refused (503), so that streams cannot crowd out the API.
+MAX_SUBSCRIBERS = 100
 #: Seconds between the comment lines that keep an idle event stream open through proxies.
 KEEP_ALIVE_S = 15.0
 #: Seconds a stream waits after each write, so that a busy server writes many events at once.
@@ -224,6 +226,8 @@ class ControlApi:
         if request.method == hdrs.METH_HEAD:
             return response
         events = self._service.events
+        if len(events.subscribers) >= MAX_SUBSCRIBERS:
+            raise TooManySubscribers(MAX_SUBSCRIBERS)
         subscription = events.subscribe()
         try:
             await response.prepare(request)

@@ -15,7 +15,8 @@ FakePayError
 ├── PayloadTooLarge          413 PAYLOAD_TOO_LARGE: a body over 1 MiB
 ├── UnsupportedMediaType     415 UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON
 ├── PaymentFailed            500 PAYMENT_FAILED: the simulated failure (status configurable)
-└── InternalError            500 INTERNAL_ERROR: a bug in fakepay (logged with its traceback)
+├── InternalError            500 INTERNAL_ERROR: a bug in fakepay (logged with its traceback)
+└── TooManySubscribers       503 TOO_MANY_SUBSCRIBERS: more event streams open than fakepay serves
 
 The classes know nothing of HTTP beyond their status number; ``fakepay.responses`` turns them into
 responses in one place.
@@ -41,6 +42,7 @@ __all__ = [
     "PaymentNotPaid",
     "RouteNotFound",
     "ScenarioError",
+    "TooManySubscribers",
     "Unauthorized",
     "UnsupportedMediaType",
 ]
@@ -197,3 +199,13 @@ class InternalError(FakePayError):
 
     def __init__(self, where: str) -> None:
         super().__init__(f"internal error in fakepay ({where}); its traceback is in the server's log")
+
+
+class TooManySubscribers(FakePayError):
+    """``GET /__fakepay/events`` while the most streams fakepay serves at once are open."""
+
+    type = "TOO_MANY_SUBSCRIBERS"
+    status = 503
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} event streams are open already; close one (a dashboard tab, a curl) and try again")

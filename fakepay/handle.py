@@ -26,6 +26,16 @@ __all__ = ["FakePay", "FakePayControlError"]
 ScenarioSource = str | Path | dict[str, Any] | Scenario
 
 
+def _base_url(url: str) -> str:
+    """``url`` as the base URL of a fakepay (``http://host:port``), or ``ValueError`` saying why not."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"a fakepay URL is http://HOST:PORT, got {url!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"a fakepay URL has no path or query: give http://{parts.netloc}, not {url!r}")
+    return f"http://{parts.netloc}"
+
+
 def _segment(value: str) -> str:
     """``value`` percent-encoded as one path segment."""
     return urllib.parse.quote(value, safe="")
@@ -107,7 +117,7 @@ class FakePay:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self._attach_url = url.rstrip("/") if url else None
+        self._attach_url = _base_url(url) if url else None
         self._scenario_source = scenario
         self._seed = seed
         self._failure_rate = failure_rate

@@ -90,12 +90,15 @@ def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
 
     url = _setting(pytestconfig, "url", "FAKEPAY_URL")
     scenario = _session_scenario(pytestconfig)
-    handle = FakePay(
-        url,
-        scenario=scenario,
-        failure_rate=0.0 if url and scenario is None else None,  # as a server started here
-        control_token=_setting(pytestconfig, "control_token", "FAKEPAY_CONTROL_TOKEN"),
-    )
+    try:
+        handle = FakePay(
+            url,
+            scenario=scenario,
+            failure_rate=0.0 if url and scenario is None else None,  # as a server started here
+            control_token=_setting(pytestconfig, "control_token", "FAKEPAY_CONTROL_TOKEN"),
+        )
+    except ValueError as error:
+        raise pytest.UsageError(f"--fakepay-url / FAKEPAY_URL: {error}") from None
     with handle:
         yield handle
 

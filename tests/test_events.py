@@ -284,3 +284,15 @@ def test_a_queue_is_bounded_in_bytes_too() -> None:
     [dropped, small] = asyncio.run(subscription.get(0)) or []
     assert json.loads(dropped) == {"type": "dropped", "count": 20 - 7}
     assert json.loads(small)["customData"] == "small"
+
+
+async def test_streams_beyond_the_limit_are_refused(aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakepay import control
+
+    monkeypatch.setattr(control, "MAX_SUBSCRIBERS", 2)
+    client = await aiohttp_client(create_app(PaymentService()))
+    open_ = [await client.get("/__fakepay/events") for _ in range(2)]
+    refused = await client.get("/__fakepay/events")
+    assert (refused.status, (await refused.json())["type"]) == (503, "TOO_MANY_SUBSCRIBERS")
+    for response in open_:
+        response.close()

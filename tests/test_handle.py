@@ -65,3 +65,14 @@ def test_load_scenario_takes_a_shipped_scenarios_name(tmp_path, monkeypatch: pyt
         assert fake.state()["scenario"] == "lost-responses"
         with pytest.raises(ScenarioError, match="no scenario 'lost-response': not a file"):
             fake.load_scenario("lost-response")
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1:1", "http://127.0.0.1:1/payments", "not a url", "http://127.0.0.1:1/?x=1"])
+def test_an_attach_url_that_is_not_a_base_url_is_refused_at_once(url: str) -> None:
+    with pytest.raises(ValueError, match="a fakepay URL"):
+        FakePay(url)
+
+
+def test_an_attach_url_may_end_with_a_slash() -> None:
+    with FakePay() as started, FakePay(started.url + "/") as attached:
+        assert attached.url == started.url
