@@ -85,4 +85,8 @@ class Server:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+            assert runner.server is not None
+            transports = [c.transport for c in runner.server.connections if c.transport is not None]
             await runner.cleanup()
+            for transport in transports:  # a client that stopped reading keeps no socket open
+                transport.abort()

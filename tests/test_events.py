@@ -296,3 +296,23 @@ async def test_streams_beyond_the_limit_are_refused(aiohttp_client: Any, monkeyp
     assert (refused.status, (await refused.json())["type"]) == (503, "TOO_MANY_SUBSCRIBERS")
     for response in open_:
         response.close()
+
+
+def test_stopping_the_handle_closes_a_stream_whose_reader_stalled() -> None:
+    from fakepay import FakePay
+
+    fake = FakePay(failure_rate=0).start()
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect((host, int(port)))
+    sock.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: x\r\n\r\n")
+    for i in range(100):
+        fake.seed_payment("alice", f"p{i}", custom_data="x" * 60_000)
+    fake.stop()
+    sock.settimeout(10)
+    received = b""
+    while chunk := sock.recv(1 << 20):  # what was sent, then the end: the server closed it
+        received += chunk
+    sock.close()
+    assert received.startswith(b"HTTP/1.1 200")
