@@ -5,6 +5,7 @@ stream; and the dashboard page that uses both."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import re
 from collections.abc import Awaitable, Callable
@@ -47,6 +48,17 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }
+
+
+@functools.cache
+def _page(name: str) -> bytes:
+    """A file of the dashboard, read from the package once."""
+    return (resources.files(__package__) / "dashboard" / name).read_bytes()
+
+
+def _path_values(request: web.Request) -> list[str]:
+    """The request's path values, by the template of the route it matched (the route table's)."""
+    return path_values(request.match_info.route.resource.canonical, raw_path(request))  # type: ignore[union-attr]
 
 
 def _ok(data: Any) -> web.Response:
@@ -118,7 +130,7 @@ class ControlApi:
     async def load_shipped(self, request: web.Request) -> web.Response:
         """Load a shipped scenario by name (only a name: never a path on the server)."""
         _query(request, ())
-        [name] = path_values(PREFIX + "/scenarios/{name}", raw_path(request))
+        [name] = _path_values(request)
         shipped = shipped_scenarios()
         if name not in shipped:
             raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}")
@@ -142,7 +154,7 @@ class ControlApi:
 
     async def get_payment(self, request: web.Request) -> web.Response:
         _query(request, ())
-        owner, payment_id = path_values(PREFIX + "/payments/{owner}/{paymentId}", raw_path(request))
+        owner, payment_id = _path_values(request)
         payment = self._service.store.get(owner, payment_id)
         if payment is None:
             raise PaymentNotFound(payment_id)
@@ -150,12 +162,12 @@ class ControlApi:
 
     async def get_secret(self, request: web.Request) -> web.Response:
         _query(request, ())
-        [github_id] = path_values(PREFIX + "/secrets/{githubId}", raw_path(request))
+        [github_id] = _path_values(request)
         return _ok({"githubId": github_id, "secret": self._service.auth.issue(github_id)})
 
     async def get_rules(self, request: web.Request) -> web.Response:
         _query(request, ())
-        return _ok({"rules": [active.to_data() for active in self._service.policy.rules]})
+        return _ok({"rules": self._service.policy.rules_data()})
 
     async def add_rule(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -169,11 +181,11 @@ class ControlApi:
 
     async def delete_rule(self, request: web.Request) -> web.Response:
         _query(request, ())
-        [rule_id] = path_values(PREFIX + "/rules/{id}", raw_path(request))
+        [rule_id] = _path_values(request)
         if not _RULE_ID.fullmatch(rule_id):
             raise InvalidRequest(f"a rule id is a whole number, got {show(rule_id)}")
         self._service.policy.delete_rule(int(rule_id))
-        return _ok({"rules": [active.to_data() for active in self._service.policy.rules]})
+        return _ok({"rules": self._service.policy.rules_data()})
 
     async def clock(self, request: web.Request) -> web.Response:
         _query(request, ())
@@ -245,7 +257,7 @@ class ControlApi:
     async def page(self, request: web.Request) -> web.Response:
         """The dashboard's files, from the package."""
         name, content_type = _PAGES[request.path[len(PREFIX):]]
-        body = (resources.files(__package__) / "dashboard" / name).read_bytes()
+        body = _page(name)
         if self._token_required and name == "index.html":  # the page asks for it at once
             body = body.replace(b"<body>", b'<body data-token="required">', 1)
         return web.Response(body=body, content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS)

@@ -141,10 +141,14 @@ class FailurePolicy:
         self.rules = kept
         self._publish()
 
+    def rules_data(self) -> list[dict[str, Any]]:
+        """The rules in force as the control API shows them."""
+        return [active.to_data() for active in self.rules]
+
     def clear_rules(self) -> None:
         self.rules = []
         self._publish()
 
     def _publish(self) -> None:
         if self._events.subscribers:
-            self._events.publish("rules", rules=[active.to_data() for active in self.rules])
+            self._events.publish("rules", rules=self.rules_data())

@@ -35,7 +35,6 @@ from .wire import decode_path_value, dumps, encode_payment, encode_receipt, load
 
 __all__ = ["ROUTES", "PublicApi", "Route"]
 
-_JSON = "application/json"
 Reply = tuple[web.Response, "Outcome | None"]
 #: A route's handler: the request, its journal entry (to note what it learns), its path value.
 Handle = Callable[[web.Request, JournalEntry, str], Awaitable[Reply]]
@@ -101,41 +100,31 @@ class PublicApi:
         async def endpoint(request: web.Request) -> web.StreamResponse:
             activity.started(request)
             try:
-                return await answer(request)
+                started = perf_counter()
+                entry = service.journal.new_entry(request.method, raw_path(request), operation)
+                fault = None
+                try:
+                    latency = service.latency()
+                    if latency:
+                        await asyncio.sleep(latency)
+                    value = ""
+                    if route is not None:
+                        value = entry.value = route.value(entry.path)
+                    response, fault = await handle(request, entry, value)
+                except Exception as exception:  # every error, a bug included, is answered as JSON
+                    response = error_response(exception, f"request {entry.id}")
+                    entry.outcome = "rejected" if as_error(exception) is not None else "error"
+                closes = fault is not None and fault.kind.closes
+                if not closes:
+                    entry.status = response.status
+                    entry.response = bytes(cast(bytes, response.body)[:BODY_LIMIT])
+                entry.duration_ms = (perf_counter() - started) * 1000
+                service.journal.record(entry)
+                if fault is None or fault.kind is Kind.STATUS:
+                    return response
+                return await _apply(fault, request, response)
             finally:
                 activity.finished(request)
-
-        async def answer(request: web.Request) -> web.StreamResponse:
-            started = perf_counter()
-            entry = service.journal.new_entry(request.method, raw_path(request), operation)
-            fault = None
-            try:
-                latency = service.latency()
-                if latency:
-                    await asyncio.sleep(latency)
-                value = ""
-                if route is not None:
-                    value = entry.value = route.value(entry.path)
-                response, fault = await handle(request, entry, value)
-            except Exception as exception:  # every error, a bug included, is answered as JSON
-                response = error_response(exception, f"request {entry.id}")
-                entry.outcome = "rejected" if as_error(exception) is not None else "error"
-            closes = fault is not None and fault.kind.closes
-            if not closes:
-                entry.status = response.status
-                entry.response = bytes(cast(bytes, response.body)[:BODY_LIMIT])
-            entry.duration_ms = (perf_counter() - started) * 1000
-            service.journal.record(entry)
-            if fault is None or fault.kind is Kind.STATUS:
-                return response
-            if fault.kind is Kind.DELAY:
-                await asyncio.sleep(fault.delay_ms / 1000)
-                return response
-            if fault.kind is Kind.TIMEOUT:
-                await asyncio.sleep(fault.timeout_s)
-            if request.transport is not None:
-                request.transport.abort()
-            return response
 
         return endpoint
 
@@ -192,13 +181,26 @@ class PublicApi:
         return self._finish(entry, f"lookup of payment '{payment_id}'", result, _payment_response)
 
 
+async def _apply(fault: Outcome, request: web.Request, response: web.Response) -> web.Response:
+    """Answer ``response`` as ``fault`` says: after a delay, or never (the connection closed, at
+    once or after a timeout)."""
+    if fault.kind is Kind.DELAY:
+        await asyncio.sleep(fault.delay_ms / 1000)
+        return response
+    if fault.kind is Kind.TIMEOUT:
+        await asyncio.sleep(fault.timeout_s)
+    if request.transport is not None:
+        request.transport.abort()
+    return response
+
+
 def _secret_response(secret: str) -> web.Response:
     return web.Response(text=secret, content_type="text/plain", charset="utf-8")
 
 
 def _receipt_response(payment: Payment) -> web.Response:
-    return web.Response(body=encode_receipt(payment), content_type=_JSON)
+    return json_response(encode_receipt(payment))
 
 
 def _payment_response(payment: Payment) -> web.Response:
-    return web.Response(body=encode_payment(payment), content_type=_JSON)
+    return json_response(encode_payment(payment))

@@ -39,7 +39,7 @@ def state(service: PaymentService, owner: str | None = None) -> dict[str, Any]:
         "seed": service.policy.seed,
         "config": config_data(service),
         "clock": clock_data(service),
-        "rules": [active.to_data() for active in service.policy.rules],
+        "rules": service.policy.rules_data(),
         "stores": [
             {"githubId": o, "payments": len(store.of(o)), "attempts": sum(p.attempts for p in store.of(o))}
             for o in owners
