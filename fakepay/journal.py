@@ -139,22 +139,25 @@ class Journal:
         self._entries.append(entry)
         self._bytes += entry.size
         self._trim()
+        if self._sink is None and not self.events.subscribers:
+            return
+        data = entry.to_data(self.zone)  # formatted once, for the file and the listeners alike
         if self._sink is not None:
-            self._write(entry)
+            self._write(data)
         if self.events.subscribers:
-            self.events.publish("request", request=entry.to_data(self.zone))
+            self.events.publish("request", request=data)
 
     def _trim(self) -> None:
         entries = self._entries
         while len(entries) > self._max_entries or (self._bytes > MAX_BYTES and len(entries) > 1):
             self._bytes -= entries.popleft().size
 
-    def _write(self, entry: JournalEntry) -> None:
-        """Append ``entry`` to the sink; a failing sink is reported once (and its recovery), and
+    def _write(self, data: dict[str, Any]) -> None:
+        """Append an entry's ``data`` to the sink; a failing sink is reported once (and its recovery), and
         never fails the request."""
         assert self._sink is not None
         try:
-            self._sink.write(dumps(entry.to_data(self.zone)).decode("utf-8") + "\n")
+            self._sink.write(dumps(data).decode("utf-8") + "\n")
             self._sink.flush()
         except (OSError, ValueError) as error:  # ValueError: the file was closed
             if not self._sink_failing:
