@@ -49,21 +49,29 @@ __all__ = [
 
 
 class FakePayError(Exception):
-    """Base of every error fakepay answers with; ``type`` and ``status`` go on the wire."""
+    """Base of every error fakepay answers with; ``type`` and ``status`` go on the wire.
+
+    A subclass gives its own in its header (``class Gone(FakePayError, type="GONE", status=410)``).
+    Its message is ``template`` with the value it is raised with (a message, an id, a limit) in
+    place of ``{}``, unless its own constructor writes the message.
+    """
 
     type: ClassVar[str] = "INTERNAL_ERROR"
     status: int = 500
+    template: ClassVar[str] = "{}"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init_subclass__(cls, *, type: str | None = None, status: int | None = None) -> None:
+        super().__init_subclass__()
+        cls.type = type or cls.type
+        cls.status = status or cls.status
+
+    def __init__(self, value: str | int) -> None:
+        self.message = self.template.format(value)
+        super().__init__(self.message)
 
 
-class InvalidRequest(FakePayError):
+class InvalidRequest(FakePayError, type="INVALID_REQUEST", status=400):
     """The request is malformed: JSON syntax, body shape, a field, or a path value."""
-
-    type = "INVALID_REQUEST"
-    status = 400
 
 
 class ScenarioError(InvalidRequest):
@@ -76,136 +84,90 @@ class ScenarioError(InvalidRequest):
         super().__init__("\n".join([heading, *self.problems]))
 
 
-class Unauthorized(FakePayError):
+class Unauthorized(FakePayError, type="UNAUTHORIZED", status=401):
     """No ``Authorization`` header, not ``Bearer <token>``, or a token nobody issued."""
 
-    type = "UNAUTHORIZED"
-    status = 401
 
-
-class Forbidden(FakePayError):
+class Forbidden(FakePayError, type="FORBIDDEN", status=403):
     """A control call whose ``Origin`` is another site: a web page the developer visits must not
     drive the fake server."""
 
-    type = "FORBIDDEN"
-    status = 403
+
+class PaymentNotFound(FakePayError, type="PAYMENT_NOT_FOUND", status=404):
+    """The store has no payment with this id; raised with the id."""
+
+    template = "payment '{}' not found"
 
 
-class PaymentNotFound(FakePayError):
-    """The store has no payment with this id."""
-
-    type = "PAYMENT_NOT_FOUND"
-    status = 404
-
-    def __init__(self, payment_id: str) -> None:
-        super().__init__(f"payment '{payment_id}' not found")
-
-
-class RouteNotFound(FakePayError):
+class RouteNotFound(FakePayError, type="NOT_FOUND", status=404):
     """No route has this path."""
-
-    type = "NOT_FOUND"
-    status = 404
 
     def __init__(self, method: str, path: str) -> None:
         super().__init__(f"no route for {method} {path}")
 
 
-class ItemNotFound(FakePayError):
+class ItemNotFound(FakePayError, type="NOT_FOUND", status=404):
     """The control API has no such item: a rule id, a shipped scenario's name."""
 
-    type = "NOT_FOUND"
-    status = 404
 
-
-class MethodNotAllowed(FakePayError):
+class MethodNotAllowed(FakePayError, type="METHOD_NOT_ALLOWED", status=405):
     """The path exists but not for this method; ``allowed`` goes into the ``Allow`` header."""
-
-    type = "METHOD_NOT_ALLOWED"
-    status = 405
 
     def __init__(self, method: str, path: str, allowed: Iterable[str]) -> None:
         self.allowed = tuple(allowed)
         super().__init__(f"method {method} is not allowed on {path}; allowed: {', '.join(self.allowed)}")
 
 
-class AlreadyPaid(FakePayError):
+class AlreadyPaid(FakePayError, type="ALREADY_PAID", status=409):
     """An instant payment for an id that is already ``PAID`` or ``CANCELLED``."""
-
-    type = "ALREADY_PAID"
-    status = 409
 
     def __init__(self, payment_id: str, status: str) -> None:
         super().__init__(f"payment '{payment_id}' is already {status}")
 
 
-class AlreadyCancelled(FakePayError):
-    """A cancel of a payment that is already ``CANCELLED``."""
+class AlreadyCancelled(FakePayError, type="PAYMENT_ALREADY_CANCELLED", status=409):
+    """A cancel of a payment that is already ``CANCELLED``; raised with its id."""
 
-    type = "PAYMENT_ALREADY_CANCELLED"
-    status = 409
-
-    def __init__(self, payment_id: str) -> None:
-        super().__init__(f"payment '{payment_id}' is already CANCELLED")
+    template = "payment '{}' is already CANCELLED"
 
 
-class PaymentNotPaid(FakePayError):
-    """A cancel of a payment that never succeeded (``FAILED``)."""
+class PaymentNotPaid(FakePayError, type="PAYMENT_NOT_PAID", status=409):
+    """A cancel of a payment that never succeeded (``FAILED``); raised with its id."""
 
-    type = "PAYMENT_NOT_PAID"
-    status = 409
-
-    def __init__(self, payment_id: str) -> None:
-        super().__init__(f"payment '{payment_id}' is FAILED, not PAID; there is nothing to cancel")
+    template = "payment '{}' is FAILED, not PAID; there is nothing to cancel"
 
 
-class PayloadTooLarge(FakePayError):
-    """The body is over the 1 MiB limit."""
+class PayloadTooLarge(FakePayError, type="PAYLOAD_TOO_LARGE", status=413):
+    """The body is over the 1 MiB limit; raised with the limit in bytes."""
 
-    type = "PAYLOAD_TOO_LARGE"
-    status = 413
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body is larger than {limit} bytes")
+    template = "request body is larger than {} bytes"
 
 
-class UnsupportedMediaType(FakePayError):
+class UnsupportedMediaType(FakePayError, type="UNSUPPORTED_MEDIA_TYPE", status=415):
     """An instant payment sent without ``Content-Type: application/json``."""
-
-    type = "UNSUPPORTED_MEDIA_TYPE"
-    status = 415
 
     def __init__(self, content_type: str | None) -> None:
         got = repr(content_type[:64]) if content_type else "none"  # repr: no raw control characters
         super().__init__(f"Content-Type must be application/json, got {got}")
 
 
-class PaymentFailed(FakePayError):
+class PaymentFailed(FakePayError, type="PAYMENT_FAILED"):
     """The simulated payment failure; the payment is stored ``FAILED``."""
-
-    type = "PAYMENT_FAILED"
 
     def __init__(self, message: str, status: int = 500) -> None:
         super().__init__(message)
         self.status = status
 
 
-class InternalError(FakePayError):
-    """A bug in fakepay: logged to stderr with its traceback, under the same ``where`` (the
-    journal id of the request, or the control call) as the message says."""
+class InternalError(FakePayError, type="INTERNAL_ERROR", status=500):
+    """A bug in fakepay, raised with ``where`` it happened (the journal id of the request, or the
+    control call): the message names it, and the traceback is logged to stderr under it."""
 
-    type = "INTERNAL_ERROR"
-    status = 500
-
-    def __init__(self, where: str) -> None:
-        super().__init__(f"internal error in fakepay ({where}); its traceback is in the server's log")
+    template = "internal error in fakepay ({}); its traceback is in the server's log"
 
 
-class TooManySubscribers(FakePayError):
-    """``GET /__fakepay/events`` while the most streams fakepay serves at once are open."""
+class TooManySubscribers(FakePayError, type="TOO_MANY_SUBSCRIBERS", status=503):
+    """``GET /__fakepay/events`` while as many streams are open as fakepay serves at once; raised
+    with that number."""
 
-    type = "TOO_MANY_SUBSCRIBERS"
-    status = 503
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"{limit} event streams are open already; close one (a dashboard tab, a curl) and try again")
+    template = "{} event streams are open already; close one (a dashboard tab, a curl) and try again"
