@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import functools
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +56,23 @@ def _unicode_length(value: str) -> int | None:
         return None
 
 
+#: What is wrong with a field's value, or None.
+_Check = Callable[[Any], str | None]
+
+
+def _required(check: _Check) -> _Check:
+    """``check`` for a field that must be given: a missing (null) one "is required"."""
+
+    @functools.wraps(check)
+    def checked(value: Any) -> str | None:
+        return "is required" if value is None else check(value)
+
+    return checked
+
+
+@_required
 def check_text(value: Any) -> str | None:
     """What is wrong with a required text field (``storeId``, ``orderName``), or None."""
-    if value is None:
-        return "is required"
     if type(value) is not str:
         return f"must be a string, got {describe(value)}"
     length = _unicode_length(value)
@@ -71,10 +85,9 @@ def check_text(value: Any) -> str | None:
     return None
 
 
+@_required
 def check_amount(value: Any) -> str | None:
     """What is wrong with ``totalPayAmount``, or None."""
-    if value is None:
-        return "is required"
     if type(value) is not int:
         return f"must be an integer from 1 to {INT_MAX}, got {describe(value)}"
     if not 1 <= value <= INT_MAX:
@@ -82,10 +95,9 @@ def check_amount(value: Any) -> str | None:
     return None
 
 
+@_required
 def check_currency(value: Any) -> str | None:
     """What is wrong with ``currency``, or None."""
-    if value is None:
-        return "is required"
     if value not in CURRENCIES or type(value) is not str:
         return f"must be 'KRW' or 'USD', got {show(value)}"
     return None
