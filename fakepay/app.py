@@ -1,15 +1,40 @@
-"""A fakepay application: the public API and the control API on one aiohttp app."""
+"""A fakepay server's way in: every request, whatever runs it, goes through one ``Front`` to
+the public API or the control API under ``/__fakepay``."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from .control import add_control_routes
+from .control import PREFIX, ControlApi
 from .public import PublicApi
-from .responses import ACTIVITY, MAX_BODY, ConnectionActivity
+from .responses import ConnectionActivity, raw_path
 from .service import PaymentService
 
-__all__ = ["create_app"]
+__all__ = ["Front", "create_app"]
+
+
+class Front:
+    """The request handler of a fakepay server: the control API for paths under ``/__fakepay``
+    (as sent), the public API for the rest. ``runner.Server`` runs it as aiohttp's low-level
+    server; ``create_app`` wraps it in an ``Application``."""
+
+    def __init__(self, service: PaymentService, *, control: bool = True, control_token: str | None = None) -> None:
+        self.service = service
+        #: Which connections are answering a request, for ``Server`` to close idle ones.
+        self.activity = ConnectionActivity()
+        self._public = PublicApi(service, self.activity)
+        self._control = ControlApi(service, self.activity, enabled=control, token=control_token)
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Answer any request."""
+        path = raw_path(request)
+        if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
+            return await self._control.handle(request, path)
+        return await self._public.handle(request, path)
+
+    def close(self) -> None:
+        """End the event streams, so that stopping need not wait for them."""
+        self.service.events.close()
 
 
 def create_app(
@@ -18,17 +43,21 @@ def create_app(
     control: bool = True,
     control_token: str | None = None,
 ) -> web.Application:
-    """A fakepay application: the public API, and the control API under ``/__fakepay``
-    (only ``health`` with ``control=False``; every call but ``health`` and the dashboard's files
-    needs ``control_token`` when one is given). Event streams end when the app shuts down."""
-    service = service or PaymentService()
-    app = web.Application(client_max_size=MAX_BODY + 1)  # read_body refuses MAX_BODY + 1 itself
-    activity = app[ACTIVITY] = ConnectionActivity()
-    add_control_routes(app.router, service, activity, enabled=control, token=control_token)
-    PublicApi(service, activity).add_routes(app.router)
+    """A fakepay application (for aiohttp's test tools): the public API, and the control API
+    under ``/__fakepay`` (only ``health`` with ``control=False``; every call but ``health`` and
+    the dashboard's files needs ``control_token`` when one is given). Event streams end when the
+    app shuts down."""
+    front = Front(service or PaymentService(), control=control, control_token=control_token)
+    app = web.Application()
+    # Every path, a newline in it included: the front answers even what it does not know.
+    app.router.add_route("*", r"/{path:[\s\S]*}", front.handle, expect_handler=_leave_expect_to_the_front)
 
     async def end_event_streams(app: web.Application) -> None:
-        service.events.close()
+        front.close()
 
     app.on_shutdown.append(end_event_streams)
     return app
+
+
+async def _leave_expect_to_the_front(request: web.Request) -> None:
+    """``Expect: 100-continue`` is answered when a body is read, as in the low-level server."""

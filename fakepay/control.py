@@ -15,18 +15,28 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from .document import Document, Reader
-from .errors import Forbidden, InvalidRequest, ItemNotFound, PaymentNotFound, TooManySubscribers, Unauthorized
-from .responses import ConnectionActivity, error_response, json_response, not_allowed, not_found, path_values, raw_path, read_body
+from .errors import (
+    Forbidden,
+    InvalidRequest,
+    ItemNotFound,
+    PaymentNotFound,
+    RouteNotFound,
+    TooManySubscribers,
+    Unauthorized,
+)
+from .responses import ConnectionActivity, error_response, json_response, read_body
+from .routing import Route, Router
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
 from .service import PaymentService
 from .validation import show
 from .views import clock_data, config_data, payment_data, state
-from .wire import dumps, loads_strict
+from .wire import decode_path_value, dumps, loads_strict
 
-__all__ = ["PREFIX", "add_control_routes"]
+__all__ = ["PREFIX", "ControlApi"]
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A control handler: the request and the route's decoded path values.
+Handler = Callable[..., Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
 _LIMIT = re.compile("[0-9]{1,9}")
@@ -56,21 +66,16 @@ def _page(name: str) -> bytes:
     return (resources.files(__package__) / "dashboard" / name).read_bytes()
 
 
-def _path_values(request: web.Request) -> list[str]:
-    """The request's path values, by the template of the route it matched (the route table's)."""
-    return path_values(request.match_info.route.resource.canonical, raw_path(request))  # type: ignore[union-attr]
-
-
 def _ok(data: Any) -> web.Response:
     return json_response(dumps(data))
 
 
-async def _json_body(request: web.Request) -> Any:
+async def _json_body(request: web.BaseRequest) -> Any:
     """A control call's JSON body: strict, no duplicate keys, nested at most ``MAX_DEPTH`` deep."""
     return loads_strict(await read_body(request))
 
 
-def _query(request: web.Request, known: tuple[str, ...]) -> dict[str, str]:
+def _query(request: web.BaseRequest, known: tuple[str, ...]) -> dict[str, str]:
     """The query parameters, each known and given once with a value."""
     unknown = [key for key in request.query if key not in known]
     if unknown:
@@ -84,30 +89,30 @@ def _query(request: web.Request, known: tuple[str, ...]) -> dict[str, str]:
     return query
 
 
-class ControlApi:
+class ControlCalls:
     """The handlers of ``/__fakepay``."""
 
     def __init__(self, service: PaymentService, token_required: bool = False) -> None:
         self._service = service
         self._token_required = token_required
 
-    async def health(self, request: web.Request) -> web.Response:
+    async def health(self, request: web.BaseRequest) -> web.Response:
         return _ok({"status": "ok"})
 
-    async def state(self, request: web.Request) -> web.Response:
+    async def state(self, request: web.BaseRequest) -> web.Response:
         owner = _query(request, ("owner",)).get("owner")
         return _ok(state(self._service, owner))
 
-    async def reset(self, request: web.Request) -> web.Response:
+    async def reset(self, request: web.BaseRequest) -> web.Response:
         owner = _query(request, ("owner",)).get("owner")
         self._service.reset(owner)
         return _ok({"reset": "owner" if owner else "all", "owner": owner})
 
-    async def get_scenario(self, request: web.Request) -> web.Response:
+    async def get_scenario(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         return _ok({**self._service.scenario.to_data(), "seed": self._service.start_seed})
 
-    async def put_scenario(self, request: web.Request) -> web.Response:
+    async def put_scenario(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         body = await read_body(request)
 
@@ -123,20 +128,19 @@ class ControlApi:
         self._service.load(scenario)
         return _ok({"scenario": scenario.name, "seed": self._service.policy.seed})
 
-    async def scenarios(self, request: web.Request) -> web.Response:
+    async def scenarios(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         return _ok({"scenarios": shipped_scenarios()})
 
-    async def load_shipped(self, request: web.Request) -> web.Response:
+    async def load_shipped(self, request: web.BaseRequest, name: str) -> web.Response:
         """Load a shipped scenario by name (only a name: never a path on the server)."""
         _query(request, ())
-        [name] = _path_values(request)
         shipped = shipped_scenarios()
         if name not in shipped:
             raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}")
         return self._load(load_scenario(name))
 
-    async def patch_config(self, request: web.Request) -> web.Response:
+    async def patch_config(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         patch = await _json_body(request)
         if not isinstance(patch, dict):
@@ -144,7 +148,7 @@ class ControlApi:
         self._service.configure(patch)
         return _ok(config_data(self._service))
 
-    async def add_payments(self, request: web.Request) -> web.Response:
+    async def add_payments(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         data = await _json_body(request)
         if isinstance(data, dict) and set(data) == {"payments"}:
@@ -152,42 +156,39 @@ class ControlApi:
         stored = self._service.add_payments(parse_payments(data))
         return _ok({"payments": [payment_data(p) for p in stored]})
 
-    async def get_payment(self, request: web.Request) -> web.Response:
+    async def get_payment(self, request: web.BaseRequest, owner: str, payment_id: str) -> web.Response:
         _query(request, ())
-        owner, payment_id = _path_values(request)
         payment = self._service.store.get(owner, payment_id)
         if payment is None:
             raise PaymentNotFound(payment_id)
         return _ok(payment_data(payment))
 
-    async def get_secret(self, request: web.Request) -> web.Response:
+    async def get_secret(self, request: web.BaseRequest, github_id: str) -> web.Response:
         _query(request, ())
-        [github_id] = _path_values(request)
         return _ok({"githubId": github_id, "secret": self._service.auth.issue(github_id)})
 
-    async def get_rules(self, request: web.Request) -> web.Response:
+    async def get_rules(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         return _ok({"rules": self._service.policy.rules_data()})
 
-    async def add_rule(self, request: web.Request) -> web.Response:
+    async def add_rule(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         active = self._service.policy.add_rule(parse_rule(await _json_body(request)))
         return _ok(active.to_data())
 
-    async def clear_rules(self, request: web.Request) -> web.Response:
+    async def clear_rules(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         self._service.policy.clear_rules()
         return _ok({"rules": []})
 
-    async def delete_rule(self, request: web.Request) -> web.Response:
+    async def delete_rule(self, request: web.BaseRequest, rule_id: str) -> web.Response:
         _query(request, ())
-        [rule_id] = _path_values(request)
         if not _RULE_ID.fullmatch(rule_id):
             raise InvalidRequest(f"a rule id is a whole number, got {show(rule_id)}")
         self._service.policy.delete_rule(int(rule_id))
         return _ok({"rules": self._service.policy.rules_data()})
 
-    async def clock(self, request: web.Request) -> web.Response:
+    async def clock(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         data = await _json_body(request)
         reader = Reader(Document(data))
@@ -207,7 +208,7 @@ class ControlApi:
         self._service.move_clock(resume=bool(body.get("resume")), freeze=freeze, at=at, advance_ms=advance)
         return _ok(clock_data(self._service))
 
-    async def requests(self, request: web.Request) -> web.Response:
+    async def requests(self, request: web.BaseRequest) -> web.Response:
         query = _query(request, (*_FILTERS, "limit"))
         limit = None
         if "limit" in query:
@@ -221,12 +222,12 @@ class ControlApi:
         zone = self._service.clock.zone
         return _ok({"requests": [entry.to_data(zone) for entry in entries]})
 
-    async def clear_requests(self, request: web.Request) -> web.Response:
+    async def clear_requests(self, request: web.BaseRequest) -> web.Response:
         _query(request, ())
         self._service.journal.clear()
         return _ok({"requests": []})
 
-    async def events(self, request: web.Request) -> web.StreamResponse:
+    async def events(self, request: web.BaseRequest) -> web.StreamResponse:
         """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
         the client leaves or the server stops."""
         _query(request, ())
@@ -254,19 +255,22 @@ class ControlApi:
             events.unsubscribe(subscription)
         return response
 
-    async def page(self, request: web.Request) -> web.Response:
-        """The dashboard's files, from the package."""
-        name, content_type = _PAGES[request.path[len(PREFIX):]]
-        body = _page(name)
-        if self._token_required and name == "index.html":  # the page asks for it at once
-            body = body.replace(b"<body>", b'<body data-token="required">', 1)
-        return web.Response(body=body, content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS)
+    def page(self, name: str, content_type: str) -> Handler:
+        """A handler serving one of the dashboard's files, from the package."""
 
-    async def to_page(self, request: web.Request) -> web.Response:
+        async def serve(request: web.BaseRequest) -> web.Response:
+            body = _page(name)
+            if self._token_required and name == "index.html":  # the page asks for it at once
+                body = body.replace(b"<body>", b'<body data-token="required">', 1)
+            return web.Response(body=body, content_type=content_type, charset="utf-8", headers=_PAGE_HEADERS)
+
+        return serve
+
+    async def to_page(self, request: web.BaseRequest) -> web.Response:
         """``/__fakepay`` as typed by hand: on to the dashboard."""
         return web.Response(status=301, headers={hdrs.LOCATION: PREFIX + "/"})
 
-    async def openapi(self, request: web.Request) -> web.Response:
+    async def openapi(self, request: web.BaseRequest) -> web.Response:
         from .openapi import openapi_document
 
         return _ok(openapi_document())
@@ -275,66 +279,63 @@ class ControlApi:
 PREFIX = "/__fakepay"
 
 
-def _guard(token: str | None, activity: ConnectionActivity) -> Callable[[Handler, bool], Handler]:
-    """Wraps a control handler: the token check, every error as JSON, and the connection's
-    activity noted (no middleware, so the public API's requests pay nothing for it)."""
-    # Compared as the bytes sent: aiohttp decodes header bytes that are not UTF-8 as surrogates.
-    expected = f"Bearer {token}".encode("utf-8", "surrogateescape") if token else None
+class ControlApi:
+    """The control API: its route table, and the checks every call passes first."""
 
-    def guard(handler: Handler, open_: bool = False) -> Handler:
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            activity.started(request)
-            try:
-                origin = request.headers.get(hdrs.ORIGIN)
-                if origin is not None and origin != f"{request.scheme}://{request.host}":
-                    raise Forbidden(f"control calls from another origin ({show(origin)}) are refused")
-                if expected is not None and not open_:
-                    given = request.headers.get(hdrs.AUTHORIZATION, "").encode("utf-8", "surrogateescape")
-                    if not hmac.compare_digest(given, expected):
-                        raise Unauthorized("the control API needs 'Authorization: Bearer <control token>'")
-                return await handler(request)
-            except Exception as exception:  # every error, a bug included, is answered as JSON
-                return error_response(exception, f"{request.method} {raw_path(request)}")
-            finally:
-                activity.finished(request)
+    def __init__(self, service: PaymentService, activity: ConnectionActivity, *, enabled: bool = True,
+                 token: str | None = None) -> None:
+        self._activity = activity
+        # Compared as the bytes sent: aiohttp decodes header bytes that are not UTF-8 as surrogates.
+        self._expected = f"Bearer {token}".encode("utf-8", "surrogateescape") if token else None
+        calls = ControlCalls(service, bool(token))
+        table: dict[str, dict[str, Handler]] = {"/health": {"GET": calls.health}}
+        if enabled:
+            table.update({
+                "/state": {"GET": calls.state},
+                "/reset": {"POST": calls.reset},
+                "/scenario": {"GET": calls.get_scenario, "PUT": calls.put_scenario},
+                "/scenarios": {"GET": calls.scenarios},
+                "/scenarios/{name}": {"POST": calls.load_shipped},
+                "/config": {"PATCH": calls.patch_config},
+                "/payments": {"POST": calls.add_payments},
+                "/rules": {"GET": calls.get_rules, "POST": calls.add_rule, "DELETE": calls.clear_rules},
+                "/rules/{id}": {"DELETE": calls.delete_rule},
+                "/clock": {"POST": calls.clock},
+                "/requests": {"GET": calls.requests, "DELETE": calls.clear_requests},
+                "/events": {"GET": calls.events},
+                "/openapi.json": {"GET": calls.openapi},
+                "/payments/{owner}/{paymentId}": {"GET": calls.get_payment},
+                "/secrets/{githubId}": {"GET": calls.get_secret},
+                **{path: {"GET": calls.page(*page)} for path, page in _PAGES.items()},
+                "": {"GET": calls.to_page},
+            })
+        self._router = Router(Route(PREFIX + path, methods) for path, methods in table.items())
+        #: Served without the token: the health check, and the dashboard (which asks for it itself).
+        self._open = {PREFIX + path for path in ("/health", "", *_PAGES)}
 
-        return guarded
+    async def handle(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
+        """Answer a control call (``path`` raw, as sent): the origin and token checks, the route's
+        handler, every error as JSON, and the connection's activity noted."""
+        self._activity.started(request)
+        try:
+            origin = request.headers.get(hdrs.ORIGIN)
+            if origin is not None and origin != f"{request.scheme}://{request.host}":
+                raise Forbidden(f"control calls from another origin ({show(origin)}) are refused")
+            found = self._router.find(path)
+            if found is None or found[0].template not in self._open:
+                self._check_token(request)
+            if found is None:
+                raise RouteNotFound(request.method, path)
+            route, values = found
+            handler = route.target(request.method, path)
+            return await handler(request, *map(decode_path_value, values))
+        except Exception as exception:  # every error, a bug included, is answered as JSON
+            return error_response(exception, f"{request.method} {path}")
+        finally:
+            self._activity.finished(request)
 
-    return guard
-
-
-def add_control_routes(router: web.UrlDispatcher, service: PaymentService, activity: ConnectionActivity, *,
-                       enabled: bool = True, token: str | None = None) -> None:
-    """Add the control API under ``/__fakepay``; with ``enabled=False`` only ``health``."""
-    api = ControlApi(service, bool(token))
-    table: dict[str, dict[str, Handler]] = {"/health": {"GET": api.health}}
-    if enabled:
-        table.update({
-            "/state": {"GET": api.state},
-            "/reset": {"POST": api.reset},
-            "/scenario": {"GET": api.get_scenario, "PUT": api.put_scenario},
-            "/scenarios": {"GET": api.scenarios},
-            "/scenarios/{name}": {"POST": api.load_shipped},
-            "/config": {"PATCH": api.patch_config},
-            "/payments": {"POST": api.add_payments},
-            "/rules": {"GET": api.get_rules, "POST": api.add_rule, "DELETE": api.clear_rules},
-            "/rules/{id}": {"DELETE": api.delete_rule},
-            "/clock": {"POST": api.clock},
-            "/requests": {"GET": api.requests, "DELETE": api.clear_requests},
-            "/events": {"GET": api.events},
-            "/openapi.json": {"GET": api.openapi},
-            "/payments/{owner}/{paymentId}": {"GET": api.get_payment},
-            "/secrets/{githubId}": {"GET": api.get_secret},
-            **{path: {"GET": api.page} for path in _PAGES},
-            "": {"GET": api.to_page},
-        })
-    guard = _guard(token, activity)
-    for path, methods in table.items():
-        open_ = path in ("/health", "") or path in _PAGES  # the page asks for the token itself
-        allowed = tuple(sorted({*methods, *(["HEAD"] if "GET" in methods else [])}))
-        for method, handler in methods.items():
-            router.add_route(method, PREFIX + path, guard(handler, open_))
-            if method == hdrs.METH_GET:
-                router.add_route(hdrs.METH_HEAD, PREFIX + path, guard(handler, open_))
-        router.add_route(hdrs.METH_ANY, PREFIX + path, guard(not_allowed(allowed), open_))
-    router.add_route(hdrs.METH_ANY, PREFIX + "/{path:.*}", guard(not_found, False))
+    def _check_token(self, request: web.BaseRequest) -> None:
+        if self._expected is not None:
+            given = request.headers.get(hdrs.AUTHORIZATION, "").encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(given, self._expected):
+                raise Unauthorized("the control API needs 'Authorization: Bearer <control token>'")

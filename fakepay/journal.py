@@ -8,11 +8,11 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from time import time
 from typing import Any, TextIO
 
+from .calls import Call
 from .events import Events
-from .rules import compile_glob
+from .rules import Operation, compile_glob
 from .wire import MAX_DEPTH, dumps, format_local_datetime, nested_deeper_than
 
 __all__ = ["BODY_LIMIT", "DEFAULT_MAX_ENTRIES", "MAX_BYTES", "Journal", "JournalEntry", "redact"]
@@ -35,56 +35,58 @@ def redact(secret: str) -> str:
 
 @dataclass(slots=True, eq=False)
 class JournalEntry:
-    """One request and its answer, kept as sent and formatted only when the journal is read:
-    ``body`` and ``response`` as bytes, ``authorization`` as sent (shown redacted, like an
-    issued secret). ``time`` is when the request arrived (epoch seconds, the real time even when
-    the fake clock is frozen). ``status`` is None when the connection was closed unanswered."""
+    """One request and its answer, built once when it is answered and formatted only when the
+    journal is read: what the request was (``call``, None for an unknown route), and ``status``
+    and ``response`` (bytes, cut to ``BODY_LIMIT``) as answered, both None when the connection
+    was closed unanswered. ``time`` is when the request arrived (epoch seconds, the real time
+    even when the fake clock is frozen)."""
 
+    id: int
     time: float
     method: str
     path: str
-    operation: str | None = None
-    #: The decoded path value: the githubId of ``auth``, else the paymentId.
-    value: str | None = None
-    owner: str | None = None
-    authorization: str | None = None
-    body: bytes | None = None
-    status: int | None = None
-    response: bytes | None = None
-    outcome: str = "ok"
-    rule: int | None = None
-    duration_ms: float = 0.0
-    warnings: list[str] | tuple[()] = ()
-    id: int = 0
+    call: Call | None
+    status: int | None
+    response: bytes | None
+    outcome: str
+    rule: int | None
+    duration_ms: float
     #: What the entry weighs against ``MAX_BYTES`` (set when it is recorded).
     size: int = 0
 
+    @property
+    def operation(self) -> Operation | None:
+        return None if self.call is None else self.call.operation
+
+    @property
+    def owner(self) -> str | None:
+        return None if self.call is None else self.call.owner
+
     def to_data(self, zone: tzinfo) -> dict[str, Any]:
-        """The entry as the control API shows it, its time local to ``zone``."""
+        """The entry as the control API shows it, its time local to ``zone``; an ``Authorization``
+        header and an issued secret redacted."""
+        call = self.call
+        params = {} if call is None or call.path_value is None else {call.operation.param: call.path_value}
+        response = _parsed(self.response)
+        if call is not None and call.operation is Operation.AUTH and self.status == 200 and isinstance(response, str):
+            response = redact(response)
         return {
             "id": self.id,
             "time": format_local_datetime(datetime.fromtimestamp(self.time, zone).replace(tzinfo=None)),
-            "operation": self.operation,
+            "operation": None if call is None else call.operation.value,
             "method": self.method,
             "path": self.path,
-            "params": {} if self.value is None else {"githubId" if self.operation == "auth" else "paymentId": self.value},
-            "owner": self.owner,
-            "authorization": None if self.authorization is None else _redact_header(self.authorization),
-            "body": _parsed(self.body),
+            "params": params,
+            "owner": None if call is None else call.owner,
+            "authorization": None if call is None or call.authorization is None else _redact_header(call.authorization),
+            "body": None if call is None else _parsed(call.body),
             "status": self.status,
-            "response": self._response(),
+            "response": response,
             "outcome": self.outcome,
             "rule": self.rule,
             "duration_ms": round(self.duration_ms, 3),
-            "warnings": list(self.warnings),
+            "warnings": [] if call is None else list(call.warnings),
         }
-
-
-    def _response(self) -> Any:
-        response = _parsed(self.response)
-        if self.operation == "auth" and self.status == 200 and isinstance(response, str):
-            return redact(response)
-        return response
 
 
 def _redact_header(value: str) -> str:
@@ -126,16 +128,17 @@ class Journal:
     def max_entries(self) -> int:
         return self._max_entries
 
-    def new_entry(self, method: str, path: str, operation: str | None) -> JournalEntry:
-        """An entry for a request arriving now, with the next id (unique for the journal's life)."""
-        entry = JournalEntry(time(), method, path, operation, id=self._next_id)
+    def take_id(self) -> int:
+        """The id of the next request (unique for the journal's life)."""
         self._next_id += 1
-        return entry
+        return self._next_id - 1
 
     def record(self, entry: JournalEntry) -> None:
         """Keep ``entry``, dropping the oldest entries beyond the bounds."""
-        entry.size = (_ENTRY_OVERHEAD + len(entry.body or b"") + len(entry.response or b"") + len(entry.path)
-                      + len(entry.authorization or "") + sum(map(len, entry.warnings)))
+        call = entry.call
+        entry.size = _ENTRY_OVERHEAD + len(entry.response or b"") + len(entry.path)
+        if call is not None:
+            entry.size += len(call.body or b"") + len(call.authorization or "") + sum(map(len, call.warnings))
         self._entries.append(entry)
         self._bytes += entry.size
         self._trim()
@@ -189,7 +192,8 @@ class Journal:
         if owner is not None:
             found = [e for e in found if e.owner == owner]
         if payment_id is not None:
-            found = [e for e in found if e.value == payment_id and e.operation != "auth"]
+            found = [e for e in found if e.call is not None and e.call.path_value == payment_id
+                     and e.call.operation is not Operation.AUTH]
         if operation is not None:
             found = [e for e in found if e.operation == operation]
         found = list(found)

@@ -10,36 +10,13 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Any
 
+from .calls import Decision
 from .errors import ItemNotFound
 from .events import Events
 from .rules import Attempt, Kind, Outcome, Rule
 from .scenario import LatencyConfig
 
-__all__ = ["ActiveRule", "FailurePolicy", "Result"]
-
-
-@dataclass(slots=True)
-class Result:
-    """What an operation came to: its value, whether it failed (simulated), and the matching
-    rule's fault for the HTTP layer to apply (``delay``, ``timeout``, ``reset``,
-    ``lost_response``, ``status``)."""
-
-    value: Any
-    failed: bool = False
-    fault: Outcome | None = None
-    rule: int | None = None
-
-    @property
-    def outcome(self) -> str:
-        """``ok``, ``failed`` or the fault applied, as the journal shows it."""
-        if self.fault is not None:
-            return self.fault.kind.value
-        return "failed" if self.failed else "ok"
-
-    @property
-    def carried_out(self) -> bool:
-        """Whether the operation happens: not failed, and no fault that stops it."""
-        return not self.failed and (self.fault is None or self.fault.kind.carries_out)
+__all__ = ["ActiveRule", "FailurePolicy"]
 
 
 @dataclass(slots=True)
@@ -96,25 +73,25 @@ class FailurePolicy:
             return 0.0
         return (latency.fixed_ms + self._latency.random() * latency.jitter_ms) / 1000
 
-    def decide(self, result: Result, attempt: Attempt) -> Result:
-        """``result`` as the first matching rule (if any) changes it, the same for every operation:
-        ``succeed`` and ``fail`` decide whether it fails; a fault is handed on (a simulated failure
-        stands only under ``delay``); a lookup or a secret has no change to lose, so there
-        ``lost_response`` is a ``reset``."""
+    def decide(self, decision: Decision, attempt: Attempt) -> Decision:
+        """``decision`` as the first matching rule (if any) changes it, the same for every
+        operation: ``succeed`` and ``fail`` decide whether it fails; a fault is handed on (a
+        simulated failure stands only under ``delay``); a lookup or a secret has no change to
+        lose, so there ``lost_response`` is a ``reset``."""
         if not self.rules:
-            return result
+            return decision
         active = self._match(attempt)
         if active is None:
-            return result
-        result.rule = active.id
+            return decision
+        decision.rule = active.id
         then = active.rule.then
         if then.kind is Kind.SUCCEED or then.kind is Kind.FAIL:
-            result.failed = then.kind is Kind.FAIL
-            return result
-        read_only = attempt.operation in ("get", "auth")
-        result.fault = Outcome(Kind.RESET) if read_only and then.kind is Kind.LOST_RESPONSE else then
-        result.failed = result.failed and then.kind is Kind.DELAY
-        return result
+            decision.failed = then.kind is Kind.FAIL
+            return decision
+        lost = then.kind is Kind.LOST_RESPONSE and not attempt.operation.changes
+        decision.fault = Outcome(Kind.RESET) if lost else then
+        decision.failed = decision.failed and then.kind is Kind.DELAY
+        return decision
 
     def _match(self, attempt: Attempt) -> ActiveRule | None:
         for active in self.rules:

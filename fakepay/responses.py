@@ -6,26 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from time import monotonic
-from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import HttpVersion11, StreamReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from .errors import (
-    FakePayError,
-    InternalError,
-    InvalidRequest,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    RouteNotFound,
-)
+from .errors import FakePayError, InternalError, InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from .validation import show
-from .wire import decode_path_value, encode_error
+from .wire import encode_error
 
 __all__ = [
-    "ACTIVITY",
     "BODY_TIMEOUT",
     "MAX_BODY",
     "ConnectionActivity",
@@ -33,9 +23,6 @@ __all__ = [
     "error_response",
     "is_json",
     "json_response",
-    "not_allowed",
-    "not_found",
-    "path_values",
     "raw_path",
     "read_body",
 ]
@@ -67,16 +54,10 @@ def error_response(exception: Exception, where: str = "") -> web.Response:
 
 
 def as_error(exception: Exception) -> FakePayError | None:
-    """The fakepay error for an exception: itself, or what aiohttp raised about the request
-    (413 while reading a body, a body that could not be read); None for a bug in fakepay."""
+    """The fakepay error for an exception: itself, or what aiohttp raised about a body that could
+    not be read; None for a bug in fakepay."""
     if isinstance(exception, FakePayError):
         return exception
-    if isinstance(exception, web.HTTPRequestEntityTooLarge):
-        return PayloadTooLarge(MAX_BODY)
-    if isinstance(exception, web.HTTPException):
-        error = FakePayError(exception.reason)
-        error.status = exception.status
-        return error
     if isinstance(exception, (web.RequestPayloadError, HttpProcessingError)):
         return InvalidRequest(f"request body could not be read: {' '.join(str(exception).split())}")
     return None
@@ -88,7 +69,7 @@ def is_json(content_type: str | None) -> bool:
     return content_type is not None and content_type.partition(";")[0].strip().lower() == _JSON
 
 
-def raw_path(request: web.Request) -> str:
+def raw_path(request: web.BaseRequest) -> str:
     """The request target's path as sent (still percent-encoded), also for an absolute-form
     target (``http://host/payments/1``)."""
     target = request.raw_path
@@ -98,26 +79,41 @@ def raw_path(request: web.Request) -> str:
     return target.partition("?")[0]
 
 
-async def read_body(request: web.Request) -> bytes:
+async def read_body(request: web.BaseRequest) -> bytes:
     """The request body, at most ``MAX_BODY`` bytes, as sent: a compressed body (any
-    ``Content-Encoding`` but ``identity``) is ``InvalidRequest``, as a Spring Boot server sees it."""
+    ``Content-Encoding`` but ``identity``) is ``InvalidRequest``, as a Spring Boot server sees it.
+    A client that asked (``Expect: 100-continue``) is told to send it now."""
     encoding = request.headers.get(hdrs.CONTENT_ENCODING)
     if encoding is not None and encoding.strip().lower() not in ("", "identity"):
         raise InvalidRequest(f"request bodies must not be compressed; got Content-Encoding {show(encoding)}")
+    if (request.content_length or 0) > MAX_BODY:
+        raise PayloadTooLarge(MAX_BODY)
+    expect = request.headers.get(hdrs.EXPECT)
+    if expect is not None and expect.lower() == "100-continue" and request.version == HttpVersion11:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    content = request.content
     try:
-        if request.content.is_eof():  # the whole body came with the headers, as it mostly does
-            body = await request.read()
-        else:
-            body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+        if content.is_eof():  # the whole body came with the headers, as it mostly does
+            return await _read_all(content)
+        return await asyncio.wait_for(_read_all(content), BODY_TIMEOUT)
     except asyncio.TimeoutError:
         request.protocol.close()  # answer, then close: the rest of the body cannot be trusted
         raise InvalidRequest(f"the request body was not complete after {BODY_TIMEOUT:g} s "
                              "(a client that stopped sending, or a malformed chunk)") from None
     except ConnectionError:
         raise InvalidRequest("the client closed the connection before its body was complete") from None
-    if len(body) > MAX_BODY:
-        raise PayloadTooLarge(MAX_BODY)
-    return body
+
+
+async def _read_all(content: StreamReader) -> bytes:
+    """Everything until the end of the body, or ``PayloadTooLarge`` as soon as it is over ``MAX_BODY``."""
+    chunks = []
+    size = 0
+    while chunk := await content.readany():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge(MAX_BODY)
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class ConnectionActivity:
@@ -146,28 +142,3 @@ class ConnectionActivity:
                 self.last[connection] = since
 
 
-ACTIVITY = web.AppKey("activity", ConnectionActivity)
-
-
-def path_values(template: str, path: str) -> list[str]:
-    """The decoded values of ``path`` (raw, as sent) where ``template`` has ``{placeholders}``:
-    the template, not an offset, says where each stands."""
-    parts = template.split("/")
-    segments = path.split("/")
-    if len(segments) != len(parts):
-        raise InvalidRequest(f"path {show(path)} does not have the form {template}")
-    return [decode_path_value(segment) for part, segment in zip(parts, segments, strict=True) if part.startswith("{")]
-
-
-def not_allowed(allowed: tuple[str, ...]) -> Callable[..., Awaitable[Any]]:
-    """A handler (public or control) that answers 405 with ``allowed`` in the ``Allow`` header."""
-
-    async def handle(request: web.Request, *_: object) -> Any:
-        raise MethodNotAllowed(request.method, raw_path(request), allowed)
-
-    return handle
-
-
-async def not_found(request: web.Request, *_: object) -> Any:
-    """A handler (public or control) that answers the JSON 404 of an unknown route."""
-    raise RouteNotFound(request.method, raw_path(request))

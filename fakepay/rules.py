@@ -8,10 +8,31 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Kind", "Outcome", "Rule", "When", "compile_glob"]
+__all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Kind", "Operation", "Outcome", "Rule", "When", "compile_glob"]
 
-OPERATIONS = ("auth", "instant", "cancel", "get")
 DEFAULT_TIMEOUT_S = 30.0
+
+
+class Operation(str, Enum):
+    """The four operations of the payment API, by the names rules and the journal use."""
+
+    AUTH = "auth"
+    INSTANT = "instant"
+    CANCEL = "cancel"
+    GET = "get"
+
+    @property
+    def param(self) -> str:
+        """The name of the operation's one path value."""
+        return "githubId" if self is Operation.AUTH else "paymentId"
+
+    @property
+    def changes(self) -> bool:
+        """Whether the operation changes what is stored (so that its answer can be lost)."""
+        return self is Operation.INSTANT or self is Operation.CANCEL
+
+
+OPERATIONS = tuple(operation.value for operation in Operation)
 
 
 class Kind(str, Enum):
@@ -50,7 +71,7 @@ FAULTS = tuple(kind.value for kind in Kind if kind.named)
 class Attempt:
     """What a rule is matched against: the operation and the payment's fields as far as known."""
 
-    operation: str
+    operation: Operation
     owner: str
     payment_id: str | None = None
     store_id: str | None = None

@@ -7,8 +7,7 @@ import contextlib
 
 from aiohttp import web
 
-from .app import create_app
-from .responses import ACTIVITY
+from .app import Front
 from .service import PaymentService
 
 __all__ = ["Server"]
@@ -38,9 +37,9 @@ class Server:
         self.port = port
         #: Whether the control API (and its dashboard) is served.
         self.control = control
-        self.app = create_app(service, control=control, control_token=control_token)
+        self.front = Front(service, control=control, control_token=control_token)
         self.idle_timeout = idle_timeout
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._sweeper: asyncio.Task[None]
 
     @property
@@ -50,14 +49,13 @@ class Server:
 
     async def start(self) -> None:
         """Bind and serve; ``OSError`` when the address is in use or cannot be bound."""
-        runner = web.AppRunner(
-            self.app,
+        server = web.Server(
+            self.front.handle,
             access_log=None,
-            handle_signals=False,
-            shutdown_timeout=SHUTDOWN_TIMEOUT,
             keepalive_timeout=self.idle_timeout,
             auto_decompress=False,  # bodies are read as sent; compressed ones are refused
         )
+        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)
@@ -68,12 +66,12 @@ class Server:
         self._runner = runner
         self.port = runner.addresses[0][1]
         assert runner.server is not None
-        self._sweeper = asyncio.get_running_loop().create_task(self._close_idle(runner.server))
+        self._sweeper = asyncio.get_running_loop().create_task(self._close_idle(server))
 
     async def _close_idle(self, server: web.Server) -> None:
         """Close connections idle, or still sending headers, for over ``idle_timeout`` seconds
         (aiohttp itself closes only idle ones, and before 3.14 only after a first answer)."""
-        activity = self.app[ACTIVITY]
+        activity = self.front.activity
         while True:
             await asyncio.sleep(min(1.0, self.idle_timeout / 2))
             activity.close_idle(server.connections, self.idle_timeout)
@@ -87,6 +85,7 @@ class Server:
                 await self._sweeper
             assert runner.server is not None
             transports = [c.transport for c in runner.server.connections if c.transport is not None]
+            self.front.close()
             await runner.cleanup()
             for transport in transports:  # a client that stopped reading keeps no socket open
                 transport.abort()

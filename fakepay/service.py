@@ -15,28 +15,40 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from .auth import Authenticator
+from .calls import Call, Decision
 from .clock import Clock
 from .errors import (
     AlreadyCancelled,
     AlreadyPaid,
     InvalidRequest,
+    PaymentFailed,
     PaymentNotFound,
     PaymentNotPaid,
 )
 from .events import Events
 from .journal import Journal
 from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
-from .policy import FailurePolicy, Result
-from .rules import Attempt
+from .policy import FailurePolicy
+from .rules import Attempt, Kind, Operation
 from .scenario import Scenario, SeedPayment
 from .validation import InstantPaymentRequest
 from .views import clock_data, config_data, payment_data
+from .wire import dumps, encode_payment, encode_receipt
 
 __all__ = ["PaymentService"]
 
 #: Seeding at least this many payments at once moves everything that exists to the collector's
 #: permanent generation (``gc.freeze``), so that full collections stay short with millions stored.
 FREEZE_AFTER = 10_000
+
+
+#: What a simulated failure says failed, by operation.
+_FAILED = {
+    Operation.AUTH: "issuing the secret of '{}'",
+    Operation.GET: "lookup of payment '{}'",
+    Operation.CANCEL: "cancel of payment '{}'",
+    Operation.INSTANT: "payment '{}'",
+}
 
 
 def _random_seed() -> int:
@@ -178,53 +190,89 @@ class PaymentService:
 
     # -- the public API ----------------------------------------------------------------------
 
-    def issue_secret(self, github_id: str) -> Result:
+    def identify(self, call: Call) -> None:
+        """Note the owner of the call's credentials, or ``Unauthorized``."""
+        call.owner = self.auth.owner(call.authorization)
+
+    def decide(self, call: Call) -> Decision:
+        """The one decision for a call whose context is complete (path value, owner, parsed
+        body), the same for the four operations: carried out or not as the seeded draw and the
+        rules say, with the answer to send. The operation's own errors (a payment not found,
+        already paid, ...) are raised."""
+        operation, value = call.operation, call.path_value
+        assert value is not None
+        if operation is Operation.AUTH:
+            decision = self.issue_secret(value)
+        else:
+            owner = call.owner
+            assert owner is not None
+            if operation is Operation.GET:
+                decision = self.get(owner, value)
+            elif operation is Operation.CANCEL:
+                decision = self.cancel(owner, value)
+            else:
+                assert call.payment is not None
+                decision = self.pay(owner, value, call.payment)
+        fault = decision.fault
+        if decision.failed:
+            what = _FAILED[operation].format(value)
+            decision.failure = PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)",
+                                             self.config.failure.status)
+        elif fault is not None and fault.kind is Kind.STATUS:
+            decision.status, decision.body = fault.status, dumps(fault.body)
+        elif operation is Operation.AUTH:
+            decision.body, decision.text = decision.value.encode("ascii"), True
+        elif decision.value is not None:  # None: the connection is closed before any answer
+            decision.body = (encode_receipt if operation is Operation.INSTANT else encode_payment)(decision.value)
+        return decision
+
+    def issue_secret(self, github_id: str) -> Decision:
         """The API secret of ``github_id`` (``InvalidRequest`` for a bad id)."""
         secret = self.auth.issue(github_id)
-        return self.policy.decide(Result(secret), Attempt("auth", github_id))
+        return self.policy.decide(Decision(secret), Attempt(Operation.AUTH, github_id))
 
-    def pay(self, owner: str, payment_id: str, request: InstantPaymentRequest) -> Result:
+    def pay(self, owner: str, payment_id: str, request: InstantPaymentRequest) -> Decision:
         """An instant payment: stored ``PAID``, or ``FAILED`` by the seeded draw or a rule."""
         existing = self.store.get(owner, payment_id)
         if existing is not None and (existing.status != FAILED or not self.config.failure.reuse_failed_payment_id):
             raise AlreadyPaid(payment_id, existing.status)
-        result = Result(None, failed=self.policy.draw(owner) < self.config.failure.rate)
+        decision = Decision(None, failed=self.policy.draw(owner) < self.config.failure.rate)
         if self.policy.rules:
-            attempt = Attempt("instant", owner, payment_id, request.store_id, request.order_name,
+            attempt = Attempt(Operation.INSTANT, owner, payment_id, request.store_id, request.order_name,
                               request.currency, request.total_pay_amount)
-            result = self.policy.decide(result, attempt)
-        if result.fault is not None and not result.fault.kind.carries_out:
-            return result  # nothing is stored: the connection is closed or a rule's status answers
+            decision = self.policy.decide(decision, attempt)
+        if decision.fault is not None and not decision.fault.kind.carries_out:
+            return decision  # nothing is stored: the connection is closed or a rule's status answers
         now = self.clock.now()
-        status, paid_at = (FAILED, None) if result.failed else (PAID, now)
+        status, paid_at = (FAILED, None) if decision.failed else (PAID, now)
         created_at, attempts = (now, 1) if existing is None else (existing.created_at, existing.attempts + 1)
         payment = Payment(owner, payment_id, request.store_id, request.order_name, request.total_pay_amount,
                           request.currency, request.custom_data, status, paid_at, created_at, now, attempts)
         self.store.put(payment)
         if self.events.subscribers:
             self._publish_payment(payment)
-        result.value = payment
-        return result
+        decision.value = payment
+        return decision
 
-    def cancel(self, owner: str, payment_id: str) -> Result:
+    def cancel(self, owner: str, payment_id: str) -> Decision:
         """Cancel a ``PAID`` payment."""
         payment = self._payment(owner, payment_id)
         if payment.status == CANCELLED:
             raise AlreadyCancelled(payment_id)
         if payment.status == FAILED:
             raise PaymentNotPaid(payment_id)
-        result = self._decide(Result(payment), "cancel", payment)
-        if result.carried_out:
-            result.value = payment._replace(status=CANCELLED, updated_at=self.clock.now())
-            self.store.put(result.value)
+        decision = self._decide(Decision(payment), Operation.CANCEL, payment)
+        if decision.carried_out:
+            decision.value = payment._replace(status=CANCELLED, updated_at=self.clock.now())
+            self.store.put(decision.value)
             if self.events.subscribers:
-                self._publish_payment(result.value)
-        return result
+                self._publish_payment(decision.value)
+        return decision
 
-    def get(self, owner: str, payment_id: str) -> Result:
+    def get(self, owner: str, payment_id: str) -> Decision:
         """Look a payment up."""
         payment = self._payment(owner, payment_id)
-        return self._decide(Result(payment), "get", payment)
+        return self._decide(Decision(payment), Operation.GET, payment)
 
     def _payment(self, owner: str, payment_id: str) -> Payment:
         payment = self.store.get(owner, payment_id)
@@ -232,10 +280,10 @@ class PaymentService:
             raise PaymentNotFound(payment_id)
         return payment
 
-    def _decide(self, result: Result, operation: str, payment: Payment) -> Result:
-        """``result`` as the rules decide it for ``operation`` on a stored payment."""
+    def _decide(self, decision: Decision, operation: Operation, payment: Payment) -> Decision:
+        """``decision`` as the rules decide it for ``operation`` on a stored payment."""
         if not self.policy.rules:  # no rule: nothing to match, and no Attempt to build
-            return result
+            return decision
         attempt = Attempt(operation, payment.owner, payment.payment_id, payment.store_id, payment.order_name,
                           payment.currency, payment.total_pay_amount)
-        return self.policy.decide(result, attempt)
+        return self.policy.decide(decision, attempt)
