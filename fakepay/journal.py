@@ -6,9 +6,8 @@ import json
 import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from .calls import Call
 from .events import Events
@@ -33,60 +32,60 @@ def redact(secret: str) -> str:
     return secret[:8] + "…"
 
 
-@dataclass(slots=True, eq=False)
-class JournalEntry:
-    """One request and its answer, built once when it is answered and formatted only when the
-    journal is read: what the request was (``call``, None for an unknown route), and ``status``
-    and ``response`` (bytes, cut to ``BODY_LIMIT``) as answered, both None when the connection
-    was closed unanswered. ``time`` is when the request arrived (epoch seconds, the real time
-    even when the fake clock is frozen)."""
+class JournalEntry(NamedTuple):
+    """One request and its answer, as the journal shows it (formatted only when it is read). ``time`` is when the request arrived (epoch seconds, the real time
+    even when the fake clock is frozen); ``operation`` and what follows it are None for an
+    unknown route; ``status`` and ``response`` (cut to ``BODY_LIMIT``) are None when the
+    connection was closed unanswered. The journal keeps each as a plain tuple of text, bytes
+    and numbers, which the garbage collector need not look at again."""
 
     id: int
     time: float
     method: str
     path: str
-    call: Call | None
+    operation: str | None
+    #: The route's path value (named by ``Operation.param``).
+    path_value: str | None
+    owner: str | None
+    authorization: str | None
+    body: bytes | None
     status: int | None
     response: bytes | None
     outcome: str
     rule: int | None
     duration_ms: float
-    #: What the entry weighs against ``MAX_BYTES`` (set when it is recorded).
-    size: int = 0
-
-    @property
-    def operation(self) -> Operation | None:
-        return None if self.call is None else self.call.operation
-
-    @property
-    def owner(self) -> str | None:
-        return None if self.call is None else self.call.owner
+    warnings: tuple[str, ...]
+    #: What the entry weighs against ``MAX_BYTES``.
+    size: int
 
     def to_data(self, zone: tzinfo) -> dict[str, Any]:
         """The entry as the control API shows it, its time local to ``zone``; an ``Authorization``
         header and an issued secret redacted."""
-        call = self.call
-        params = {} if call is None or call.path_value is None else {call.operation.param: call.path_value}
         response = _parsed(self.response)
-        if call is not None and call.operation is Operation.AUTH and self.status == 200 and isinstance(response, str):
+        if self.operation == Operation.AUTH and self.status == 200 and isinstance(response, str):
             response = redact(response)
         return {
             "id": self.id,
             "time": format_local_datetime(datetime.fromtimestamp(self.time, zone).replace(tzinfo=None)),
-            "operation": None if call is None else call.operation.value,
+            "operation": self.operation,
             "method": self.method,
             "path": self.path,
-            "params": params,
-            "owner": None if call is None else call.owner,
-            "authorization": None if call is None or call.authorization is None else _redact_header(call.authorization),
-            "body": None if call is None else _parsed(call.body),
+            "params": {} if self.operation is None or self.path_value is None
+            else {Operation(self.operation).param: self.path_value},
+            "owner": self.owner,
+            "authorization": None if self.authorization is None else _redact_header(self.authorization),
+            "body": _parsed(self.body),
             "status": self.status,
             "response": response,
             "outcome": self.outcome,
             "rule": self.rule,
             "duration_ms": round(self.duration_ms, 3),
-            "warnings": [] if call is None else list(call.warnings),
+            "warnings": list(self.warnings),
         }
+
+
+#: Where a stored row (a plain tuple) has an entry's owner and size.
+_OWNER, _SIZE = JournalEntry._fields.index("owner"), JournalEntry._fields.index("size")
 
 
 def _redact_header(value: str) -> str:
@@ -115,7 +114,8 @@ class Journal:
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, sink: TextIO | None = None, zone: tzinfo = timezone.utc,
                  events: Events | None = None) -> None:
         self.events = events or Events()
-        self._entries: deque[JournalEntry] = deque()
+        #: The entries as plain tuples in ``JournalEntry``'s order.
+        self._rows: deque[tuple[Any, ...]] = deque()
         self._max_entries = max_entries
         self._bytes = 0
         self._sink = sink
@@ -133,27 +133,39 @@ class Journal:
         self._next_id += 1
         return self._next_id - 1
 
-    def record(self, entry: JournalEntry) -> None:
-        """Keep ``entry``, dropping the oldest entries beyond the bounds."""
-        call = entry.call
-        entry.size = _ENTRY_OVERHEAD + len(entry.response or b"") + len(entry.path)
-        if call is not None:
-            entry.size += len(call.body or b"") + len(call.authorization or "") + sum(map(len, call.warnings))
-        self._entries.append(entry)
-        self._bytes += entry.size
-        self._trim()
+    def record(self, number: int, arrived: float, method: str, path: str, call: Call | None, status: int | None,
+               response: bytes | None, outcome: str, rule: int | None, duration_ms: float) -> None:
+        """Keep the entry of an exchange, built once from what the request was (``call``, None for
+        an unknown route) and how it was answered; the oldest entries go beyond the bounds."""
+        size = _ENTRY_OVERHEAD + len(path) + (len(response) if response else 0)
+        if call is None:
+            row: tuple[Any, ...] = (number, arrived, method, path, None, None, None, None, None, status, response,
+                                    outcome, rule, duration_ms, (), size)
+        else:
+            body, authorization = call.body, call.authorization
+            size += (len(body) if body else 0) + (len(authorization) if authorization else 0)
+            warnings = tuple(call.warnings)
+            if warnings:
+                size += sum(map(len, warnings))
+            row = (number, arrived, method, path, call.operation.value, call.path_value, call.owner, authorization,
+                   body, status, response, outcome, rule, duration_ms, warnings, size)
+        rows = self._rows
+        rows.append(row)
+        self._bytes += size
+        if len(rows) > self._max_entries or self._bytes > MAX_BYTES:
+            self._trim()
         if self._sink is None and not self.events.subscribers:
             return
-        data = entry.to_data(self.zone)  # formatted once, for the file and the listeners alike
+        data = JournalEntry._make(row).to_data(self.zone)  # formatted once, for the file and the listeners alike
         if self._sink is not None:
             self._write(data)
         if self.events.subscribers:
             self.events.publish("request", request=data)
 
     def _trim(self) -> None:
-        entries = self._entries
-        while len(entries) > self._max_entries or (self._bytes > MAX_BYTES and len(entries) > 1):
-            self._bytes -= entries.popleft().size
+        rows = self._rows
+        while len(rows) > self._max_entries or (self._bytes > MAX_BYTES and len(rows) > 1):
+            self._bytes -= rows.popleft()[_SIZE]
 
     def _write(self, data: dict[str, Any]) -> None:
         """Append an entry's ``data`` to the sink; a failing sink is reported once (and its recovery), and
@@ -183,7 +195,7 @@ class Journal:
         limit: int | None = None,
     ) -> list[JournalEntry]:
         """Entries matching every filter given (``path`` may be a glob), the newest ``limit`` of them."""
-        found: Iterable[JournalEntry] = self._entries
+        found: Iterable[JournalEntry] = map(JournalEntry._make, self._rows)
         if method is not None:
             found = [e for e in found if e.method == method.upper()]
         if path is not None:
@@ -192,8 +204,7 @@ class Journal:
         if owner is not None:
             found = [e for e in found if e.owner == owner]
         if payment_id is not None:
-            found = [e for e in found if e.call is not None and e.call.path_value == payment_id
-                     and e.call.operation is not Operation.AUTH]
+            found = [e for e in found if e.path_value == payment_id and e.operation != Operation.AUTH]
         if operation is not None:
             found = [e for e in found if e.operation == operation]
         found = list(found)
@@ -201,8 +212,8 @@ class Journal:
 
     def clear(self, owner: str | None = None, max_entries: int | None = None) -> None:
         """Drop every entry (or ``owner``'s), optionally changing the bound; ids go on counting."""
-        self._entries = deque([] if owner is None else [e for e in self._entries if e.owner != owner])
-        self._bytes = sum(entry.size for entry in self._entries)
+        self._rows = deque([] if owner is None else [row for row in self._rows if row[_OWNER] != owner])
+        self._bytes = sum(row[_SIZE] for row in self._rows)
         if max_entries is not None:
             self.resize(max_entries)
         if self.events.subscribers:
@@ -213,4 +224,4 @@ class Journal:
         self._trim()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._rows)

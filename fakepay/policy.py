@@ -60,6 +60,13 @@ class FailurePolicy:
         """The owners that have drawn."""
         return self._draws.keys()
 
+    def fails(self, owner: str, rate: float) -> bool:
+        """Whether the owner's next payment fails at ``rate``: its next draw is below it."""
+        if 0 < rate < 1:
+            return self.draw(owner) < rate
+        self._draws[owner] = self._draws.get(owner, 0) + 1  # drawn all the same, though it cannot matter
+        return rate >= 1
+
     def draw(self, owner: str) -> float:
         """The owner's next number in [0, 1): a counter is all an owner costs."""
         count = self._draws.get(owner, 0)

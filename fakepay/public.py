@@ -13,7 +13,7 @@ from aiohttp import hdrs, web
 
 from .calls import Call, Decision
 from .errors import FakePayError, RouteNotFound, UnsupportedMediaType
-from .journal import BODY_LIMIT, JournalEntry
+from .journal import BODY_LIMIT
 from .responses import ConnectionActivity, as_error, error_response, is_json, json_response, read_body
 from .routing import Route, Router
 from .rules import Kind, Operation, Outcome
@@ -31,6 +31,7 @@ ROUTES = (
     Route("/auth/{githubId}", {hdrs.METH_GET: Operation.AUTH}),
 )
 _ROUTER = Router(ROUTES)
+_OPERATIONS = {route.template: route.methods[route.allowed[0]] for route in ROUTES}
 
 
 class PublicApi:
@@ -57,13 +58,16 @@ class PublicApi:
                 if found is None:
                     raise RouteNotFound(request.method, path)
                 route, (value,) = found
-                call = Call(route.methods[route.allowed[0]])  # a public route has one operation
-                route.target(request.method, path)
+                operation = route.methods.get(request.method)
+                if operation is None:
+                    call = Call(_OPERATIONS[route.template])  # journaled as the operation of its path
+                    raise route.not_allowed(request.method, path)
+                call = Call(operation)
                 call.path_value = decode_path_value(value)
-                if call.operation is not Operation.AUTH:
+                if operation is not Operation.AUTH:
                     call.authorization = request.headers.get(hdrs.AUTHORIZATION)
                     service.identify(call)  # after the path value, as the real server checks them
-                    if call.operation is Operation.INSTANT or call.operation is Operation.CANCEL:
+                    if operation.changes:
                         await _read(request, call)
                 decision = service.decide(call)
                 response = _answer(decision)
@@ -71,15 +75,14 @@ class PublicApi:
             except Exception as exception:  # every error, a bug included, is answered as JSON
                 response = error_response(exception, f"request {number}")
                 outcome, rule = ("rejected" if as_error(exception) is not None else "error"), None
-            closes = decision is not None and decision.closes
-            service.journal.record(JournalEntry(
+            answered = decision is None or not decision.closes
+            service.journal.record(
                 number, arrived, request.method, path, call,
-                None if closes else response.status, None if closes else cast(bytes, response.body)[:BODY_LIMIT],
+                response.status if answered else None, cast(bytes, response.body)[:BODY_LIMIT] if answered else None,
                 outcome, rule, (perf_counter() - started) * 1000,
-            ))
-            if decision is None or decision.answered:
+            )
+            if decision is None or decision.fault is None or decision.fault.kind is Kind.STATUS:
                 return response
-            assert decision.fault is not None
             return await _apply(decision.fault, request, response)
         finally:
             self._activity.finished(request)

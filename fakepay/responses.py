@@ -81,21 +81,28 @@ def raw_path(request: web.BaseRequest) -> str:
 
 async def read_body(request: web.BaseRequest) -> bytes:
     """The request body, at most ``MAX_BODY`` bytes, as sent: a compressed body (any
-    ``Content-Encoding`` but ``identity``) is ``InvalidRequest``, as a Spring Boot server sees it.
-    A client that asked (``Expect: 100-continue``) is told to send it now."""
+    ``Content-Encoding`` but ``identity``) is ``InvalidRequest``, as a Spring Boot server sees it."""
     encoding = request.headers.get(hdrs.CONTENT_ENCODING)
     if encoding is not None and encoding.strip().lower() not in ("", "identity"):
         raise InvalidRequest(f"request bodies must not be compressed; got Content-Encoding {show(encoding)}")
+    content = request.content
+    # The whole body mostly comes with the headers; else it is waited for, at most BODY_TIMEOUT.
+    body = content.read_nowait() if content.is_eof() else await _wait_for_body(request)
+    if len(body) > MAX_BODY:
+        raise PayloadTooLarge(MAX_BODY)
+    return body
+
+
+async def _wait_for_body(request: web.BaseRequest) -> bytes:
+    """A body still on its way (a client that asked, with ``Expect: 100-continue``, is told to
+    send it now): ``PayloadTooLarge`` as soon as it is over ``MAX_BODY``."""
     if (request.content_length or 0) > MAX_BODY:
         raise PayloadTooLarge(MAX_BODY)
     expect = request.headers.get(hdrs.EXPECT)
     if expect is not None and expect.lower() == "100-continue" and request.version == HttpVersion11:
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    content = request.content
     try:
-        if content.is_eof():  # the whole body came with the headers, as it mostly does
-            return await _read_all(content)
-        return await asyncio.wait_for(_read_all(content), BODY_TIMEOUT)
+        return await asyncio.wait_for(_read_all(request.content), BODY_TIMEOUT)
     except asyncio.TimeoutError:
         request.protocol.close()  # answer, then close: the rest of the body cannot be trusted
         raise InvalidRequest(f"the request body was not complete after {BODY_TIMEOUT:g} s "
@@ -113,7 +120,7 @@ async def _read_all(content: StreamReader) -> bytes:
         if size > MAX_BODY:
             raise PayloadTooLarge(MAX_BODY)
         chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)
 
 
 class ConnectionActivity:

@@ -19,7 +19,7 @@ class Route(Generic[T]):
     """A path template (``/payments/{paymentId}/instant``) and what each method does there
     (``T``: a handler, an operation); ``HEAD`` goes where ``GET`` goes."""
 
-    __slots__ = ("_literals", "_values", "allowed", "methods", "template")
+    __slots__ = ("_later_literals", "_values", "allowed", "methods", "template")
 
     def __init__(self, template: str, methods: Mapping[str, T]) -> None:
         self.template = template
@@ -29,26 +29,31 @@ class Route(Generic[T]):
         #: The methods for the ``Allow`` header of a 405.
         self.allowed = tuple(sorted(self.methods))
         parts = template.split("/")
-        self._literals = tuple((i, part) for i, part in enumerate(parts) if not part.startswith("{"))
+        assert parts[0] == "" and not parts[1].startswith("{"), "a template starts with a literal segment"
+        # The first two segments ("" and the literal) are what the router found the route by.
+        self._later_literals = tuple((i, part) for i, part in enumerate(parts) if i > 1 and not part.startswith("{"))
         self._values = tuple(i for i, part in enumerate(parts) if part.startswith("{"))
 
-    def match(self, segments: list[str]) -> list[str] | None:
-        """The raw values of a path split at ``/`` (with as many segments as the template), or
-        None if it does not fit: a literal segment may be percent-encoded, a value may not be
-        empty."""
-        for i, literal in self._literals:
+    def match(self, segments: list[str]) -> tuple[str, ...] | None:
+        """The raw values of a path split at ``/`` that the router found this route by (as many
+        segments, the same first two), or None if it does not fit: a literal segment may be
+        percent-encoded, a value may not be empty."""
+        for i, literal in self._later_literals:
             segment = segments[i]
             if segment != literal and ("%" not in segment or unquote(segment) != literal):
                 return None
-        values = [segments[i] for i in self._values]
-        return values if all(values) else None
+        values = tuple(map(segments.__getitem__, self._values))
+        return None if "" in values else values
 
     def target(self, method: str, path: str) -> T:
         """What ``method`` does here, or ``MethodNotAllowed``."""
         found = self.methods.get(method)
         if found is None:
-            raise MethodNotAllowed(method, path, self.allowed)
+            raise self.not_allowed(method, path)
         return found
+
+    def not_allowed(self, method: str, path: str) -> MethodNotAllowed:
+        return MethodNotAllowed(method, path, self.allowed)
 
 
 class Router(Generic[T]):
@@ -59,14 +64,13 @@ class Router(Generic[T]):
         self._index: dict[tuple[int, str], list[Route[T]]] = {}
         for route in routes:
             parts = route.template.split("/")
-            assert not parts[1].startswith("{"), "a template's first segment is a literal"
             self._index.setdefault((len(parts), parts[1]), []).append(route)
 
-    def find(self, path: str) -> tuple[Route[T], list[str]] | None:
+    def find(self, path: str) -> tuple[Route[T], tuple[str, ...]] | None:
         """The route ``path`` (raw, as sent) fits, with its raw values, or None."""
         segments = path.split("/")
         count = len(segments)
-        if count < 2:
+        if count < 2 or segments[0]:  # not a path: "*"
             return None
         first = segments[1]
         candidates = self._index.get((count, first))

@@ -37,6 +37,8 @@ from .wire import dumps, encode_payment, encode_receipt
 
 __all__ = ["PaymentService"]
 
+#: How many lookups' answers are remembered (then forgotten all at once).
+ANSWERS_KEPT = 10_000
 #: Seeding at least this many payments at once moves everything that exists to the collector's
 #: permanent generation (``gc.freeze``), so that full collections stay short with millions stored.
 FREEZE_AFTER = 10_000
@@ -84,6 +86,7 @@ class PaymentService:
     def reset(self, owner: str | None = None) -> None:
         """Return to the scenario's start; with ``owner``, only that store's payments, random
         stream and journal entries."""
+        self._answers: dict[int, tuple[Payment, bytes]] = {}
         if owner is not None:
             self.store.clear(owner)
             self.policy.forget(owner)
@@ -220,11 +223,26 @@ class PaymentService:
                                              self.config.failure.status)
         elif fault is not None and fault.kind is Kind.STATUS:
             decision.status, decision.body = fault.status, dumps(fault.body)
+        elif decision.value is None:  # the connection is closed before any answer
+            pass
         elif operation is Operation.AUTH:
             decision.body, decision.text = decision.value.encode("ascii"), True
-        elif decision.value is not None:  # None: the connection is closed before any answer
-            decision.body = (encode_receipt if operation is Operation.INSTANT else encode_payment)(decision.value)
+        elif operation is Operation.INSTANT:
+            decision.body = encode_receipt(decision.value)
+        else:
+            decision.body = self._encoded(decision.value)
         return decision
+
+    def _encoded(self, payment: Payment) -> bytes:
+        """The payment's JSON, encoded once for each stored version: a change stores a new
+        object, so what is remembered here cannot go stale."""
+        cached = self._answers.get(id(payment))
+        if cached is not None and cached[0] is payment:  # it holds the payment, so the id is still its own
+            return cached[1]
+        if len(self._answers) >= ANSWERS_KEPT:
+            self._answers = {}
+        encoded = self._answers[id(payment)] = payment, encode_payment(payment)
+        return encoded[1]
 
     def issue_secret(self, github_id: str) -> Decision:
         """The API secret of ``github_id`` (``InvalidRequest`` for a bad id)."""
@@ -236,7 +254,7 @@ class PaymentService:
         existing = self.store.get(owner, payment_id)
         if existing is not None and (existing.status != FAILED or not self.config.failure.reuse_failed_payment_id):
             raise AlreadyPaid(payment_id, existing.status)
-        decision = Decision(None, failed=self.policy.draw(owner) < self.config.failure.rate)
+        decision = Decision(None, failed=self.policy.fails(owner, self.config.failure.rate))
         if self.policy.rules:
             attempt = Attempt(Operation.INSTANT, owner, payment_id, request.store_id, request.order_name,
                               request.currency, request.total_pay_amount)

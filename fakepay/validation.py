@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InvalidRequest
 
@@ -35,8 +34,7 @@ MAX_WARNINGS = 10
 MAX_SHOWN = 64
 
 
-@dataclass(frozen=True, slots=True)
-class InstantPaymentRequest:
+class InstantPaymentRequest(NamedTuple):
     """A valid body of ``POST /payments/{paymentId}/instant``."""
 
     store_id: str

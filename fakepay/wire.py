@@ -39,14 +39,10 @@ _CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _LOCAL_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?", re.ASCII)
 
 
-def _utf8(text: str) -> bytes:
-    """JSON text as UTF-8; a lone surrogate (not encodable) is written as its ``\\uXXXX`` escape."""
-    return text.encode("utf-8", "backslashreplace")
-
-
 def dumps(value: Any) -> bytes:
-    """Compact JSON in UTF-8 with non-ASCII text unescaped, as Jackson writes it."""
-    return _utf8(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    """Compact JSON in UTF-8 with non-ASCII text unescaped, as Jackson writes it (a lone
+    surrogate, which UTF-8 cannot carry, as its ``\\uXXXX`` escape)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def _reject_constant(name: str) -> Any:
@@ -97,13 +93,20 @@ def nested_deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+_OPENERS = ("{", "[")
+
+
 def _decode(body: bytes, decoder: json.JSONDecoder) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest("request body is not valid UTF-8") from None
     try:
-        return decoder.decode(text)
+        if text[:1] in _OPENERS:  # as bodies mostly are: no white space around, and nothing after
+            value, end = decoder.raw_decode(text)
+            if end == len(text):
+                return value
+        return decoder.decode(text)  # white space around, or something after: decode says what
     except json.JSONDecodeError as error:
         if not text.strip():
             raise InvalidRequest("request body is empty; a JSON object is required") from None
@@ -169,27 +172,26 @@ def printable(text: str) -> bool:
     return not _CONTROL_OR_SURROGATE.search(text)
 
 
-def _string(value: str | None) -> str:
-    """A JSON string (or null) exactly as ``dumps`` writes it, without building a document."""
-    return "null" if value is None else encode_basestring(value)
-
-
-def _paid_at(payment: Payment) -> str:
-    return "null" if payment.paid_at is None else f'"{format_local_datetime(payment.paid_at)}"'
-
-
 def encode_receipt(payment: Payment) -> bytes:
     """The answer to a successful instant payment: ``{"paymentId", "paidAt"}``."""
-    return _utf8(f'{{"paymentId":{_string(payment.payment_id)},"paidAt":{_paid_at(payment)}}}')
+    return f'{{"paymentId":{encode_basestring(payment.payment_id)},"paidAt":{_paid_at(payment)}}}'.encode(
+        "utf-8", "backslashreplace")
 
 
 def encode_payment(payment: Payment) -> bytes:
     """The payment object the lookup and the cancel answer with."""
-    return _utf8(
-        f'{{"paymentId":{_string(payment.payment_id)},"paymentStatus":"{payment.status}",'
-        f'"orderName":{_string(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
-        f'"customData":{_string(payment.custom_data)},"paidAt":{_paid_at(payment)}}}'
-    )
+    custom_data = payment.custom_data
+    return (
+        f'{{"paymentId":{encode_basestring(payment.payment_id)},"paymentStatus":"{payment.status}",'
+        f'"orderName":{encode_basestring(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
+        f'"customData":{"null" if custom_data is None else encode_basestring(custom_data)},'
+        f'"paidAt":{_paid_at(payment)}}}'
+    ).encode("utf-8", "backslashreplace")
+
+
+def _paid_at(payment: Payment) -> str:
+    paid_at = payment.paid_at
+    return "null" if paid_at is None else f'"{format_local_datetime(paid_at)}"'
 
 
 def encode_error(error: FakePayError) -> bytes:
