@@ -10,7 +10,7 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import hdrs, web
 
@@ -75,18 +75,33 @@ async def _json_body(request: web.BaseRequest) -> Any:
     return loads_strict(await read_body(request))
 
 
-def _query(request: web.BaseRequest, known: tuple[str, ...]) -> dict[str, str]:
-    """The query parameters, each known and given once with a value."""
+def _check_query(request: web.BaseRequest, known: tuple[str, ...]) -> None:
+    """``InvalidRequest`` unless each query parameter is known and given once with a value."""
     unknown = [key for key in request.query if key not in known]
     if unknown:
         raise InvalidRequest(f"unknown query parameter {show(unknown[0])}; known: {', '.join(known) or 'none'}")
-    query = dict(request.query)
-    for key, value in query.items():
+    for key, value in request.query.items():
         if not value:
             raise InvalidRequest(f"query parameter '{key}' needs a value")
         if len(request.query.getall(key)) > 1:
             raise InvalidRequest(f"query parameter '{key}' is given more than once")
-    return query
+
+
+#: The control API's routes: method, path under ``PREFIX``, the name of its ``ControlCalls``
+#: handler, and the query parameters it takes (None: any, unchecked).
+_ROUTES: list[tuple[str, str, str, tuple[str, ...] | None]] = []
+_H = TypeVar("_H", bound=Handler)
+
+
+def _route(method: str, path: str, query: tuple[str, ...] | None = ()) -> Callable[[_H], _H]:
+    """Make the decorated ``ControlCalls`` method the handler of ``method`` on ``PREFIX + path``,
+    called once the query has only the ``query`` parameters, each once and with a value."""
+
+    def register(handler: _H) -> _H:
+        _ROUTES.append((method, path, handler.__name__, query))
+        return handler
+
+    return register
 
 
 class ControlCalls:
@@ -96,24 +111,27 @@ class ControlCalls:
         self._service = service
         self._token_required = token_required
 
+    @_route("GET", "/health", query=None)
     async def health(self, request: web.BaseRequest) -> web.Response:
         return _ok({"status": "ok"})
 
+    @_route("GET", "/state", query=("owner",))
     async def state(self, request: web.BaseRequest) -> web.Response:
-        owner = _query(request, ("owner",)).get("owner")
+        owner = request.query.get("owner")
         return _ok(state(self._service, owner))
 
+    @_route("POST", "/reset", query=("owner",))
     async def reset(self, request: web.BaseRequest) -> web.Response:
-        owner = _query(request, ("owner",)).get("owner")
+        owner = request.query.get("owner")
         self._service.reset(owner)
         return _ok({"reset": "owner" if owner else "all", "owner": owner})
 
+    @_route("GET", "/scenario")
     async def get_scenario(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         return _ok({**self._service.scenario.to_data(), "seed": self._service.start_seed})
 
+    @_route("PUT", "/scenario")
     async def put_scenario(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         body = await read_body(request)
 
         def parse() -> Scenario:
@@ -128,68 +146,68 @@ class ControlCalls:
         self._service.load(scenario)
         return _ok({"scenario": scenario.name, "seed": self._service.policy.seed})
 
+    @_route("GET", "/scenarios")
     async def scenarios(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         return _ok({"scenarios": shipped_scenarios()})
 
+    @_route("POST", "/scenarios/{name}")
     async def load_shipped(self, request: web.BaseRequest, name: str) -> web.Response:
         """Load a shipped scenario by name (only a name: never a path on the server)."""
-        _query(request, ())
         shipped = shipped_scenarios()
         if name not in shipped:
             raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}")
         return self._load(load_scenario(name))
 
+    @_route("PATCH", "/config")
     async def patch_config(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         patch = await _json_body(request)
         if not isinstance(patch, dict):
             raise InvalidRequest("config patch must be a JSON object")
         self._service.configure(patch)
         return _ok(config_data(self._service))
 
+    @_route("POST", "/payments")
     async def add_payments(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         data = await _json_body(request)
         if isinstance(data, dict) and set(data) == {"payments"}:
             data = data["payments"]
         stored = self._service.add_payments(parse_payments(data))
         return _ok({"payments": [payment_data(p) for p in stored]})
 
+    @_route("GET", "/payments/{owner}/{paymentId}")
     async def get_payment(self, request: web.BaseRequest, owner: str, payment_id: str) -> web.Response:
-        _query(request, ())
         payment = self._service.store.get(owner, payment_id)
         if payment is None:
             raise PaymentNotFound(payment_id)
         return _ok(payment_data(payment))
 
+    @_route("GET", "/secrets/{githubId}")
     async def get_secret(self, request: web.BaseRequest, github_id: str) -> web.Response:
-        _query(request, ())
         return _ok({"githubId": github_id, "secret": self._service.auth.issue(github_id)})
 
+    @_route("GET", "/rules")
     async def get_rules(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         return _ok({"rules": self._service.policy.rules_data()})
 
+    @_route("POST", "/rules")
     async def add_rule(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         active = self._service.policy.add_rule(parse_rule(await _json_body(request)))
         return _ok(active.to_data())
 
+    @_route("DELETE", "/rules")
     async def clear_rules(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         self._service.policy.clear_rules()
         return _ok({"rules": []})
 
+    @_route("DELETE", "/rules/{id}")
     async def delete_rule(self, request: web.BaseRequest, rule_id: str) -> web.Response:
-        _query(request, ())
         if not _RULE_ID.fullmatch(rule_id):
             raise InvalidRequest(f"a rule id is a whole number, got {show(rule_id)}")
         self._service.policy.delete_rule(int(rule_id))
         return _ok({"rules": self._service.policy.rules_data()})
 
+    @_route("POST", "/clock")
     async def clock(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         data = await _json_body(request)
         reader = Reader(Document(data))
         body = reader.mapping(data, (), ("freeze", "advance_ms", "resume"))
@@ -208,8 +226,9 @@ class ControlCalls:
         self._service.move_clock(resume=bool(body.get("resume")), freeze=freeze, at=at, advance_ms=advance)
         return _ok(clock_data(self._service))
 
+    @_route("GET", "/requests", query=(*_FILTERS, "limit"))
     async def requests(self, request: web.BaseRequest) -> web.Response:
-        query = _query(request, (*_FILTERS, "limit"))
+        query = dict(request.query)
         limit = None
         if "limit" in query:
             if not _LIMIT.fullmatch(query["limit"]) or int(query["limit"]) < 1:
@@ -222,15 +241,15 @@ class ControlCalls:
         zone = self._service.clock.zone
         return _ok({"requests": [entry.to_data(zone) for entry in entries]})
 
+    @_route("DELETE", "/requests")
     async def clear_requests(self, request: web.BaseRequest) -> web.Response:
-        _query(request, ())
         self._service.journal.clear()
         return _ok({"requests": []})
 
+    @_route("GET", "/events")
     async def events(self, request: web.BaseRequest) -> web.StreamResponse:
         """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
         the client leaves or the server stops."""
-        _query(request, ())
         response = web.StreamResponse(headers={
             hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8",
             hdrs.CACHE_CONTROL: "no-cache",
@@ -266,10 +285,12 @@ class ControlCalls:
 
         return serve
 
+    @_route("GET", "", query=None)
     async def to_page(self, request: web.BaseRequest) -> web.Response:
         """``/__fakepay`` as typed by hand: on to the dashboard."""
         return web.Response(status=301, headers={hdrs.LOCATION: PREFIX + "/"})
 
+    @_route("GET", "/openapi.json", query=None)
     async def openapi(self, request: web.BaseRequest) -> web.Response:
         from .openapi import openapi_document
 
@@ -288,27 +309,12 @@ class ControlApi:
         # Compared as the bytes sent: aiohttp decodes header bytes that are not UTF-8 as surrogates.
         self._expected = f"Bearer {token}".encode("utf-8", "surrogateescape") if token else None
         calls = ControlCalls(service, bool(token))
-        table: dict[str, dict[str, Handler]] = {"/health": {"GET": calls.health}}
+        table: dict[str, dict[str, tuple[Handler, tuple[str, ...] | None]]] = {}
+        for method, path, name, query in _ROUTES:
+            if enabled or path == "/health":
+                table.setdefault(path, {})[method] = getattr(calls, name), query
         if enabled:
-            table.update({
-                "/state": {"GET": calls.state},
-                "/reset": {"POST": calls.reset},
-                "/scenario": {"GET": calls.get_scenario, "PUT": calls.put_scenario},
-                "/scenarios": {"GET": calls.scenarios},
-                "/scenarios/{name}": {"POST": calls.load_shipped},
-                "/config": {"PATCH": calls.patch_config},
-                "/payments": {"POST": calls.add_payments},
-                "/rules": {"GET": calls.get_rules, "POST": calls.add_rule, "DELETE": calls.clear_rules},
-                "/rules/{id}": {"DELETE": calls.delete_rule},
-                "/clock": {"POST": calls.clock},
-                "/requests": {"GET": calls.requests, "DELETE": calls.clear_requests},
-                "/events": {"GET": calls.events},
-                "/openapi.json": {"GET": calls.openapi},
-                "/payments/{owner}/{paymentId}": {"GET": calls.get_payment},
-                "/secrets/{githubId}": {"GET": calls.get_secret},
-                **{path: {"GET": calls.page(*page)} for path, page in _PAGES.items()},
-                "": {"GET": calls.to_page},
-            })
+            table.update({path: {"GET": (calls.page(*page), None)} for path, page in _PAGES.items()})
         self._router = Router(Route(PREFIX + path, methods) for path, methods in table.items())
         #: Served without the token: the health check, and the dashboard (which asks for it itself).
         self._open = {PREFIX + path for path in ("/health", "", *_PAGES)}
@@ -327,7 +333,9 @@ class ControlApi:
             if found is None:
                 raise RouteNotFound(request.method, path)
             route, values = found
-            handler = route.target(request.method, path)
+            handler, query = route.target(request.method, path)
+            if query is not None:
+                _check_query(request, query)
             return await handler(request, *map(decode_path_value, values))
         except Exception as exception:  # every error, a bug included, is answered as JSON
             return error_response(exception, f"{request.method} {path}")
