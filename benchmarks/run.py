@@ -303,15 +303,16 @@ BIG_SERVER = """
 import asyncio, gc, sys, time
 from fakepay import PaymentService, Server, parse_scenario
 from fakepay.scenario import SeedPayment
+from fakepay.validation import InstantPaymentRequest
 
 async def main(port, count):
     service = PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1}))
     await (server := Server(service, "127.0.0.1", port)).start()
     if count:
         service.add_payments(tuple(
-            SeedPayment(f"owner{i % 1000}", f"payment-{i}", "my_store_001", "order", 1000 + i, "KRW")
+            SeedPayment(f"owner{i % 1000}", f"payment-{i}", InstantPaymentRequest("my_store_001", "order", 1000 + i, "KRW", None))
             for i in range(count)))
-    service.add_payments((SeedPayment("alice", "p1", "s", "order", 1, "KRW"),))
+    service.add_payments((SeedPayment("alice", "p1", InstantPaymentRequest("s", "order", 1, "KRW", None)),))
     started = time.perf_counter()
     gc.collect()  # a full collection, as one would come during a long run
     print(f"ready {(time.perf_counter() - started) * 1000:.1f}", flush=True)

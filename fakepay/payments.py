@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from .validation import InstantPaymentRequest
+
 __all__ = ["CANCELLED", "FAILED", "PAID", "STATUSES", "Payment", "PaymentStore"]
 
 PAID = "PAID"
@@ -29,6 +31,12 @@ class Payment(NamedTuple):
     created_at: datetime
     updated_at: datetime
     attempts: int = 1
+
+    @property
+    def request(self) -> InstantPaymentRequest:
+        """What was asked, as an instant payment's body asks it."""
+        return InstantPaymentRequest(self.store_id, self.order_name, self.total_pay_amount, self.currency,
+                                     self.custom_data)
 
 
 class PaymentStore:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .validation import InstantPaymentRequest
+
 __all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Kind", "Operation", "Outcome", "Rule", "When", "compile_glob"]
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -74,10 +76,7 @@ class Attempt:
     operation: Operation
     owner: str
     payment_id: str | None = None
-    store_id: str | None = None
-    order_name: str | None = None
-    currency: str | None = None
-    total_pay_amount: int | None = None
+    request: InstantPaymentRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -144,18 +143,19 @@ class When:
             return False
         if self._payment_id_re is not None and not _matches(self._payment_id_re, attempt.payment_id):
             return False
-        if self._order_name_re is not None and not _matches(self._order_name_re, attempt.order_name):
+        request = attempt.request
+        if request is None:  # a secret's request: it matches only rules on the operation and the owner
+            return (self._order_name_re is None and self.store_id is None and self.currency is None
+                    and self.amount_eq is None and self.amount_gte is None and self.amount_lte is None)
+        if self._order_name_re is not None and not _matches(self._order_name_re, request.order_name):
             return False
-        if self.store_id is not None and self.store_id != attempt.store_id:
+        if self.store_id is not None and self.store_id != request.store_id:
             return False
-        if self.currency is not None and self.currency != attempt.currency:
+        if self.currency is not None and self.currency != request.currency:
             return False
-        if self.amount_eq is None and self.amount_gte is None and self.amount_lte is None:
-            return True
-        amount = attempt.total_pay_amount
+        amount = request.total_pay_amount
         return (
-            amount is not None
-            and (self.amount_eq is None or amount == self.amount_eq)
+            (self.amount_eq is None or amount == self.amount_eq)
             and (self.amount_gte is None or amount >= self.amount_gte)
             and (self.amount_lte is None or amount <= self.amount_lte)
         )

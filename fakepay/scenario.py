@@ -19,7 +19,14 @@ from .errors import ScenarioError
 from .journal import DEFAULT_MAX_ENTRIES
 from .payments import FAILED, PAID, STATUSES
 from .rules import FAULTS, MAX_GLOB, OPERATIONS, Kind, Outcome, Rule, When
-from .validation import CURRENCIES, INT_MAX, check_amount, check_currency, check_custom_data, check_text, show
+from .validation import (
+    CURRENCIES,
+    INSTANT_FIELDS,
+    INT_MAX,
+    PAYMENT_CHECKS,
+    InstantPaymentRequest,
+    show,
+)
 from .wire import format_local_datetime, path_value_problem, printable
 
 __all__ = [
@@ -67,15 +74,12 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class SeedPayment:
-    """A payment a scenario (or ``POST /__fakepay/payments``) puts in the store."""
+    """A payment a scenario (or ``POST /__fakepay/payments``) puts in the store: whose, its id,
+    what was asked (as an instant payment's body asks it), and its status."""
 
     owner: str
     payment_id: str
-    store_id: str
-    order_name: str
-    total_pay_amount: int
-    currency: str
-    custom_data: str | None = None
+    request: InstantPaymentRequest
     status: str = PAID
     paid_at: datetime | None = None
 
@@ -150,14 +154,15 @@ class Scenario:
 
 
 def seed_payment_data(payment: SeedPayment) -> dict[str, Any]:
+    request = payment.request
     return {
         "owner": payment.owner,
         "paymentId": payment.payment_id,
-        "storeId": payment.store_id,
-        "orderName": payment.order_name,
-        "totalPayAmount": payment.total_pay_amount,
-        "currency": payment.currency,
-        "customData": payment.custom_data,
+        "storeId": request.store_id,
+        "orderName": request.order_name,
+        "totalPayAmount": request.total_pay_amount,
+        "currency": request.currency,
+        "customData": request.custom_data,
         "status": payment.status,
         "paidAt": None if payment.paid_at is None else format_local_datetime(payment.paid_at),
     }
@@ -373,13 +378,7 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
         before = r.problem_count
         owner = r.string(data["owner"], (*path, "owner"), _github_id) if data.get("owner") is not None else None
         payment_id = r.string(data["paymentId"], (*path, "paymentId"), path_value_problem) if data.get("paymentId") is not None else None
-        for key, check in (
-            ("storeId", check_text),
-            ("orderName", check_text),
-            ("totalPayAmount", check_amount),
-            ("currency", check_currency),
-            ("customData", check_custom_data),
-        ):
+        for key, check in PAYMENT_CHECKS:
             problem = check(data.get(key)) if isinstance(data, dict) and data else None
             if problem:
                 r.problem((*path, key), problem)
@@ -396,11 +395,7 @@ def _payments(r: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...
                 SeedPayment(
                     owner=owner or "",
                     payment_id=payment_id or "",
-                    store_id=data["storeId"],
-                    order_name=data["orderName"],
-                    total_pay_amount=data["totalPayAmount"],
-                    currency=data["currency"],
-                    custom_data=data.get("customData"),
+                    request=InstantPaymentRequest._make(map(data.get, INSTANT_FIELDS)),
                     status=status or PAID,
                     paid_at=paid_at,
                 )

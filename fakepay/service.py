@@ -149,11 +149,11 @@ class PaymentService:
             payment = Payment(
                 owner=seed.owner,
                 payment_id=seed.payment_id,
-                store_id=seed.store_id,
-                order_name=seed.order_name,
-                total_pay_amount=seed.total_pay_amount,
-                currency=seed.currency,
-                custom_data=seed.custom_data,
+                store_id=seed.request.store_id,
+                order_name=seed.request.order_name,
+                total_pay_amount=seed.request.total_pay_amount,
+                currency=seed.request.currency,
+                custom_data=seed.request.custom_data,
                 status=seed.status,
                 paid_at=paid_at,
                 created_at=paid_at or now,
@@ -256,9 +256,7 @@ class PaymentService:
             raise AlreadyPaid(payment_id, existing.status)
         decision = Decision(None, failed=self.policy.fails(owner, self.config.failure.rate))
         if self.policy.rules:
-            attempt = Attempt(Operation.INSTANT, owner, payment_id, request.store_id, request.order_name,
-                              request.currency, request.total_pay_amount)
-            decision = self.policy.decide(decision, attempt)
+            decision = self.policy.decide(decision, Attempt(Operation.INSTANT, owner, payment_id, request))
         if decision.fault is not None and not decision.fault.kind.carries_out:
             return decision  # nothing is stored: the connection is closed or a rule's status answers
         now = self.clock.now()
@@ -302,6 +300,4 @@ class PaymentService:
         """``decision`` as the rules decide it for ``operation`` on a stored payment."""
         if not self.policy.rules:  # no rule: nothing to match, and no Attempt to build
             return decision
-        attempt = Attempt(operation, payment.owner, payment.payment_id, payment.store_id, payment.order_name,
-                          payment.currency, payment.total_pay_amount)
-        return self.policy.decide(decision, attempt)
+        return self.policy.decide(decision, Attempt(operation, payment.owner, payment.payment_id, payment.request))

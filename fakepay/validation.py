@@ -12,6 +12,7 @@ __all__ = [
     "CURRENCIES",
     "INSTANT_FIELDS",
     "INT_MAX",
+    "PAYMENT_CHECKS",
     "InstantPaymentRequest",
     "check_amount",
     "check_currency",
@@ -112,7 +113,8 @@ def check_custom_data(value: Any) -> str | None:
     return None
 
 
-_CHECKS = (
+#: Each field of an instant payment (and of a seeded one) with what checks it.
+PAYMENT_CHECKS = (
     ("storeId", check_text),
     ("orderName", check_text),
     ("totalPayAmount", check_amount),
@@ -126,7 +128,7 @@ def parse_instant_request(body: Any) -> tuple[InstantPaymentRequest, list[str]]:
     if type(body) is not dict:
         raise InvalidRequest(f"request body must be a JSON object, got {describe(body)}")
     problems = None
-    for name, check in _CHECKS:
+    for name, check in PAYMENT_CHECKS:
         problem = check(body.get(name))
         if problem is not None:
             problems = problems or []

@@ -52,10 +52,7 @@ def payment_data(payment: Payment) -> dict[str, Any]:
     """Every field of a stored payment, for the control API."""
     return {
         **seed_payment_data(
-            SeedPayment(
-                payment.owner, payment.payment_id, payment.store_id, payment.order_name, payment.total_pay_amount,
-                payment.currency, payment.custom_data, payment.status, payment.paid_at,
-            )
+            SeedPayment(payment.owner, payment.payment_id, payment.request, payment.status, payment.paid_at)
         ),
         "attempts": payment.attempts,
         "createdAt": format_local_datetime(payment.created_at),
