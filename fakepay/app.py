@@ -3,7 +3,7 @@ the public API or the control API under ``/__fakepay``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -13,6 +13,8 @@ from .responses import ConnectionActivity, raw_path
 from .service import PaymentService
 
 __all__ = ["Front", "create_app"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Front:
@@ -50,10 +52,18 @@ def create_app(
     the dashboard's files needs ``control_token`` when one is given). Event streams end when the
     app shuts down."""
     front = Front(service or PaymentService(), control=control, control_token=control_token)
-    app = web.Application()
+
     async def handle(request: web.Request) -> web.StreamResponse:
         return await front.handle(request)
 
+    @web.middleware
+    async def targets_without_a_path(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """``OPTIONS *`` and ``GET http://host`` match no route of aiohttp's: the front answers them too."""
+        if request.match_info.http_exception is not None:
+            return await front.handle(request)
+        return await handler(request)
+
+    app = web.Application(middlewares=[targets_without_a_path])
     # Every path, a newline in it included: the front answers even what it does not know.
     app.router.add_route("*", r"/{path:[\s\S]*}", handle, expect_handler=_leave_expect_to_the_front)
 

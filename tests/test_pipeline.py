@@ -1,0 +1,167 @@
+"""The request path: routes as data matched on the raw path, and one front that answers the same
+whether fakepay runs as a server (``Server``, ``FakePay``, ``fakepay serve``) or inside an
+aiohttp ``Application`` (``create_app``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from fakepay import PaymentService, Server, create_app, issue_secret
+from fakepay.routing import Route, Router
+from fakepay.scenario import parse_scenario
+
+from .support import BODY
+
+SECRET = issue_secret("alice")
+PAYMENT = json.dumps(BODY).encode()
+
+
+# -- the router, as data --------------------------------------------------------------------------
+
+ROUTER = Router([
+    Route("/payments/{paymentId}", {"GET": "get"}),
+    Route("/payments/{paymentId}/instant", {"POST": "instant"}),
+    Route("/payments/{paymentId}/cancel", {"POST": "cancel"}),
+    Route("/a/{x}/b/{y}", {"DELETE": "two"}),
+])
+
+
+@pytest.mark.parametrize(("path", "template", "values"), [
+    ("/payments/p1", "/payments/{paymentId}", ("p1",)),
+    ("/payments/p%2F1", "/payments/{paymentId}", ("p%2F1",)),  # values stay raw: the caller decodes them
+    ("/payments/p1/instant", "/payments/{paymentId}/instant", ("p1",)),
+    ("/p%61yments/p1/cancel", "/payments/{paymentId}/cancel", ("p1",)),  # literals may be percent-encoded
+    ("/payments/p1/inst%61nt", "/payments/{paymentId}/instant", ("p1",)),
+    ("/a/1/b/2", "/a/{x}/b/{y}", ("1", "2")),
+])
+def test_a_path_finds_its_template_and_raw_values(path: str, template: str, values: tuple[str, ...]) -> None:
+    found = ROUTER.find(path)
+    assert found is not None
+    assert (found[0].template, found[1]) == (template, values)
+
+
+@pytest.mark.parametrize("path", [
+    "/payments", "/payments/", "/payments//instant", "/payments/p1/", "/payments/p1/refund", "/Payments/p1",
+    "//payments/p1", "/payments/p1/instant/x", "/a/1/b/", "*", "payments/p1",
+])
+def test_a_path_that_fits_no_template_finds_nothing(path: str) -> None:
+    assert ROUTER.find(path) is None
+
+
+def test_head_goes_where_get_goes_and_405_names_the_methods() -> None:
+    route = Route("/x/{id}", {"GET": "read", "DELETE": "drop"})
+    assert route.target("HEAD", "/x/1") == "read"
+    assert route.allowed == ("DELETE", "GET", "HEAD")
+    error = route.not_allowed("PUT", "/x/1")
+    assert (error.status, error.allowed, error.message) == (
+        405, ("DELETE", "GET", "HEAD"), "method PUT is not allowed on /x/1; allowed: DELETE, GET, HEAD")
+
+
+# -- the same front, however fakepay runs -----------------------------------------------------------
+
+
+def _service() -> PaymentService:
+    return PaymentService(parse_scenario({"version": 1, "seed": 1, "failure": {"rate": 0},
+                                          "clock": {"frozen_at": "2025-10-22T20:21:35.5"}}))
+
+
+@pytest.fixture(params=["server", "application"])
+async def address(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, int]]:
+    """A fakepay on a socket: run as ``Server`` (aiohttp's low-level server), or as the
+    ``Application`` of ``create_app`` (as pytest-aiohttp users run it)."""
+    if request.param == "server":
+        server = Server(_service(), port=0)
+        await server.start()
+        yield server.host, server.port
+        await server.stop()
+    else:
+        test_server = TestServer(create_app(_service()), host="127.0.0.1")
+        await test_server.start_server()
+        assert test_server.port is not None
+        yield "127.0.0.1", test_server.port
+        await test_server.close()
+
+
+def _request(method: str, target: str, body: bytes = b"", **headers: str) -> bytes:
+    fields = {"Host": "127.0.0.1", "Authorization": f"Bearer {SECRET}", "Content-Type": "application/json",
+              "Connection": "close", **headers}
+    if body or method == "POST":
+        fields["Content-Length"] = str(len(body))
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+    return f"{method} {target} HTTP/1.1\r\n{head}\r\n".encode() + body
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in head[1:] if line)}
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return int(head[0].split()[1]), headers, body
+
+
+async def _exchange(address: tuple[str, int], data: bytes) -> tuple[int, dict[str, str], bytes]:
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(data)
+        return await _answer(reader)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(("data", "status", "answer"), [
+    (_request("POST", "/payments/p1/instant", PAYMENT), 200, {"paymentId": "p1", "paidAt": "2025-10-22T20:21:35.5"}),
+    (_request("GET", "/payments/nope"), 404, {"type": "PAYMENT_NOT_FOUND", "message": "payment 'nope' not found"}),
+    (_request("OPTIONS", "*"), 404, {"type": "NOT_FOUND", "message": "no route for OPTIONS *"}),
+    (_request("GET", "http://127.0.0.1"), 404, {"type": "NOT_FOUND", "message": "no route for GET /"}),
+    (_request("GET", "/payments/a%0Ab"), 400,
+     {"type": "INVALID_REQUEST", "message": "path value 'a%0Ab' must not contain '/' or control characters"}),
+    (_request("PUT", "/payments/p1"), 405,
+     {"type": "METHOD_NOT_ALLOWED", "message": "method PUT is not allowed on /payments/p1; allowed: GET, HEAD"}),
+    (_request("GET", "/__fakepay/health?probe=1"), 200, {"status": "ok"}),
+    (_request("GET", "/__fakepay/state?x=1"), 400,
+     {"type": "INVALID_REQUEST", "message": "unknown query parameter 'x'; known: owner"}),
+])
+async def test_every_way_of_running_answers_alike(address: tuple[str, int], data: bytes, status: int,
+                                                  answer: dict[str, str]) -> None:
+    got, headers, body = await _exchange(address, data)
+    assert (got, headers["content-type"], json.loads(body)) == (status, "application/json", answer)
+
+
+async def test_a_client_that_expects_100_continue_is_told_to_send_its_body(address: tuple[str, int]) -> None:
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(_request("POST", "/payments/e1/instant", Expect="100-continue").replace(
+            b"Content-Length: 0", f"Content-Length: {len(PAYMENT)}".encode()))
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(PAYMENT)
+        status, _, body = await _answer(reader)
+    finally:
+        writer.close()
+    assert (status, json.loads(body)["paymentId"]) == (200, "e1")
+
+
+async def test_a_body_sent_with_its_expect_header_is_answered_at_once(address: tuple[str, int]) -> None:
+    status, _, body = await _exchange(address, _request("POST", "/payments/e2/instant", PAYMENT, Expect="100-continue"))
+    assert (status, json.loads(body)["paymentId"]) == (200, "e2")
+
+
+async def test_a_lookup_answers_the_payment_as_it_is_now(address: tuple[str, int]) -> None:
+    """Answers are remembered per stored version of a payment, never past a change."""
+
+    async def status_of(payment_id: str) -> tuple[int, str | None]:
+        status, _, body = await _exchange(address, _request("GET", f"/payments/{payment_id}"))
+        return status, json.loads(body).get("paymentStatus")
+
+    assert (await _exchange(address, _request("POST", "/payments/c1/instant", PAYMENT)))[0] == 200
+    assert await status_of("c1") == (200, "PAID")
+    assert (await _exchange(address, _request("POST", "/payments/c1/cancel")))[0] == 200
+    assert await status_of("c1") == (200, "CANCELLED")
+    assert (await _exchange(address, _request("POST", "/__fakepay/reset")))[0] == 200
+    assert await status_of("c1") == (404, None)
+    assert (await _exchange(address, _request("POST", "/payments/c1/instant", PAYMENT)))[0] == 200
+    assert await status_of("c1") == (200, "PAID")
