@@ -33,6 +33,7 @@ def test_every_phase_is_announced_before_it_runs(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(run, "load", measured("throughput", (1.0, 1.0)))
     monkeypatch.setattr(run, "process", lambda *args: contextlib.nullcontext())
     monkeypatch.setattr(run, "prepare", lambda port: None)
+    monkeypatch.setattr(run, "in_process", measured("in process", collections.defaultdict(lambda: 1.0)))
     monkeypatch.setattr(run, "latency", measured("latency", (1.0, 2.0)))
     monkeypatch.setattr(run, "startups", measured("start-up", (0.3, 0.2)))
     monkeypatch.setattr(run, "pytest_suites", measured("pytest suites", (1.0, 1.0)))
@@ -43,4 +44,4 @@ def test_every_phase_is_announced_before_it_runs(monkeypatch: pytest.MonkeyPatch
     run.main()
     announced.extend(capsys.readouterr().err.splitlines())
     assert [line.split("] ")[1].split(":")[0] for line in announced] == list(run.PHASES)
-    assert all(line.startswith(f"benchmarks: [{i}/7] ") for i, line in enumerate(announced, 1))
+    assert all(line.startswith(f"benchmarks: [{i}/{len(run.PHASES)}] ") for i, line in enumerate(announced, 1))
