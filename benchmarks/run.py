@@ -365,7 +365,8 @@ def million(count: int, seconds: float) -> dict[str, float]:
 def small_reset() -> float:
     """Seconds one ``PaymentService.reset()`` takes with a few payments and journal entries."""
     from fakepay import PaymentService, parse_scenario
-    from fakepay.journal import JournalEntry
+    from fakepay.calls import Call
+    from fakepay.rules import Operation
     from fakepay.validation import InstantPaymentRequest
 
     service = PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}}))
@@ -373,8 +374,10 @@ def small_reset() -> float:
     times = []
     for _ in range(200):
         for i in range(10):
-            service.pay("alice", f"p{i}", request)
-            service.journal.record(JournalEntry(time.time(), "POST", f"/payments/p{i}/instant", "instant"))
+            call = Call(Operation.INSTANT, f"p{i}", owner="alice", payment=request)
+            decision = service.decide(call)
+            service.journal.record(service.journal.take_id(), time.time(), "POST", f"/payments/p{i}/instant", call,
+                                   decision.status, decision.body, decision.outcome, None, 0.1)
         started = time.perf_counter()
         service.reset()
         times.append(time.perf_counter() - started)

@@ -14,6 +14,7 @@ import yaml
 
 import fakepay
 from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
+from fakepay.rules import FAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "fakepay" / "scenarios").glob("*.yaml"))
@@ -32,6 +33,18 @@ def schema_accepts(text: str) -> bool:
 
 def test_the_schema_is_a_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_every_named_outcome_is_a_rule_outcome_for_loader_and_schema(fault: str) -> None:
+    text = f"version: 1\nrules:\n  - when: {{operation: instant}}\n    then: {fault}\n"
+    assert parse_scenario_text(text, "s.yaml").rules[0].then.kind.value == fault
+    assert schema_accepts(text)
+
+
+def test_the_schema_names_no_outcome_the_loader_refuses() -> None:
+    named = SCHEMA["$defs"]["rule"]["properties"]["then"]["oneOf"][0]
+    assert sorted(named["enum"]) == sorted(FAULTS)
 
 
 def test_every_expected_scenario_ships() -> None:
