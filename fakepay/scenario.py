@@ -72,7 +72,7 @@ class StoreConfig:
     secret: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SeedPayment:
     """A payment a scenario (or ``POST /__fakepay/payments``) puts in the store: whose, its id,
     what was asked (as an instant payment's body asks it), and its status."""
