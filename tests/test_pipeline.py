@@ -12,13 +12,18 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from fakepay import PaymentService, Server, create_app, issue_secret
+from fakepay.calls import Call
+from fakepay.responses import MAX_BODY
 from fakepay.routing import Route, Router
+from fakepay.rules import Operation
 from fakepay.scenario import parse_scenario
+from fakepay.validation import InstantPaymentRequest
 
 from .support import BODY
 
 SECRET = issue_secret("alice")
 PAYMENT = json.dumps(BODY).encode()
+REQUEST = InstantPaymentRequest(BODY["storeId"], BODY["orderName"], BODY["totalPayAmount"], BODY["currency"], None)
 
 
 # -- the router, as data --------------------------------------------------------------------------
@@ -165,3 +170,38 @@ async def test_a_lookup_answers_the_payment_as_it_is_now(address: tuple[str, int
     assert await status_of("c1") == (404, None)
     assert (await _exchange(address, _request("POST", "/payments/c1/instant", PAYMENT)))[0] == 200
     assert await status_of("c1") == (200, "PAID")
+
+
+def _chunked(body: bytes, piece: int = 64 * 1024) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + piece]), body[i:i + piece]) for i in range(0, len(body), piece)) + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, 200), (1, 413)])
+async def test_a_chunked_body_is_taken_up_to_1_mib(address: tuple[str, int], extra: int, status: int) -> None:
+    empty = json.dumps({**BODY, "customData": ""}).encode()
+    body = json.dumps({**BODY, "customData": "x" * (MAX_BODY - len(empty) + extra)}).encode()
+    assert len(body) == MAX_BODY + extra
+    head = _request("POST", "/payments/big/instant").replace(b"Content-Length: 0\r\n", b"Transfer-Encoding: chunked\r\n")
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        writer.write(head)
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the body follows its headers: it is waited for
+        writer.write(_chunked(body))
+        got, headers, answer = await _answer(reader)
+    finally:
+        writer.close()
+    assert (got, headers["content-type"]) == (status, "application/json")
+    assert json.loads(answer) == ({"paymentId": "big", "paidAt": "2025-10-22T20:21:35.5"} if status == 200 else
+                                  {"type": "PAYLOAD_TOO_LARGE", "message": "request body is larger than 1048576 bytes"})
+
+
+def test_remembered_answers_are_bounded_and_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fakepay.service.ANSWERS_KEPT", 2)
+    service = _service()
+    for payment_id in ("a", "b", "c"):
+        service.pay("alice", payment_id, REQUEST)
+    for payment_id in ("a", "b", "c", "a"):
+        call = Call(Operation.GET, payment_id, owner="alice")
+        assert json.loads(service.decide(call).body)["paymentId"] == payment_id
+        assert len(service._answers) <= 2
