@@ -237,7 +237,7 @@ class ControlCalls:
         if len(query.get("path", "")) > MAX_GLOB:
             raise InvalidRequest(f"path must be a pattern of at most {MAX_GLOB} characters")
         filters = {_FILTERS[key]: value for key, value in query.items() if key in _FILTERS}
-        entries = self._service.journal.entries(limit=limit, **filters)
+        entries = self._service.journal.entries(filters, limit)
         zone = self._service.clock.zone
         return _ok({"requests": [entry.to_data(zone) for entry in entries]})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone, tzinfo
 from typing import Any, NamedTuple, TextIO
 
@@ -86,6 +86,19 @@ class JournalEntry(NamedTuple):
 
 #: Where a stored row (a plain tuple) has an entry's owner and size.
 _OWNER, _SIZE = JournalEntry._fields.index("owner"), JournalEntry._fields.index("size")
+
+
+def _test(name: str, value: str) -> Callable[[JournalEntry], bool]:
+    """How the filter ``name`` of ``Journal.entries`` tests an entry."""
+    if name == "path":
+        match = compile_glob(value).fullmatch
+        return lambda entry: match(entry.path) is not None
+    if name == "method":
+        method = value.upper()
+        return lambda entry: entry.method == method
+    if name == "payment_id":
+        return lambda entry: entry.path_value == value and entry.operation != Operation.AUTH
+    return lambda entry: bool(getattr(entry, name) == value)  # owner, operation
 
 
 def _redact_header(value: str) -> str:
@@ -184,30 +197,11 @@ class Journal:
                 self._sink_failing = False
                 _log.warning("the journal file is writable again")
 
-    def entries(
-        self,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        owner: str | None = None,
-        payment_id: str | None = None,
-        operation: str | None = None,
-        limit: int | None = None,
-    ) -> list[JournalEntry]:
-        """Entries matching every filter given (``path`` may be a glob), the newest ``limit`` of them."""
-        found: Iterable[JournalEntry] = map(JournalEntry._make, self._rows)
-        if method is not None:
-            found = [e for e in found if e.method == method.upper()]
-        if path is not None:
-            match = compile_glob(path).fullmatch
-            found = [e for e in found if match(e.path)]
-        if owner is not None:
-            found = [e for e in found if e.owner == owner]
-        if payment_id is not None:
-            found = [e for e in found if e.path_value == payment_id and e.operation != Operation.AUTH]
-        if operation is not None:
-            found = [e for e in found if e.operation == operation]
-        found = list(found)
+    def entries(self, filters: Mapping[str, str] | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """Entries matching every filter given (``method``, ``path`` (a glob), ``owner``,
+        ``payment_id``, ``operation``), the newest ``limit`` of them."""
+        tests = [_test(name, value) for name, value in (filters or {}).items()]
+        found = [entry for entry in map(JournalEntry._make, self._rows) if all(test(entry) for test in tests)]
         return found[-limit:] if limit else found
 
     def clear(self, owner: str | None = None, max_entries: int | None = None) -> None:
