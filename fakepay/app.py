@@ -4,6 +4,7 @@ the public API or the control API under ``/__fakepay``."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -17,9 +18,13 @@ __all__ = ["Front", "create_app"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+#: The first path segment of the control API.
+_CONTROL = PREFIX.removeprefix("/")
+
+
 class Front:
-    """The request handler of a fakepay server: the control API for paths under ``/__fakepay``
-    (as sent), the public API for the rest. ``runner.Server`` runs it as aiohttp's low-level
+    """The request handler of a fakepay server: the control API for paths under ``/__fakepay``,
+    the public API for the rest. ``runner.Server`` runs it as aiohttp's low-level
     server; ``create_app`` wraps it in an ``Application``."""
 
     def __init__(self, service: PaymentService, *, control: bool = True, control_token: str | None = None) -> None:
@@ -32,8 +37,10 @@ class Front:
     def handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         """The answer to any request (the API's coroutine itself, so that a request costs one)."""
         path = raw_path(request)
-        if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
-            return self._control.handle(request, path)
+        if path.startswith(PREFIX) or "%" in path:
+            first = path[1:].partition("/")[0]
+            if first == _CONTROL or unquote(first) == _CONTROL:  # percent-encoded, as any literal may be
+                return self._control.handle(request, path)
         return self._public.handle(request, path)
 
     def close(self) -> None:

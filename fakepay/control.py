@@ -24,7 +24,7 @@ from .errors import (
     TooManySubscribers,
     Unauthorized,
 )
-from .responses import ConnectionActivity, error_response, json_response, read_body
+from .responses import ConnectionActivity, json_response, read_body, refusal
 from .routing import Route, Router
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
@@ -338,7 +338,7 @@ class ControlApi:
                 _check_query(request, query)
             return await handler(request, *map(decode_path_value, values))
         except Exception as exception:  # every error, a bug included, is answered as JSON
-            return error_response(exception, f"{request.method} {path}")
+            return refusal(request, exception, f"{request.method} {path}")
         finally:
             self._activity.finished(request)
 

@@ -14,7 +14,7 @@ from aiohttp import hdrs, web
 from .calls import Call, Decision
 from .errors import FakePayError, RouteNotFound, UnsupportedMediaType
 from .journal import BODY_LIMIT
-from .responses import ConnectionActivity, as_error, error_response, is_json, json_response, read_body
+from .responses import ConnectionActivity, as_error, error_response, is_json, json_response, read_body, refusal
 from .routing import Route, Router
 from .rules import Kind, Operation, Outcome
 from .service import PaymentService
@@ -73,7 +73,7 @@ class PublicApi:
                 response = _answer(decision)
                 outcome, rule = decision.outcome, decision.rule
             except Exception as exception:  # every error, a bug included, is answered as JSON
-                response = error_response(exception, f"request {number}")
+                response = refusal(request, exception, f"request {number}")
                 outcome, rule = ("rejected" if as_error(exception) is not None else "error"), None
             answered = decision is None or not decision.closes
             service.journal.record(

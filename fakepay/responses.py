@@ -25,6 +25,7 @@ __all__ = [
     "json_response",
     "raw_path",
     "read_body",
+    "refusal",
 ]
 
 #: Bodies over this many bytes are answered 413.
@@ -53,6 +54,16 @@ def error_response(exception: Exception, where: str = "") -> web.Response:
     return response
 
 
+def refusal(request: web.BaseRequest, exception: Exception, where: str) -> web.Response:
+    """The JSON error for a request that is not carried out (``error_response``). A client still
+    waiting for ``100 Continue`` is told that the connection closes after the answer, so that a
+    body it sends anyway is never read as its next request."""
+    response = error_response(exception, where)
+    if not request.content.is_eof() and request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
+        response.force_close()
+    return response
+
+
 def as_error(exception: Exception) -> FakePayError | None:
     """The fakepay error for an exception: itself, or what aiohttp raised about a body that could
     not be read; None for a bug in fakepay."""
@@ -71,11 +82,12 @@ def is_json(content_type: str | None) -> bool:
 
 def raw_path(request: web.BaseRequest) -> str:
     """The request target's path as sent (still percent-encoded), also for an absolute-form
-    target (``http://host/payments/1``)."""
+    target (``http://host/payments/1``; ``http://host?x=/a`` has the path ``/``)."""
     target = request.raw_path
     if not target.startswith("/"):
         rest = target.partition("://")[2]
-        target = "/" + rest.partition("/")[2] if rest else target
+        if rest:
+            target = "/" + rest.partition("?")[0].partition("#")[0].partition("/")[2]
     return target.partition("?")[0]
 
 

@@ -37,8 +37,9 @@ from .wire import dumps, encode_payment, encode_receipt
 
 __all__ = ["PaymentService"]
 
-#: How many lookups' answers are remembered (then forgotten all at once).
+#: How many lookups' answers are remembered (then forgotten all at once), and how long one may be.
 ANSWERS_KEPT = 10_000
+ANSWER_KEPT_BYTES = 1024
 #: Seeding at least this many payments at once moves everything that exists to the collector's
 #: permanent generation (``gc.freeze``), so that full collections stay short with millions stored.
 FREEZE_AFTER = 10_000
@@ -86,7 +87,7 @@ class PaymentService:
     def reset(self, owner: str | None = None) -> None:
         """Return to the scenario's start; with ``owner``, only that store's payments, random
         stream and journal entries."""
-        self._answers: dict[int, tuple[Payment, bytes]] = {}
+        self._answers: dict[tuple[str, str], tuple[Payment, bytes]] = {}
         if owner is not None:
             self.store.clear(owner)
             self.policy.forget(owner)
@@ -234,15 +235,21 @@ class PaymentService:
         return decision
 
     def _encoded(self, payment: Payment) -> bytes:
-        """The payment's JSON, encoded once for each stored version: a change stores a new
-        object, so what is remembered here cannot go stale."""
-        cached = self._answers.get(id(payment))
-        if cached is not None and cached[0] is payment:  # it holds the payment, so the id is still its own
+        """The payment's JSON, remembered for its stored version (a change stores a new object,
+        which replaces the old one here too, so nothing remembered can go stale); only small
+        answers, and at most ``ANSWERS_KEPT``, so that memory stays bounded."""
+        key = payment.owner, payment.payment_id
+        cached = self._answers.get(key)
+        if cached is not None and cached[0] is payment:
             return cached[1]
-        if len(self._answers) >= ANSWERS_KEPT:
-            self._answers = {}
-        encoded = self._answers[id(payment)] = payment, encode_payment(payment)
-        return encoded[1]
+        encoded = encode_payment(payment)
+        if len(encoded) > ANSWER_KEPT_BYTES:
+            self._answers.pop(key, None)  # nor an older version of it
+        else:
+            if len(self._answers) >= ANSWERS_KEPT:
+                self._answers = {}
+            self._answers[key] = payment, encoded
+        return encoded
 
     def issue_secret(self, github_id: str) -> Decision:
         """The API secret of ``github_id`` (``InvalidRequest`` for a bad id)."""

@@ -122,11 +122,17 @@ async def _exchange(address: tuple[str, int], data: bytes) -> tuple[int, dict[st
     (_request("GET", "/payments/nope"), 404, {"type": "PAYMENT_NOT_FOUND", "message": "payment 'nope' not found"}),
     (_request("OPTIONS", "*"), 404, {"type": "NOT_FOUND", "message": "no route for OPTIONS *"}),
     (_request("GET", "http://127.0.0.1"), 404, {"type": "NOT_FOUND", "message": "no route for GET /"}),
+    (_request("GET", "http://127.0.0.1?/auth/alice"), 404, {"type": "NOT_FOUND", "message": "no route for GET /"}),
+    (_request("POST", "http://127.0.0.1?owner=alice#/__fakepay/reset"), 404,
+     {"type": "NOT_FOUND", "message": "no route for POST /"}),
     (_request("GET", "/payments/a%0Ab"), 400,
      {"type": "INVALID_REQUEST", "message": "path value 'a%0Ab' must not contain '/' or control characters"}),
     (_request("PUT", "/payments/p1"), 405,
      {"type": "METHOD_NOT_ALLOWED", "message": "method PUT is not allowed on /payments/p1; allowed: GET, HEAD"}),
     (_request("GET", "/__fakepay/health?probe=1"), 200, {"status": "ok"}),
+    (_request("GET", "/__f%61kepay/health"), 200, {"status": "ok"}),  # a literal may be percent-encoded
+    (_request("GET", "/%5F%5Ffakepay/nothing"), 404, {"type": "NOT_FOUND", "message": "no route for GET /%5F%5Ffakepay/nothing"}),
+    (_request("GET", "/__fakepayx/health"), 404, {"type": "NOT_FOUND", "message": "no route for GET /__fakepayx/health"}),
     (_request("GET", "/__fakepay/state?x=1"), 400,
      {"type": "INVALID_REQUEST", "message": "unknown query parameter 'x'; known: owner"}),
 ])
@@ -205,3 +211,31 @@ def test_remembered_answers_are_bounded_and_stay_right(monkeypatch: pytest.Monke
         call = Call(Operation.GET, payment_id, owner="alice")
         assert json.loads(service.decide(call).body)["paymentId"] == payment_id
         assert len(service._answers) <= 2
+
+
+async def test_a_refused_request_whose_body_was_never_sent_closes_its_connection(address: tuple[str, int]) -> None:
+    """A client waiting for 100 Continue that gets a final answer instead is told the connection
+    closes, so that the body it may still send is never read as its next request."""
+    reader, writer = await asyncio.open_connection(*address)
+    try:
+        head = _request("POST", "/payments/e3/instant", Expect="100-continue", Authorization="Bearer nobody",
+                        Connection="keep-alive")
+        writer.write(head.replace(b"Content-Length: 0", f"Content-Length: {len(PAYMENT)}".encode()))
+        status, headers, _ = await asyncio.wait_for(_answer(reader), 5)
+        assert (status, headers.get("connection")) == (401, "close")
+        writer.write(PAYMENT)  # sent anyway: taken as the rest of the refused request, not as a new one
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # no answer to it: the connection closes
+    finally:
+        writer.close()
+
+
+def test_only_the_current_version_of_a_small_answer_is_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = _service()
+    service.configure({"failure": {"rate": 1.0}})  # a failed id is paid again: a new version each time
+    big = REQUEST._replace(custom_data="x" * 100_000)
+    for request in (REQUEST, REQUEST, big, big):
+        service.pay("alice", "same", request)
+        answer = json.loads(service.decide(Call(Operation.GET, "same", owner="alice")).body)
+        assert answer["customData"] == request.custom_data
+        assert len(service._answers) <= 1
+    assert service._answers == {}  # a large answer is encoded each time, never kept
