@@ -81,8 +81,9 @@ class PublicApi:
                 response.status if answered else None, cast(bytes, response.body)[:BODY_LIMIT] if answered else None,
                 outcome, rule, (perf_counter() - started) * 1000,
             )
-            if decision is None or decision.fault is None or decision.fault.kind is Kind.STATUS:
+            if decision is None or decision.answered:
                 return response
+            assert decision.fault is not None
             return await _apply(decision.fault, request, response)
         finally:
             self._activity.finished(request)
