@@ -35,6 +35,8 @@ from .wire import decode_path_value, dumps, loads_strict
 
 __all__ = ["PREFIX", "ControlApi"]
 
+#: Where the control API is served.
+PREFIX = "/__fakepay"
 #: A control handler: the request and the route's decoded path values.
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
@@ -295,9 +297,6 @@ class ControlCalls:
         from .openapi import openapi_document
 
         return _ok(openapi_document())
-
-
-PREFIX = "/__fakepay"
 
 
 class ControlApi:

@@ -33,8 +33,9 @@ def redact(secret: str) -> str:
 
 
 class JournalEntry(NamedTuple):
-    """One request and its answer, as the journal shows it (formatted only when it is read). ``time`` is when the request arrived (epoch seconds, the real time
-    even when the fake clock is frozen); ``operation`` and what follows it are None for an
+    """One request and its answer, as the journal shows it (formatted only when it is read).
+    ``time`` is when the request arrived (epoch seconds, the real time even when the fake clock
+    is frozen); ``operation`` and what follows it are None for an
     unknown route; ``status`` and ``response`` (cut to ``BODY_LIMIT``) are None when the
     connection was closed unanswered. The journal keeps each as a plain tuple of text, bytes
     and numbers, which the garbage collector need not look at again."""

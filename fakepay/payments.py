@@ -32,6 +32,12 @@ class Payment(NamedTuple):
     updated_at: datetime
     attempts: int = 1
 
+    @classmethod
+    def asked(cls, owner: str, payment_id: str, request: InstantPaymentRequest, status: str, paid_at: datetime | None,
+              created_at: datetime, updated_at: datetime, attempts: int = 1) -> Payment:
+        """The payment of ``owner`` and ``payment_id`` that ``request`` asked for, as it now stands."""
+        return cls(owner, payment_id, *request, status, paid_at, created_at, updated_at, attempts)
+
     @property
     def request(self) -> InstantPaymentRequest:
         """What was asked, as an instant payment's body asks it."""

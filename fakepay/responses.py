@@ -1,5 +1,5 @@
-"""What the public and control APIs share at the HTTP edge: reading a request (its raw path,
-path values, body) and answering it (JSON, and every error as JSON, in one place), and which
+"""What the public and control APIs share at the HTTP edge: reading a request (its raw path and
+its body) and answering it (JSON, and every error as JSON, in one place), and which
 connections are busy. The core's errors become responses here and nowhere else."""
 
 from __future__ import annotations
@@ -159,5 +159,3 @@ class ConnectionActivity:
                 connection.force_close()
             else:
                 self.last[connection] = since
-
-

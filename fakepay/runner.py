@@ -65,7 +65,6 @@ class Server:
             raise
         self._runner = runner
         self.port = runner.addresses[0][1]
-        assert runner.server is not None
         self._sweeper = asyncio.get_running_loop().create_task(self._close_idle(server))
 
     async def _close_idle(self, server: web.Server) -> None:

@@ -154,15 +154,10 @@ class Scenario:
 
 
 def seed_payment_data(payment: SeedPayment) -> dict[str, Any]:
-    request = payment.request
     return {
         "owner": payment.owner,
         "paymentId": payment.payment_id,
-        "storeId": request.store_id,
-        "orderName": request.order_name,
-        "totalPayAmount": request.total_pay_amount,
-        "currency": request.currency,
-        "customData": request.custom_data,
+        **dict(zip(INSTANT_FIELDS, payment.request, strict=True)),
         "status": payment.status,
         "paidAt": None if payment.paid_at is None else format_local_datetime(payment.paid_at),
     }

@@ -147,19 +147,8 @@ class PaymentService:
         stored = []
         for seed in payments:
             paid_at = None if seed.status == FAILED else (seed.paid_at or now)
-            payment = Payment(
-                owner=seed.owner,
-                payment_id=seed.payment_id,
-                store_id=seed.request.store_id,
-                order_name=seed.request.order_name,
-                total_pay_amount=seed.request.total_pay_amount,
-                currency=seed.request.currency,
-                custom_data=seed.request.custom_data,
-                status=seed.status,
-                paid_at=paid_at,
-                created_at=paid_at or now,
-                updated_at=paid_at or now,
-            )
+            payment = Payment.asked(seed.owner, seed.payment_id, seed.request, seed.status, paid_at,
+                                    paid_at or now, paid_at or now)
             self.store.put(payment)
             stored.append(payment)
         if len(stored) >= FREEZE_AFTER:
@@ -269,8 +258,7 @@ class PaymentService:
         now = self.clock.now()
         status, paid_at = (FAILED, None) if decision.failed else (PAID, now)
         created_at, attempts = (now, 1) if existing is None else (existing.created_at, existing.attempts + 1)
-        payment = Payment(owner, payment_id, request.store_id, request.order_name, request.total_pay_amount,
-                          request.currency, request.custom_data, status, paid_at, created_at, now, attempts)
+        payment = Payment.asked(owner, payment_id, request, status, paid_at, created_at, now, attempts)
         self.store.put(payment)
         if self.events.subscribers:
             self._publish_payment(payment)

@@ -33,7 +33,7 @@ def state(service: PaymentService, owner: str | None = None) -> dict[str, Any]:
     owners = sorted(set(store.owners()) | {s.github_id for s in service.config.stores} | set(service.policy.owners()))
     if owner is not None:
         owners = [owner]
-    payments = [p for o in owners for p in store.of(o)]
+    by_owner = {o: store.of(o) for o in owners}
     return {
         "scenario": service.config.name,
         "seed": service.policy.seed,
@@ -41,10 +41,10 @@ def state(service: PaymentService, owner: str | None = None) -> dict[str, Any]:
         "clock": clock_data(service),
         "rules": service.policy.rules_data(),
         "stores": [
-            {"githubId": o, "payments": len(store.of(o)), "attempts": sum(p.attempts for p in store.of(o))}
-            for o in owners
+            {"githubId": o, "payments": len(payments), "attempts": sum(p.attempts for p in payments)}
+            for o, payments in by_owner.items()
         ],
-        "payments": [payment_data(p) for p in payments],
+        "payments": [payment_data(p) for payments in by_owner.values() for p in payments],
     }
 
 

@@ -39,10 +39,14 @@ _CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _LOCAL_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?", re.ASCII)
 
 
+def _utf8(text: str) -> bytes:
+    """JSON text as UTF-8; a lone surrogate (not encodable) is written as its ``\\uXXXX`` escape."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def dumps(value: Any) -> bytes:
-    """Compact JSON in UTF-8 with non-ASCII text unescaped, as Jackson writes it (a lone
-    surrogate, which UTF-8 cannot carry, as its ``\\uXXXX`` escape)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+    """Compact JSON in UTF-8 with non-ASCII text unescaped, as Jackson writes it."""
+    return _utf8(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def _reject_constant(name: str) -> Any:
@@ -174,19 +178,18 @@ def printable(text: str) -> bool:
 
 def encode_receipt(payment: Payment) -> bytes:
     """The answer to a successful instant payment: ``{"paymentId", "paidAt"}``."""
-    return f'{{"paymentId":{encode_basestring(payment.payment_id)},"paidAt":{_paid_at(payment)}}}'.encode(
-        "utf-8", "backslashreplace")
+    return _utf8(f'{{"paymentId":{encode_basestring(payment.payment_id)},"paidAt":{_paid_at(payment)}}}')
 
 
 def encode_payment(payment: Payment) -> bytes:
     """The payment object the lookup and the cancel answer with."""
     custom_data = payment.custom_data
-    return (
+    return _utf8(
         f'{{"paymentId":{encode_basestring(payment.payment_id)},"paymentStatus":"{payment.status}",'
         f'"orderName":{encode_basestring(payment.order_name)},"pgProvider":"CEOS_PAY","currency":"{payment.currency}",'
         f'"customData":{"null" if custom_data is None else encode_basestring(custom_data)},'
         f'"paidAt":{_paid_at(payment)}}}'
-    ).encode("utf-8", "backslashreplace")
+    )
 
 
 def _paid_at(payment: Payment) -> str:
