@@ -19,12 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 import bare
+import run
 from aiohttp import web
 
 from fakepay import PaymentService, Server, issue_secret, parse_scenario
 
 AUTH = f"Bearer {issue_secret('alice')}"
-BODY = b'{"storeId":"my_store_001","orderName":"order","totalPayAmount":1000,"currency":"KRW"}'
+BODY = json.dumps(run.BODY, separators=(",", ":")).encode()
 
 
 class CountingTransport(asyncio.Transport):

@@ -1,7 +1,19 @@
-"""What the tests share: a payment body, scenarios, and a client of the public API over HTTP."""
+"""What the tests share: a payment body, scenarios, a client of the public API over HTTP, and
+``fakepay serve`` run as a real process."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -17,6 +29,8 @@ BODY = {
     "customData": '{"item":"노트북","quantity":1}',
 }
 FROZEN = "2025-10-22T20:21:35.529482"
+#: The JSON Schema of scenario files, as shipped.
+SCHEMA = json.loads(resources.files("fakepay").joinpath("scenario.schema.json").read_text())
 
 
 def bearer(github_id: str) -> dict[str, str]:
@@ -68,3 +82,61 @@ def need(*tools: str, install: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
+
+
+# -- fakepay serve, as a real process -------------------------------------------------------------
+
+FAKEPAY = [sys.executable, "-m", "fakepay"]
+BANNER = re.compile(r"fakepay serving (http://[\d.]+:(\d+)) \(scenario: (.+), failure rate: (.+), seed: (\d+)\)")
+
+
+def environment(**variables: str) -> dict[str, str]:
+    """This process's environment without its FAKEPAY_* variables, plus these."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}, **variables}
+
+
+@contextmanager
+def serving(*args: str, cwd: Path | None = None, **variables: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+    """``fakepay serve`` on a free port (``FAKEPAY_PORT=0`` unless given) until the block ends."""
+    process = subprocess.Popen(
+        [*FAKEPAY, "serve", *args],
+        env=environment(**{"FAKEPAY_PORT": "0", **variables}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        banner = BANNER.fullmatch(line.strip())
+        assert banner, (line, process.stderr.read() if process.poll() is not None else "")
+        yield process, banner
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
+
+
+def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scenario_of(url: str) -> tuple[str, float]:
+    status, body = fetch(f"{url}/__fakepay/state")
+    assert status == 200
+    config = json.loads(body)["config"]
+    return config["name"], config["failure"]["rate"]

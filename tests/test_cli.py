@@ -3,63 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from fakepay import issue_secret
 
-FAKEPAY = [sys.executable, "-m", "fakepay"]
-BANNER = re.compile(r"fakepay serving (http://[\d.]+:(\d+)) \(scenario: (.+), failure rate: (.+), seed: (\d+)\)")
-
-
-def environment(**variables: str) -> dict[str, str]:
-    """This process's environment without its FAKEPAY_* variables, plus these."""
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}, **variables}
-
-
-@contextmanager
-def serving(*args: str, cwd: Path | None = None, **variables: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
-    """``fakepay serve`` on a free port (``FAKEPAY_PORT=0`` unless given) until the block ends."""
-    process = subprocess.Popen(
-        [*FAKEPAY, "serve", *args],
-        env=environment(**{"FAKEPAY_PORT": "0", **variables}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        banner = BANNER.fullmatch(line.strip())
-        assert banner, (line, process.stderr.read() if process.poll() is not None else "")
-        yield process, banner
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        process.stdout.close()  # type: ignore[union-attr]
-        process.stderr.close()  # type: ignore[union-attr]
-
-
-def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+from .support import FAKEPAY, environment, fetch, free_port, serving
 
 
 def test_serve_prints_one_banner_and_answers() -> None:
@@ -170,12 +126,6 @@ def test_an_open_control_api_on_the_network_is_warned_about() -> None:
             process.terminate()
             process.wait(timeout=5)
             assert "warning" not in process.stderr.read()  # type: ignore[union-attr]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_every_option_of_serve_from_the_environment(tmp_path: Path) -> None:

@@ -16,8 +16,7 @@ import yaml
 
 from fakepay import issue_secret
 
-from .support import BODY, need
-from .test_cli import fetch
+from .support import BODY, fetch, need
 from .test_readme import blocks
 
 pytestmark = pytest.mark.container

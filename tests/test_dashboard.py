@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from fakepay import issue_secret, shipped_scenarios
 
-from .support import BODY, need
-from .test_cli import serving
+from .support import BODY, need, serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -58,8 +58,6 @@ class Served:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     need(CHROMIUM, install="apt-get install chromium fonts-noto-cjk")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
@@ -102,8 +100,6 @@ def test_the_banner_prints_the_dashboard_address(open_page: Any) -> None:
 
 
 def test_a_payment_shows_up_within_a_second_with_its_status(open_page: Any) -> None:
-    from playwright.sync_api import expect
-
     page, served = open_page()
     assert served.pay("order-1", orderName="노트북외 1건") == 200
     payments = page.get_by_role("region", name="Payments of alice")
@@ -114,8 +110,6 @@ def test_a_payment_shows_up_within_a_second_with_its_status(open_page: Any) -> N
 
 
 def test_fail_next_payment_makes_it_answer_500_and_shows_it_failed(open_page: Any) -> None:
-    from playwright.sync_api import expect
-
     page, served = open_page()
     page.get_by_role("button", name="Fail next payment").click()
     expect(page.locator("#rules")).to_contain_text("fail")
@@ -130,8 +124,6 @@ def test_fail_next_payment_makes_it_answer_500_and_shows_it_failed(open_page: An
 
 
 def test_the_failure_rate_control_changes_the_state_from_the_keyboard(open_page: Any) -> None:
-    from playwright.sync_api import expect
-
     page, served = open_page()
     page.get_by_label("Failure rate").fill("0.75")
     page.keyboard.press("Tab")  # to "Set failure rate"
@@ -144,8 +136,6 @@ def test_the_failure_rate_control_changes_the_state_from_the_keyboard(open_page:
 
 
 def test_reset_all_empties_the_payments_view(open_page: Any) -> None:
-    from playwright.sync_api import expect
-
     page, served = open_page()
     served.pay("p1")
     served.pay("p2", owner="bob")
@@ -157,8 +147,6 @@ def test_reset_all_empties_the_payments_view(open_page: Any) -> None:
 
 
 def test_a_shipped_scenario_is_loaded_from_the_picker(open_page: Any) -> None:
-    from playwright.sync_api import expect
-
     page, served = open_page()
     picker = page.get_by_label("Shipped scenario")
     expect(picker.locator("option")).to_have_count(len(shipped_scenarios()))
@@ -171,8 +159,6 @@ def test_a_shipped_scenario_is_loaded_from_the_picker(open_page: Any) -> None:
 
 
 def test_rules_seeding_clock_journal_and_filters(open_page: Any) -> None:
-    from playwright.sync_api import expect
-
     page, served = open_page()
     page.get_by_label("Only for owner").fill("bob")
     page.get_by_label("How many").fill("2")
@@ -222,8 +208,6 @@ def test_rules_seeding_clock_journal_and_filters(open_page: Any) -> None:
 
 
 def test_a_protected_server_asks_for_the_token_and_keeps_it_out_of_urls(open_page: Any) -> None:
-    from playwright.sync_api import expect
-
     page, served = open_page("--control-token", "s3cret-token", wait_live=False, tolerate="status of 401")
     urls: list[str] = []
     page.on("request", lambda request: urls.append(request.url))

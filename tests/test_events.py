@@ -15,10 +15,9 @@ from aiohttp.test_utils import TestClient
 from fakepay import PaymentService, Server, create_app
 from fakepay import control as control_module
 from fakepay import events as events_module
-from fakepay.events import Events
+from fakepay.events import QUEUE_BYTES, Events
 
-from .support import BODY, FROZEN, Api, bearer, scenario
-from .test_cli import serving
+from .support import BODY, FROZEN, Api, bearer, scenario, serving
 
 
 class Stream:
@@ -272,8 +271,6 @@ def test_sigterm_ends_open_streams_and_exits_quietly() -> None:
 
 
 def test_a_queue_is_bounded_in_bytes_too() -> None:
-    from fakepay.events import QUEUE_BYTES, Events
-
     events = Events()
     subscription = events.subscribe()
     for _ in range(20):
@@ -287,9 +284,7 @@ def test_a_queue_is_bounded_in_bytes_too() -> None:
 
 
 async def test_streams_beyond_the_limit_are_refused(aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fakepay import control
-
-    monkeypatch.setattr(control, "MAX_SUBSCRIBERS", 2)
+    monkeypatch.setattr(control_module, "MAX_SUBSCRIBERS", 2)
     client = await aiohttp_client(create_app(PaymentService()))
     open_ = [await client.get("/__fakepay/events") for _ in range(2)]
     refused = await client.get("/__fakepay/events")

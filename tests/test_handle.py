@@ -8,7 +8,7 @@ import pytest
 
 from fakepay import FakePay, FakePayControlError, ScenarioError
 
-from .test_cli import serving
+from .support import serving
 
 
 def test_started_and_attached_handles_see_the_same_server() -> None:

@@ -19,6 +19,8 @@ import pytest
 from fakepay import FakePay, issue_secret
 from fakepay.cli import main
 
+from .support import FROZEN
+
 SECRET = issue_secret("alice")
 GOOD = {"storeId": "my_store_001", "orderName": "노트북외 1건", "totalPayAmount": 1500000, "currency": "KRW"}
 GOOD_BODY = json.dumps(GOOD, ensure_ascii=False).encode()
@@ -29,21 +31,26 @@ SENTINEL = {
     "pgProvider": "CEOS_PAY",
     "currency": "KRW",
     "customData": None,
-    "paidAt": "2025-10-22T20:21:35.529482",
+    "paidAt": FROZEN,
+}
+#: The server of every case: no random failures, a frozen clock, and one stored payment.
+SCENARIO = {
+    "failure": {"rate": 0}, "clock": {"frozen_at": FROZEN}, "seed": 1,
+    "payments": [{"owner": "alice", "paymentId": "sentinel", "storeId": "store", "orderName": GOOD["orderName"],
+                  "totalPayAmount": GOOD["totalPayAmount"], "currency": "KRW"}],
 }
 
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakePay]:
-    with FakePay(scenario={"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1}) as fake:
+    with FakePay(scenario=SCENARIO) as fake:
         yield fake
 
 
 @pytest.fixture(autouse=True)
 def still_serving(fake: FakePay) -> Iterator[None]:
-    """Before each case, a stored payment; after it, the server answers as usual and still has it."""
+    """Before each case, the scenario's stored payment; after it, the server answers as usual and still has it."""
     fake.reset()
-    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
     yield
     status, _, body = exchange(fake, request("GET", "/payments/sentinel"))
     assert (status, json.loads(body)) == (200, SENTINEL)
@@ -180,7 +187,6 @@ def test_a_compressed_body_is_a_json_400(fake: FakePay, operation: str, encoding
     if operation == "cancel":  # a cancel takes no body: what it was sent only goes into the journal
         assert answer[0] == 200
         fake.reset()
-        fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
     else:
         assert_json_error(*answer, 400, "compressed")
 
@@ -190,8 +196,7 @@ def test_a_compressed_control_body_is_a_json_400(fake: FakePay, path: str) -> No
     method = {"/config": "PATCH", "/scenario": "PUT"}.get(path, "POST")
     answer = exchange(fake, request(method, f"/__fakepay{path}", gzip.compress(b"{}"), {"Content-Encoding": "gzip"}))
     if path == "/reset":  # reset reads no body
-        assert answer[0] == 200
-        fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+        assert answer[0] == 200  # and the scenario's sentinel is back
     else:
         assert_json_error(*answer, 400, "compressed")
 
@@ -300,7 +305,7 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("data", list(MALFORMED.values()), ids=list(MALFORMED))
-def test_malformed_http_is_a_4xx_and_no_traceback(fake: FakePay, data: bytes, caplog: pytest.LogCaptureFixture) -> None:
+def test_malformed_http_is_a_4xx_and_no_traceback(fake: FakePay, data: bytes) -> None:
     status, _, _ = exchange(fake, data)
     assert 400 <= status < 500
 
@@ -526,13 +531,13 @@ def test_anchors_and_aliases_of_normal_size_keep_working(fake: FakePay) -> None:
     text = "version: 1\nname: aliases\npayments:\n  - &p {owner: alice, paymentId: a1, storeId: s, orderName: o, totalPayAmount: 1, currency: KRW}\n"
     status, _, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
     assert status == 200, body
-    fake.load_scenario({"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1})
-    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+    fake.load_scenario(SCENARIO)
 
 
-@pytest.fixture
-def files(tmp_path: Path) -> dict[str, Path]:
-    """Every bad scenario above as a file, and one that is not UTF-8."""
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every bad scenario above as a file, and one that is not UTF-8 (written once for the module)."""
+    tmp_path = tmp_path_factory.mktemp("scenarios")
     made = {}
     for index, (name, (text, _, _)) in enumerate(BAD_SCENARIOS.items()):
         made[name] = tmp_path / f"bad{index}.yaml"
@@ -590,8 +595,7 @@ def test_a_merge_key_can_be_overridden(fake: FakePay) -> None:
     status, _, body = exchange(fake, request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
     assert status == 200, body
     assert [p["paymentId"] for p in fake.payments("alice")] == ["m1", "m2"]
-    fake.load_scenario({"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1})
-    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+    fake.load_scenario(SCENARIO)
 
 
 def test_other_requests_are_answered_while_a_large_scenario_is_read(fake: FakePay) -> None:
@@ -616,8 +620,7 @@ def test_other_requests_are_answered_while_a_large_scenario_is_read(fake: FakePa
     assert answers == [200]
     assert health == 3
     assert len(fake.payments("alice")) == 10_000
-    fake.load_scenario({"failure": {"rate": 0}, "clock": {"frozen_at": "2025-10-22T20:21:35.529482"}, "seed": 1})
-    fake.seed_payment("alice", "sentinel", order_name="노트북외 1건", total_pay_amount=1500000)
+    fake.load_scenario(SCENARIO)
 
 
 def test_a_long_file_name_gives_a_name_that_can_be_patched(tmp_path: Path) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from fakepay import PaymentService, create_app, issue_secret
 
-from .support import BODY, FROZEN, Api, scenario
-from .test_cli import BANNER
+from .support import BANNER, BODY, FROZEN, Api, scenario
 
 
 async def entries(api: Api, **filters: str) -> list[dict]:

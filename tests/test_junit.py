@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import need
-from .test_cli import serving
-from .test_plugin import scenario_of
+from .support import need, scenario_of, serving
 from .test_readme import blocks
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "junit"

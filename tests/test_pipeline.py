@@ -16,10 +16,9 @@ from fakepay.calls import Call
 from fakepay.responses import MAX_BODY
 from fakepay.routing import Route, Router
 from fakepay.rules import Operation
-from fakepay.scenario import parse_scenario
 from fakepay.validation import InstantPaymentRequest
 
-from .support import BODY
+from .support import BODY, scenario
 
 SECRET = issue_secret("alice")
 PAYMENT = json.dumps(BODY).encode()
@@ -71,8 +70,7 @@ def test_head_goes_where_get_goes_and_405_names_the_methods() -> None:
 
 
 def _service() -> PaymentService:
-    return PaymentService(parse_scenario({"version": 1, "seed": 1, "failure": {"rate": 0},
-                                          "clock": {"frozen_at": "2025-10-22T20:21:35.5"}}))
+    return PaymentService(scenario(seed=1, clock={"frozen_at": "2025-10-22T20:21:35.5"}))
 
 
 @pytest.fixture(params=["server", "application"])

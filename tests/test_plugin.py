@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .test_cli import fetch, serving
+from .support import scenario_of, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -232,13 +231,6 @@ def test_attaching_to_a_running_fakepay(consumer: pytest.Pytester, how: str, mon
         else:
             result = consumer.runpytest("--fakepay-url", url)
         result.assert_outcomes(passed=2)
-
-
-def scenario_of(url: str) -> tuple[str, float]:
-    status, body = fetch(f"{url}/__fakepay/state")
-    assert status == 200
-    config = json.loads(body)["config"]
-    return config["name"], config["failure"]["rate"]
 
 
 def test_attached_tests_start_as_started_ones_and_the_server_is_left_as_found(consumer: pytest.Pytester) -> None:

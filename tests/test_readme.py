@@ -17,8 +17,7 @@ import yaml
 
 from fakepay import issue_secret, parse_scenario_text, shipped_scenarios
 
-from .test_cli import fetch, serving
-from .test_scenario import SCHEMA
+from .support import SCHEMA, fetch, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -18,8 +18,7 @@ from fakepay import PaymentService, Server, create_app
 from fakepay.journal import MAX_BYTES
 from fakepay.rules import Kind, Outcome, Rule, When
 
-from .support import BODY, Api, bearer, scenario
-from .test_cli import fetch, serving
+from .support import BODY, Api, bearer, fetch, scenario, serving
 
 
 def rss_kib(pid: int) -> int:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -16,9 +14,10 @@ import fakepay
 from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
 from fakepay.rules import FAULTS
 
+from .support import SCHEMA
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "fakepay" / "scenarios").glob("*.yaml"))
-SCHEMA = json.loads(resources.files("fakepay").joinpath("scenario.schema.json").read_text())
 
 
 def problems(text: str) -> list[str]:
@@ -273,7 +272,7 @@ def test_serve_refuses_a_bad_scenario_and_starts_nothing(tmp_path: Path) -> None
 
 
 def test_serve_and_secret_take_a_shipped_scenario_by_name(tmp_path: Path) -> None:
-    from .test_cli import serving
+    from .support import serving
 
     with serving("--scenario", "lost-responses", cwd=tmp_path) as (_, banner):
         assert (banner.group(3), banner.group(4)) == ("lost-responses", "0")
