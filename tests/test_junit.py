@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,25 +21,29 @@ LAUNCHER = "/usr/share/java/junit-platform-console-standalone.jar"
 JACKSON = [f"/usr/share/java/jackson-{name}.jar" for name in ("databind", "core", "annotations")]
 
 
-@pytest.fixture(scope="module")
-def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    need("javac", LAUNCHER, *JACKSON, install="apt-get install default-jdk-headless junit5 libjackson2-databind-java")
-    out = tmp_path_factory.mktemp("classes")
+def javac(out: Path, sources: Iterable[Path], *classpath: str, options: Sequence[str] = ()) -> Path:
+    """Compile ``sources`` into ``out``; returns ``out``."""
     build = subprocess.run(
-        ["javac", "-Xlint:all", "-Werror", "-encoding", "UTF-8", "-d", str(out), "-cp", os.pathsep.join([LAUNCHER, *JACKSON]),
-         *map(str, sorted(EXAMPLE.glob("*.java")))],
+        ["javac", *options, "-encoding", "UTF-8", "-d", str(out), "-cp", os.pathsep.join([LAUNCHER, *classpath]),
+         *map(str, sources)],
         capture_output=True, text=True, timeout=300,
     )
     assert build.returncode == 0, build.stdout + build.stderr
     return out
 
 
-def junit(classes: Path, *more: str, select: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need("javac", LAUNCHER, *JACKSON, install="apt-get install default-jdk-headless junit5 libjackson2-databind-java")
+    return javac(tmp_path_factory.mktemp("classes"), sorted(EXAMPLE.glob("*.java")), *JACKSON, options=["-Xlint:all", "-Werror"])
+
+
+def junit(classes: Path, *more: str, select: str | None = None, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}
     command = ["java", "-jar", LAUNCHER, "-cp", os.pathsep.join([str(classes), *more, *JACKSON]),
                f"--select-class={select}" if select else "--scan-classpath",
                "--disable-banner", "--disable-ansi-colors", "--details=tree"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**environment, **env})
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd, env={**environment, **env})
 
 
 def test_the_readme_commands_build_and_run_it_and_fakepay_is_stopped_at_the_end(classes: Path, tmp_path: Path) -> None:
@@ -52,7 +57,7 @@ def test_the_readme_commands_build_and_run_it_and_fakepay_is_stopped_at_the_end(
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", commands], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300, env={**environment, "FAKEPAY_COMMAND": str(wrapper)})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[        11 tests successful      ]" in result.stdout
+    assert "[        23 tests successful      ]" in result.stdout
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
 
@@ -74,24 +79,60 @@ def test_the_readme_spring_boot_test_compiles_and_runs(classes: Path, tmp_path: 
     for name, text in {**SPRING_STUBS, "CheckoutTest.java": example}.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    build = subprocess.run(
-        ["javac", "-encoding", "UTF-8", "-d", str(tmp_path / "out"), "-cp", os.pathsep.join([LAUNCHER, str(classes)]),
-         *map(str, tmp_path.rglob("*.java"))],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert build.returncode == 0, build.stdout + build.stderr
-    result = junit(tmp_path / "out", str(classes), FAKEPAY_COMMAND=f"{sys.executable} -m fakepay", select="CheckoutTest")
+    out = javac(tmp_path / "out", tmp_path.rglob("*.java"), str(classes))
+    result = junit(out, str(classes), FAKEPAY_COMMAND=f"{sys.executable} -m fakepay", select="CheckoutTest")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[         1 tests successful      ]" in result.stdout
 
 
 def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: Path) -> None:
+    """Every class on the one fakepay, LostResponsesTest with its scenario loaded there."""
     with serving("--seed", "3") as (_, banner):
         url = banner.group(1)
         result = junit(classes, FAKEPAY_URL=url)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "[         9 tests successful      ]" in result.stdout
-        assert "LostResponsesTest ↷ Environment variable [FAKEPAY_URL]" in result.stdout  # a scenario of its own
+        assert "[        22 tests successful      ]" in result.stdout
+        assert "repetition 2 of 2 ✔" in result.stdout
+        assert "aClassOnAnotherScenarioHasAFakepayOfItsOwn() ↷ Environment variable [FAKEPAY_URL]" in result.stdout
+        assert scenario_of(url) == ("default", 0.1)
+
+
+MINE_TEST = """
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class MineTest {
+    @RegisterExtension
+    static final FakePayExtension fakepay = new FakePayExtension("scenarios/mine.yaml");
+
+    @Test
+    void theScenariosPaymentIsThere() {
+        PaymentClient client = new PaymentClient(fakepay.url(), fakepay.secret("alice"), Duration.ofSeconds(2), 1);
+        assertEquals("PAID", client.find("seeded-1").paymentStatus());
+    }
+}
+"""
+
+
+def test_a_class_on_a_scenario_file_gets_it_started_or_at_fakepay_url(classes: Path, tmp_path: Path) -> None:
+    """The file is relative to the working directory; the fakepay at FAKEPAY_URL loads it for the class and
+    is put back on its own scenario at the end."""
+    (tmp_path / "MineTest.java").write_text(MINE_TEST)
+    out = javac(tmp_path / "out", [tmp_path / "MineTest.java"], str(classes))
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "mine.yaml").write_text(
+        "version: 1\nname: mine\npayments:\n"
+        "  - {owner: alice, paymentId: seeded-1, storeId: s, orderName: o, totalPayAmount: 100, currency: KRW}\n"
+    )
+    started = junit(out, str(classes), select="MineTest", cwd=tmp_path, FAKEPAY_COMMAND=f"{sys.executable} -m fakepay")
+    assert "[         1 tests successful      ]" in started.stdout, started.stdout + started.stderr
+    with serving("--seed", "3") as (_, banner):
+        url = banner.group(1)
+        attached = junit(out, str(classes), select="MineTest", cwd=tmp_path, FAKEPAY_URL=url)
+        assert "[         1 tests successful      ]" in attached.stdout, attached.stdout + attached.stderr
         assert scenario_of(url) == ("default", 0.1)
 
 
