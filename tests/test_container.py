@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -64,9 +65,28 @@ class Container:
         return int(podman("inspect", "--format", "{{.State.ExitCode}}", self.id))
 
 
+#: Where podman as root notes the layers it copies, whatever the store (no option moves it).
+BLOB_INFO_CACHE = Path("/var/lib/containers/cache")
+
+
 @pytest.fixture(scope="module")
-def image() -> str:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """tools/container's podman store and base cache (FAKEPAY_CONTAINER_DIR) in a temporary folder,
+    removed at the end: the tests leave no image in the machine's store and nothing in ~/.cache."""
     need("podman", "runc", "debootstrap", install="apt-get install podman runc debootstrap")
+    folder = tmp_path_factory.mktemp("containers")
+    noted_before = BLOB_INFO_CACHE.exists()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FAKEPAY_CONTAINER_DIR", str(folder))
+        yield folder
+        podman("rm", "--all", "--force", "--time=0")  # and with them their mounts in the folder
+    shutil.rmtree(folder)
+    if not noted_before:
+        shutil.rmtree(BLOB_INFO_CACHE, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def image(store: Path) -> str:
     result = subprocess.run([TOOL, "build", IMAGE], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     return IMAGE
@@ -99,11 +119,18 @@ def pay(url: str, payment_id: str) -> tuple[int, dict[str, object]]:
     return status, json.loads(body)
 
 
+def test_what_the_tests_build_stays_in_their_folder(image: str, store: Path) -> None:
+    assert podman("info", "--format", "{{.Store.GraphRoot}} {{.Store.RunRoot}}") == f"{store}/storage {store}/run"
+    assert set(podman("images", "--format", "{{.Repository}}:{{.Tag}}").split()) == {IMAGE, "localhost/python-base:bookworm"}
+    assert (store / "cache" / "python-base-bookworm.tar.gz").is_file()
+
+
 def test_healthy_on_the_mapped_port_and_by_its_own_healthcheck(run: Callable[..., Container]) -> None:
     container = run()
     assert fetch(f"{container.url}/__fakepay/health") == (200, b'{"status":"ok"}')
     podman("healthcheck", "run", container.id)  # the image's HEALTHCHECK, which exits non-zero when unhealthy
-    assert "fakepay serving http://0.0.0.0:8080 (scenario: default, failure rate: 0.1" in container.logs()
+    assert "fakepay serving http://" in container.logs()
+    assert "(scenario: default, failure rate: 0.1" in container.logs()
 
 
 def test_a_payment_over_the_mapped_port(run: Callable[..., Container]) -> None:
