@@ -9,6 +9,7 @@ from .auth import AUTH_MODES
 from .payments import STATUSES
 from .rules import FAULTS, MAX_GLOB, OPERATIONS
 from .validation import CURRENCIES, INT_MAX
+from .wire import MAX_ID_LENGTH
 
 __all__ = ["openapi_document"]
 
@@ -60,7 +61,9 @@ _COUNT = {"type": "string", "pattern": "^[0-9]{1,9}$"}
 _POSITIVE_COUNT = {"type": "string", "pattern": "^0*[1-9][0-9]*$", "maxLength": 9}
 
 
-_PAYMENT_ID = _path_parameter("paymentId", {"type": "string", "minLength": 1, "maxLength": 256})
+#: A path value once decoded (a paymentId, an owner): 1 to 256 characters, no "/" and no control characters.
+_PATH_VALUE = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"}
+_PAYMENT_ID = _path_parameter("paymentId", _PATH_VALUE)
 _SECURED: list[dict[str, list[str]]] = [{"secret": []}]
 
 
@@ -199,7 +202,7 @@ def _control() -> dict[str, Any]:
         "/__fakepay/payments/{owner}/{paymentId}": {
             "get": {
                 **_control_operation("One stored payment, with every field", _ref("StoredPayment")),
-                "parameters": [_path_parameter("owner", {"type": "string", "minLength": 1}), _PAYMENT_ID],
+                "parameters": [_path_parameter("owner", _PATH_VALUE), _PAYMENT_ID],
                 "responses": {"200": _json(_ref("StoredPayment")), **_errors(400, 404)},
             }
         },
@@ -226,7 +229,7 @@ def _control() -> dict[str, Any]:
 def _load_shipped() -> dict[str, Any]:
     loaded = {"type": "object", "required": ["scenario", "seed"], "properties": {"scenario": {"type": "string"}, "seed": {"type": "integer"}}}
     operation = _control_operation("Load a shipped scenario by name", loaded)
-    operation["parameters"] = [_path_parameter("name", {"type": "string"})]
+    operation["parameters"] = [_path_parameter("name", _PATH_VALUE)]
     operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no shipped scenario by that name")
     return operation
 
@@ -293,7 +296,7 @@ def _events() -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     payment_fields = {
         "owner": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"},
-        "paymentId": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"},
+        "paymentId": _PATH_VALUE,
         "storeId": _TEXT,
         "orderName": _TEXT,
         "totalPayAmount": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
