@@ -139,7 +139,7 @@ class ControlCalls:
         snapshot = StateSnapshot(self._service, query.get("owner"), offset=_whole_number(query, "offset", 0) or 0,
                                  limit=_whole_number(query, "limit", 0))
         if snapshot.held <= _AT_ONCE:
-            return json_response(b"".join(snapshot.pieces()))
+            return _ok(snapshot.data())
         response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
         if request.method == hdrs.METH_HEAD:
             return response

@@ -15,7 +15,7 @@ from .wire import dumps, format_local_datetime
 if TYPE_CHECKING:
     from .service import PaymentService
 
-__all__ = ["StateSnapshot", "clock_data", "config_data", "payment_data", "state"]
+__all__ = ["StateSnapshot", "clock_data", "config_data", "payment_data"]
 
 #: About how many bytes of payments one piece of a state's JSON holds (a few milliseconds' work).
 PIECE_BYTES = 64 * 1024
@@ -63,6 +63,7 @@ class StateSnapshot:
         self.held = sum(map(len, self._by_owner.values()))
 
     def data(self) -> dict[str, Any]:
+        """All of it at once (a few milliseconds' work for a few hundred payments)."""
         stores = [_store(o, payments, sum(map(_ATTEMPTS, payments))) for o, payments in self._by_owner.items()]
         return {**self._head, "stores": stores, "payments": [payment_data(p) for p in self.listed]}
 
@@ -94,11 +95,6 @@ class StateSnapshot:
 
 def _store(owner: str, payments: list[Payment], attempts: int) -> dict[str, Any]:
     return {"githubId": owner, "payments": len(payments), "attempts": attempts}
-
-
-def state(service: PaymentService, owner: str | None = None) -> dict[str, Any]:
-    """Everything: configuration in force, stores and every payment (of ``owner`` only, if given)."""
-    return StateSnapshot(service, owner).data()
 
 
 def payment_data(payment: Payment) -> dict[str, Any]:
