@@ -465,8 +465,8 @@ def main() -> None:
     print_table(rows)
 
 
-def print_table(rows: list[tuple[str, str, str, str]]) -> None:
-    heading = ("what", "fakepay", "baseline", "ratio / target")
+def print_table(rows: list[tuple[str, str, str, str]],
+                heading: tuple[str, str, str, str] = ("what", "fakepay", "baseline", "ratio / target")) -> None:
     widths = [max(len(row[i]) for row in [*rows, heading]) for i in range(4)]
     for row in [heading, tuple("-" * w for w in widths), *rows]:
         print("| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |")

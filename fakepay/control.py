@@ -8,7 +8,7 @@ import asyncio
 import functools
 import hmac
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -30,7 +30,7 @@ from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
 from .service import PaymentService
 from .validation import show
-from .views import clock_data, config_data, payment_data, state
+from .views import StateSnapshot, clock_data, config_data, payment_data
 from .wire import decode_path_value, dumps, loads_strict
 
 __all__ = ["PREFIX", "ControlApi"]
@@ -41,7 +41,9 @@ PREFIX = "/__fakepay"
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "payment_id", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
-_LIMIT = re.compile("[0-9]{1,9}")
+_WHOLE_NUMBER = re.compile("[0-9]{1,9}")
+#: Payments held up to which a state is answered in one piece (a few milliseconds' work).
+_AT_ONCE = 500
 _RULE_ID = re.compile("[0-9]{1,18}")
 #: Event streams open at once; more are refused (503), so that streams cannot crowd out the API.
 MAX_SUBSCRIBERS = 100
@@ -75,6 +77,17 @@ def _ok(data: Any) -> web.Response:
 async def _json_body(request: web.BaseRequest) -> Any:
     """A control call's JSON body: strict, no duplicate keys, nested at most ``MAX_DEPTH`` deep."""
     return loads_strict(await read_body(request))
+
+
+def _whole_number(query: Mapping[str, str], name: str, minimum: int) -> int | None:
+    """The query parameter ``name``, a whole number from ``minimum`` to 999999999 (None when it
+    is not given), or ``InvalidRequest``."""
+    value = query.get(name)
+    if value is None:
+        return None
+    if not _WHOLE_NUMBER.fullmatch(value) or int(value) < minimum:
+        raise InvalidRequest(f"{name} must be a whole number from {minimum} to 999999999, got {show(value)}")
+    return int(value)
 
 
 def _check_query(request: web.BaseRequest, known: tuple[str, ...]) -> None:
@@ -117,10 +130,29 @@ class ControlCalls:
     async def health(self, request: web.BaseRequest) -> web.Response:
         return _ok({"status": "ok"})
 
-    @_route("GET", "/state", query=("owner",))
-    async def state(self, request: web.BaseRequest) -> web.Response:
-        owner = request.query.get("owner")
-        return _ok(state(self._service, owner))
+    @_route("GET", "/state", query=("owner", "limit", "offset"))
+    async def state(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Config in force, rules, stores and payments (``limit`` and ``offset`` page the
+        payments). A large state is written a piece at a time, other requests answered between
+        two, so that it never holds the server up."""
+        query = request.query
+        snapshot = StateSnapshot(self._service, query.get("owner"), offset=_whole_number(query, "offset", 0) or 0,
+                                 limit=_whole_number(query, "limit", 0))
+        if snapshot.held <= _AT_ONCE:
+            return _ok(snapshot.data())
+        response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
+        if request.method == hdrs.METH_HEAD:
+            return response
+        try:
+            await response.prepare(request)
+            for piece in snapshot.pieces():
+                if piece:
+                    await response.write(piece)
+                await asyncio.sleep(0)  # the requests that came meanwhile are answered
+            await response.write_eof()
+        except ConnectionError:  # the client left
+            pass
+        return response
 
     @_route("POST", "/reset", query=("owner",))
     async def reset(self, request: web.BaseRequest) -> web.Response:
@@ -231,11 +263,7 @@ class ControlCalls:
     @_route("GET", "/requests", query=(*_FILTERS, "limit"))
     async def requests(self, request: web.BaseRequest) -> web.Response:
         query = dict(request.query)
-        limit = None
-        if "limit" in query:
-            if not _LIMIT.fullmatch(query["limit"]) or int(query["limit"]) < 1:
-                raise InvalidRequest(f"limit must be a whole number from 1 to 999999999, got {show(query['limit'])}")
-            limit = int(query["limit"])
+        limit = _whole_number(query, "limit", 1)
         if len(query.get("path", "")) > MAX_GLOB:
             raise InvalidRequest(f"path must be a pattern of at most {MAX_GLOB} characters")
         filters = {_FILTERS[key]: value for key, value in query.items() if key in _FILTERS}

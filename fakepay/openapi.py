@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .auth import AUTH_MODES
 from .payments import STATUSES
-from .rules import FAULTS, OPERATIONS
+from .rules import FAULTS, MAX_GLOB, OPERATIONS
 from .validation import CURRENCIES, INT_MAX
+from .wire import MAX_ID_LENGTH
 
 __all__ = ["openapi_document"]
 
@@ -47,11 +49,21 @@ def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
-def _query(*names: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in names]
+def _query(**schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    """Optional query parameters, by name and schema."""
+    return [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in schemas.items()]
 
 
-_PAYMENT_ID = _path_parameter("paymentId", {"type": "string", "minLength": 1, "maxLength": 256})
+#: Any value but an empty one (an owner is any githubId, or any JWT's ``sub`` under ``any-jwt``).
+_GIVEN = {"type": "string", "minLength": 1}
+#: Whole numbers from 0, and from 1, to 999999999, written in digits.
+_COUNT = {"type": "string", "pattern": "^[0-9]{1,9}$"}
+_POSITIVE_COUNT = {"type": "string", "pattern": "^0*[1-9][0-9]*$", "maxLength": 9}
+
+
+#: A path value once decoded (a paymentId, an owner): 1 to 256 characters, no "/" and no control characters.
+_PATH_VALUE = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"}
+_PAYMENT_ID = _path_parameter("paymentId", _PATH_VALUE)
 _SECURED: list[dict[str, list[str]]] = [{"secret": []}]
 
 
@@ -100,31 +112,32 @@ def _public() -> dict[str, Any]:
 
 
 def _control_operation(summary: str, response: dict[str, Any], *, body: dict[str, Any] | None = None,
-                       query: tuple[str, ...] = ()) -> dict[str, Any]:
+                       query: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "tags": ["control"], "responses": {"200": _json(response), **_errors(400)}}
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
     if query:
-        operation["parameters"] = _query(*query)
+        operation["parameters"] = _query(**query)
     return operation
 
 
 def _control() -> dict[str, Any]:
     rules = {"type": "object", "required": ["rules"], "properties": {"rules": {"type": "array", "items": _ref("ActiveRule")}}}
     journal = {"type": "object", "required": ["requests"], "properties": {"requests": {"type": "array", "items": _ref("JournalEntry")}}}
-    clock = {
-        "type": "object",
-        "required": ["now", "frozen", "timezone"],
-        "properties": {"now": _LOCAL_DATETIME, "frozen": {"type": "boolean"}, "timezone": {"type": "string"}},
-    }
     return {
         "/__fakepay/health": {"get": _control_operation("Readiness", {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}})},
-        "/__fakepay/state": {"get": _control_operation("Config in force, rules, stores and payments", _ref("State"), query=("owner",))},
+        "/__fakepay/state": {
+            "get": _control_operation(
+                "Config in force, rules, stores and payments (limit and offset page the payments; stores count them all)",
+                _ref("State"),
+                query={"owner": _GIVEN, "limit": _COUNT, "offset": _COUNT},
+            )
+        },
         "/__fakepay/reset": {
             "post": _control_operation(
                 "Back to the scenario's start (or one owner's)",
                 {"type": "object", "required": ["reset", "owner"], "properties": {"reset": {"enum": ["all", "owner"]}, "owner": {"type": ["string", "null"]}}},
-                query=("owner",),
+                query={"owner": _GIVEN},
             )
         },
         "/__fakepay/scenario": {
@@ -138,7 +151,7 @@ def _control() -> dict[str, Any]:
             )
         },
         "/__fakepay/scenarios/{name}": {"post": _load_shipped()},
-        "/__fakepay/config": {"patch": _control_operation("Change part of the config until reset", _ANY_OBJECT, body=_ANY_OBJECT)},
+        "/__fakepay/config": {"patch": _control_operation("Change part of the config until reset", _ref("Config"), body=_ANY_OBJECT)},
         "/__fakepay/payments": {
             "post": _control_operation(
                 "Seed payments",
@@ -162,7 +175,7 @@ def _control() -> dict[str, Any]:
         "/__fakepay/clock": {
             "post": _control_operation(
                 "Freeze, advance or resume the clock",
-                clock,
+                _ref("Clock"),
                 body={
                     "type": "object",
                     "minProperties": 1,
@@ -176,7 +189,12 @@ def _control() -> dict[str, Any]:
             )
         },
         "/__fakepay/requests": {
-            "get": _control_operation("The request journal", journal, query=("method", "path", "owner", "paymentId", "operation", "limit")),
+            "get": _control_operation(
+                "The request journal",
+                journal,
+                query={"method": _GIVEN, "path": {**_GIVEN, "maxLength": MAX_GLOB}, "owner": _GIVEN, "paymentId": _GIVEN,
+                       "operation": _GIVEN, "limit": _POSITIVE_COUNT},
+            ),
             "delete": _control_operation("Clear the journal", journal),
         },
         "/__fakepay/events": {"get": _events()},
@@ -184,7 +202,7 @@ def _control() -> dict[str, Any]:
         "/__fakepay/payments/{owner}/{paymentId}": {
             "get": {
                 **_control_operation("One stored payment, with every field", _ref("StoredPayment")),
-                "parameters": [_path_parameter("owner", {"type": "string", "minLength": 1}), _PAYMENT_ID],
+                "parameters": [_path_parameter("owner", _PATH_VALUE), _PAYMENT_ID],
                 "responses": {"200": _json(_ref("StoredPayment")), **_errors(400, 404)},
             }
         },
@@ -211,7 +229,7 @@ def _control() -> dict[str, Any]:
 def _load_shipped() -> dict[str, Any]:
     loaded = {"type": "object", "required": ["scenario", "seed"], "properties": {"scenario": {"type": "string"}, "seed": {"type": "integer"}}}
     operation = _control_operation("Load a shipped scenario by name", loaded)
-    operation["parameters"] = [_path_parameter("name", {"type": "string"})]
+    operation["parameters"] = [_path_parameter("name", _PATH_VALUE)]
     operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no shipped scenario by that name")
     return operation
 
@@ -223,29 +241,53 @@ def _delete_rule(rules: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
-_EVENT_TYPES = {
-    "ready": "first, once subscribed: what happens from now on is sent",
-    "request": "a journal entry recorded: `request` (a JournalEntry)",
-    "payment": "a payment stored or changed: `payment` (a StoredPayment)",
-    "reset": "back to the scenario's start: `owner` (null: everything)",
-    "scenario": "a scenario loaded: `scenario` (its name), `seed`",
-    "config": "the configuration changed: `config`",
-    "rules": "a rule added, used, deleted or cleared: `rules` (every ActiveRule)",
-    "clock": "the clock frozen, advanced or resumed: `clock`",
-    "requests_cleared": "journal entries dropped: `owner` (null: all)",
-    "dropped": "this subscriber fell over 1,000 events behind; `count` events were skipped here",
+_OWNER_OR_ALL = {"type": ["string", "null"]}
+#: What the event stream sends: each event's ``type``, what it means, and its other fields.
+_EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ready": ("first, once subscribed: what happens from now on is sent", {}),
+    "request": ("a journal entry recorded", {"request": _ref("JournalEntry")}),
+    "payment": ("a payment stored or changed", {"payment": _ref("StoredPayment")}),
+    "reset": ("back to the scenario's start (`owner`: only that owner's; null: everything)", {"owner": _OWNER_OR_ALL}),
+    "scenario": ("a scenario loaded", {"scenario": {"type": "string"}, "seed": {"type": "integer"}}),
+    "config": ("the configuration changed", {"config": _ref("Config")}),
+    "rules": ("a rule added, used, deleted or cleared: every rule in force", {"rules": {"type": "array", "items": _ref("ActiveRule")}}),
+    "clock": ("the clock frozen, advanced or resumed", {"clock": _ref("Clock")}),
+    "requests_cleared": ("journal entries dropped (`owner`: only that owner's; null: all)", {"owner": _OWNER_OR_ALL}),
+    "dropped": ("this subscriber fell behind (1,000 events or 4 MiB waiting): `count` events were skipped here",
+                {"count": {"type": "integer", "minimum": 1}}),
 }
 
 
+def _event(type_: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", *fields],
+        "additionalProperties": False,
+        "properties": {"type": {"const": type_}, **fields},
+    }
+
+
 def _events() -> dict[str, Any]:
-    lines = "".join(f"\n- `{name}`: {meaning}" for name, meaning in _EVENT_TYPES.items())
+    lines = "".join(f"\n- `{name}`: {meaning}" for name, (meaning, _) in _EVENTS.items())
+    # Each Server-Sent Event (its `data`, a JSON object), as OpenAPI 3.1 tools read an event stream's schema.
+    event = {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "data": {
+                "type": "string",
+                "contentMediaType": JSON,
+                "contentSchema": {"oneOf": [_event(name, fields) for name, (_, fields) in _EVENTS.items()]},
+            }
+        },
+    }
     return {
         "summary": "Server-Sent Events: every journal entry and change of state as it happens",
         "description": "Each event is one `data:` line holding a JSON object with a `type`:" + lines
                        + "\n\nComment lines (`: keep-alive`) come every 15 s. The stream ends when the server stops.",
         "tags": ["control"],
         "responses": {
-            "200": {"description": "The stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "200": {"description": "The stream; the schema is that of each event", "content": {"text/event-stream": {"schema": event}}},
             **_errors(400),
         },
     }
@@ -254,7 +296,7 @@ def _events() -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     payment_fields = {
         "owner": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"},
-        "paymentId": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"},
+        "paymentId": _PATH_VALUE,
         "storeId": _TEXT,
         "orderName": _TEXT,
         "totalPayAmount": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
@@ -359,20 +401,53 @@ def _schemas() -> dict[str, Any]:
                 "warnings": {"type": "array", "items": {"type": "string"}},
             },
         },
+        "Clock": {
+            "type": "object",
+            "required": ["now", "frozen", "timezone"],
+            "properties": {"now": _LOCAL_DATETIME, "frozen": {"type": "boolean"}, "timezone": {"type": "string"}},
+        },
+        "Config": _config(),
         "State": {
             "type": "object",
             "required": ["scenario", "seed", "config", "clock", "rules", "stores", "payments"],
             "properties": {
                 "scenario": {"type": "string"},
                 "seed": {"type": "integer"},
-                "config": {"type": "object"},
-                "clock": {"type": "object"},
+                "config": _ref("Config"),
+                "clock": _ref("Clock"),
                 "rules": {"type": "array", "items": _ref("ActiveRule")},
-                "stores": {"type": "array", "items": {"type": "object"}},
+                "stores": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["githubId", "payments", "attempts"],
+                        "properties": {"githubId": {"type": "string"}, "payments": {"type": "integer", "minimum": 0},
+                                       "attempts": {"type": "integer", "minimum": 0}},
+                    },
+                },
                 "payments": {"type": "array", "items": _ref("StoredPayment")},
             },
         },
     }
+
+
+def _config() -> dict[str, Any]:
+    """The configuration in force, as ``/state``, ``PATCH /config`` and the ``config`` event show it."""
+
+    def group(**properties: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "required": list(properties), "properties": properties}
+
+    count = {"type": "integer", "minimum": 0}
+    return group(
+        name={"type": "string"},
+        seed={"type": "integer"},
+        clock=group(timezone={"type": "string"}, frozen_at={"oneOf": [_LOCAL_DATETIME, {"type": "null"}]}),
+        auth=group(mode={"enum": list(AUTH_MODES)}, signing_key={"type": "string"}),
+        failure=group(rate={"type": "number", "minimum": 0, "maximum": 1}, status={"type": "integer"},
+                      reuse_failed_payment_id={"type": "boolean"}),
+        latency=group(fixed_ms=count, jitter_ms=count),
+        journal=group(max_entries={"type": "integer", "minimum": 1}),
+    )
 
 
 def openapi_document() -> dict[str, Any]:

@@ -47,6 +47,52 @@ async def test_state_shows_config_stores_and_every_payment_field(api: Api) -> No
     assert [p["paymentId"] for p in narrowed["payments"]] == ["p2"]
 
 
+async def test_state_pages_its_payments_and_counts_every_store(api: Api) -> None:
+    seeded = [{"owner": owner, "paymentId": f"{owner[0]}{i}", "storeId": "s", "orderName": "o", "totalPayAmount": 1,
+               "currency": "KRW"} for owner, count in (("bob", 2), ("alice", 3)) for i in range(1, count + 1)]
+    await api.control("POST", "/payments", json=seeded)
+    stores = [{"githubId": "alice", "payments": 3, "attempts": 3}, {"githubId": "bob", "payments": 2, "attempts": 2}]
+
+    async def listed(**query: str) -> list[str]:
+        state = await api.control("GET", "/state", params=query)
+        assert state["stores"] == [s for s in stores if query.get("owner", s["githubId"]) == s["githubId"]]
+        return [p["paymentId"] for p in state["payments"]]
+
+    assert await listed() == ["a1", "a2", "a3", "b1", "b2"]  # owner by owner, each in the order first stored
+    assert await listed(limit="2") == ["a1", "a2"]
+    assert await listed(limit="2", offset="2") == ["a3", "b1"]
+    assert await listed(offset="4") == ["b2"]
+    assert await listed(offset="5") == []
+    assert await listed(limit="0") == []  # the configuration and the counts alone
+    assert await listed(owner="bob", limit="1", offset="1") == ["b2"]
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("limit=-1", "limit must be a whole number from 0 to 999999999, got '-1'"),
+    ("limit=1000000000", "limit must be a whole number from 0 to 999999999, got '1000000000'"),
+    ("offset=x", "offset must be a whole number from 0 to 999999999, got 'x'"),
+    ("offset=1.5", "offset must be a whole number from 0 to 999999999, got '1.5'"),
+])
+async def test_state_paging_takes_whole_numbers(client: TestClient, query: str, message: str) -> None:
+    response = await client.get(f"/__fakepay/state?{query}")
+    assert (response.status, await response.json()) == (400, {"type": "INVALID_REQUEST", "message": message})
+
+
+async def test_a_large_state_is_the_same_json_written_in_pieces(api: Api) -> None:
+    seeded = [{"owner": f"owner{i % 3}", "paymentId": f"p{i}", "storeId": "s", "orderName": "노트북", "totalPayAmount": i + 1,
+               "currency": "KRW", "customData": "x" * (i % 300)} for i in range(3000)]
+    await api.control("POST", "/payments", json=seeded)
+    response = await api.client.get("/__fakepay/state")
+    assert (response.status, response.content_type) == (200, "application/json")
+    state = await response.json()
+    assert state["stores"] == [{"githubId": f"owner{o}", "payments": 1000, "attempts": 1000} for o in range(3)]
+    by_owner = sorted(seeded, key=lambda p: p["owner"])  # a stable sort: each owner's in the order stored
+    assert [(p["paymentId"], p["customData"], p["orderName"]) for p in state["payments"]] == [
+        (p["paymentId"], p["customData"], "노트북") for p in by_owner]
+    assert (await api.control("GET", "/state", params={"offset": "2999"}))["payments"] == state["payments"][-1:]
+    assert (await api.client.head("/__fakepay/state")).status == 200
+
+
 async def test_reset_drops_payments_journal_rules_and_config(api: Api) -> None:
     await api.pay("p1")
     await api.control("POST", "/rules", json={"then": "fail"})

@@ -13,8 +13,10 @@ import pytest
 from fakepay import AlreadyCancelled, AlreadyPaid, Clock, PaymentNotFound, PaymentNotPaid, PaymentService, Unauthorized
 from fakepay.auth import DEFAULT_SIGNING_KEY, ISSUED_AT, Authenticator, issue_secret
 from fakepay.errors import InvalidRequest
+from fakepay.scenario import SeedPayment
 from fakepay.validation import InstantPaymentRequest
-from fakepay.wire import decode_path_value, format_local_datetime, parse_local_datetime
+from fakepay.views import StateSnapshot
+from fakepay.wire import decode_path_value, dumps, format_local_datetime, parse_local_datetime
 
 from .support import scenario
 
@@ -199,3 +201,16 @@ def test_the_public_api_resolves() -> None:
         assert getattr(fakepay, name) is not None
     with pytest.raises(AttributeError):
         fakepay.nothing_by_that_name  # noqa: B018
+
+
+def test_a_state_in_pieces_is_its_json_and_stays_as_it_was_taken() -> None:
+    service = PaymentService(scenario())
+    service.add_payments(tuple(SeedPayment(f"owner{i % 3}", f"p{i}", InstantPaymentRequest("s", "노트북", i + 1, "KRW", "x" * (i % 400)))
+                               for i in range(3000)))
+    for n, (owner, offset, limit) in enumerate(((None, 0, None), ("owner1", 10, 500), (None, 2990, 100), (None, 0, 0))):
+        snapshot = StateSnapshot(service, owner, offset=offset, limit=limit)
+        expected = dumps(snapshot.data())
+        service.pay("owner1", f"later-{n}", InstantPaymentRequest("s", "o", 1, "KRW", None))  # after it was taken
+        pieces = list(snapshot.pieces())
+        assert b"".join(pieces) == expected
+        assert max(map(len, pieces)) < 100_000  # none much over 64 KiB

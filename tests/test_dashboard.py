@@ -48,6 +48,14 @@ class Served:
         return self.call("POST", f"/payments/{payment_id}/instant", {**BODY, **fields},
                          {"Authorization": f"Bearer {issue_secret(owner)}"})[0]
 
+    def cancel(self, payment_id: str, owner: str = "alice") -> int:
+        return self.call("POST", f"/payments/{payment_id}/cancel", headers={"Authorization": f"Bearer {issue_secret(owner)}"})[0]
+
+    def seed(self, owner: str, count: int) -> None:
+        """``count`` payments of ``owner``, ``{owner}-0`` on."""
+        payments = [{"owner": owner, "paymentId": f"{owner}-{i}", **BODY} for i in range(count)]
+        assert self.call("POST", "/__fakepay/payments", payments)[0] == 200
+
     def stop(self) -> str:
         """Stop as Ctrl-C does; what the server wrote on stderr."""
         self.process.terminate()
@@ -71,10 +79,14 @@ def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Served]]]:
     opened: list[tuple[Any, Served, list[str]]] = []
     processes = ExitStack()
 
-    def open_page(*args: str, wait_live: bool = True, tolerate: str = "") -> tuple[Any, Served]:
-        """``tolerate``: console errors containing this are expected."""
+    def open_page(*args: str, wait_live: bool = True, tolerate: str = "",
+                  before: Callable[[Any, Served], object] | None = None) -> tuple[Any, Served]:
+        """``tolerate``: console errors containing this are expected; ``before(page, served)`` is
+        called before the page is opened."""
         served = Served(*processes.enter_context(serving("--failure-rate", "0", "--seed", "1", *args)))
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        if before is not None:
+            before(page, served)
         errors: list[str] = []
         page.on("console", lambda message: message.type == "error" and not (tolerate and tolerate in message.text)
                 and errors.append(message.text))
@@ -109,10 +121,10 @@ def test_a_payment_shows_up_within_a_second_with_its_status(open_page: Any) -> N
     expect(page.locator("#requests tr").first).to_contain_text("200")
 
 
-def test_fail_next_payment_makes_it_answer_500_and_shows_it_failed(open_page: Any) -> None:
+def test_fail_next_payment_makes_it_answer_500_shows_it_failed_and_its_used_up_rule_goes(open_page: Any) -> None:
     page, served = open_page()
     page.get_by_role("button", name="Fail next payment").click()
-    expect(page.locator("#rules")).to_contain_text("fail")
+    expect(page.locator("#rules")).to_contain_text("fail when operation=instant · 1 left")
     assert served.pay("doomed") == 500
     assert served.pay("fine") == 200
     expect(page.get_by_role("region", name="Payments of alice").get_by_role("row", name=re.compile("doomed"))).to_contain_text("FAILED")
@@ -120,7 +132,8 @@ def test_fail_next_payment_makes_it_answer_500_and_shows_it_failed(open_page: An
     expect(failed).to_contain_text("500")
     expect(failed).to_contain_text("failed")
     expect(failed).to_contain_text("#1")
-    expect(page.locator("#rules")).to_contain_text("0 left")
+    expect(page.locator("#rules")).to_have_text("no rules")  # used up: it can do nothing more
+    assert served.call("GET", "/__fakepay/rules")[1]["rules"][0]["remaining"] == 0  # the API still lists it
 
 
 def test_the_failure_rate_control_changes_the_state_from_the_keyboard(open_page: Any) -> None:
@@ -224,3 +237,66 @@ def test_a_protected_server_asks_for_the_token_and_keeps_it_out_of_urls(open_pag
     expect(page.get_by_role("region", name="Payments of alice")).to_contain_text("p1")
     assert any(url.endswith("/__fakepay/events") for url in urls)
     assert not [url for url in urls if "s3cret" in url]
+
+
+def test_the_page_holds_at_most_1000_payments_and_counts_them_all(open_page: Any) -> None:
+    asked: list[str] = []
+
+    def seed_then_watch(page: Any, served: Served) -> None:
+        served.seed("alice", 900)
+        served.seed("bob", 600)
+        page.on("request", lambda request: asked.append(request.url))
+
+    page, served = open_page(before=seed_then_watch)
+    expect(page.locator("#payments-count")).to_have_text("(1,000 of 1,500)")
+    expect(page.locator("#payments tbody tr")).to_have_count(1000)
+    alice, bob = (page.get_by_role("region", name=f"Payments of {owner}") for owner in ("alice", "bob"))
+    expect(alice.get_by_role("heading")).to_have_text("alice 900 payments")
+    expect(bob.get_by_role("heading")).to_have_text("bob 600 payments, 100 shown")
+    assert f"{served.url}/__fakepay/state?limit=1000" in asked
+
+    assert served.pay("new-one", owner="carol") == 200  # shown at once; the oldest shown makes room; counted soon
+    expect(page.get_by_role("region", name="Payments of carol")).to_contain_text("new-one")
+    expect(alice.get_by_role("row", name=re.compile("alice-0 "))).to_have_count(0)
+    expect(page.locator("#payments tbody tr")).to_have_count(1000)
+    expect(page.locator("#payments-count")).to_have_text("(1,000 of 1,501)")
+    expect(alice.get_by_role("heading")).to_have_text("alice 900 payments, 899 shown")
+
+
+def test_an_event_draws_only_the_rows_it_changes(open_page: Any) -> None:
+    page, served = open_page()
+    for payment_id in ("p1", "p2"):
+        assert served.pay(payment_id) == 200
+    payments = page.get_by_role("region", name="Payments of alice")
+    expect(payments.get_by_role("row", name=re.compile("p2"))).to_contain_text("PAID")
+    untouched = [payments.get_by_role("row", name=re.compile("p1")).element_handle(),
+                 page.locator("#requests tr", has_text="p1").element_handle()]
+    assert served.cancel("p2") == 200
+    expect(payments.get_by_role("row", name=re.compile("p2"))).to_contain_text("CANCELLED")
+    expect(page.locator("#requests tr")).to_have_count(3)
+    assert [row.evaluate("row => row.isConnected") for row in untouched] == [True, True]
+
+
+def test_a_request_made_while_the_page_loads_is_listed_once(open_page: Any) -> None:
+    def pay_while_the_journal_is_read(page: Any, served: Served) -> None:
+        def pay_first(route: Any) -> None:
+            assert served.pay("p1") == 200  # its event comes while the page loads what the journal holds
+            route.continue_()
+
+        page.route("**/__fakepay/requests?limit=1000", pay_first)
+
+    page, served = open_page(before=pay_while_the_journal_is_read)
+    assert served.pay("p2") == 200  # its event comes after p1's
+    expect(page.locator("#requests tr").first).to_contain_text("p2")
+    expect(page.locator("#requests tr")).to_have_count(2)
+    expect(page.locator("#requests-count")).to_have_text("(2 of 2)")
+
+
+def test_the_chart_counts_the_requests_made_before_the_page_opened(open_page: Any) -> None:
+    def pay(page: Any, served: Served) -> None:
+        for payment_id in ("p1", "p2", "p3", "p1"):  # the second p1 is refused
+            served.pay(payment_id)
+
+    page, _ = open_page(before=pay)
+    expect(page.get_by_role("img", name=re.compile("Requests per second"))).to_have_attribute(
+        "aria-label", "Requests per second by outcome, last 2 minutes: 3 ok, 1 rejected, 0 failed, 0 fault")

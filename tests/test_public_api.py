@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from fakepay import PaymentService, create_app, issue_secret
-from fakepay.views import state
+from fakepay.views import StateSnapshot
 
 from .support import BODY, Api, bearer, scenario
 
@@ -433,7 +433,7 @@ async def test_a_failed_id_can_be_paid_again_and_counts_attempts(api: Api, servi
     assert response.status == 200
     payment = await (await api.get("p1")).json()
     assert payment["paymentStatus"] == "PAID" and payment["orderName"] == "retry"
-    assert state(service)["payments"][0]["attempts"] == 2
+    assert StateSnapshot(service).data()["payments"][0]["attempts"] == 2
 
 
 async def test_reuse_of_failed_ids_can_be_refused(api: Api, service: PaymentService) -> None:

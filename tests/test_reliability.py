@@ -1,11 +1,14 @@
-"""Reliability: schemathesis against the served OpenAPI document, and a stateful model test."""
+"""Reliability: schemathesis against the served OpenAPI document (the event stream too), and a
+stateful model test."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import hypothesis.strategies as st
 import pytest
@@ -17,13 +20,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from fakepay import FakePay, issue_secret
 from fakepay.openapi import openapi_document
 
+from .support import BODY, bearer
+
 #: Examples per operation; CI's 40 are derandomized (the same every run), set FUZZ_EXAMPLES to explore.
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 SCHEMA = schemathesis.openapi.from_dict(openapi_document())
 # Calls that change behaviour on purpose (a rule or a rate can make 500s) are tested elsewhere.
 SCHEMA = SCHEMA.exclude(path_regex=r"^/__fakepay/(config|rules|scenario|scenarios/\{name\})$", method=["PATCH", "POST", "PUT"])
-# The event stream never ends by itself; tests/test_events.py reads it.
-SCHEMA = SCHEMA.exclude(path="/__fakepay/events")
+# The event stream never ends by itself: the fuzzing reads its first event (every kind is checked below).
+SCHEMA.config.max_stream_events = 1
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +47,34 @@ def test_the_served_document_is_the_module_one(server: FakePay) -> None:
 def test_no_5xx_and_no_schema_violation(case: schemathesis.Case, server: FakePay) -> None:
     headers = {"Authorization": f"Bearer {issue_secret('fuzz')}"} if case.operation.path.startswith("/payments") else {}
     case.call_and_validate(base_url=server.url, headers=headers, excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+
+def test_every_kind_of_event_matches_the_document() -> None:
+    """Every type of event the stream sends, each checked by schemathesis against the document;
+    the stream ends when the server stops."""
+    events = schemathesis.openapi.from_dict(openapi_document())
+    events.config.max_stream_events = 2000  # the flood below, and the notice of what it dropped
+    case = events["/__fakepay/events"]["GET"].Case()
+    subscribed = threading.Event()
+    session = requests.Session()
+    session.hooks["response"].append(lambda response, **_: subscribed.set())  # the headers came: subscribed
+    with FakePay(failure_rate=0.0, seed=1) as fake, ThreadPoolExecutor(1) as pool:
+        streamed = pool.submit(case.call, base_url=fake.url, session=session, timeout=60)
+        assert subscribed.wait(10)
+        assert requests.post(f"{fake.url}/payments/p1/instant", json=BODY, headers=bearer("alice")).status_code == 200
+        fake.fail_next(1)
+        fake.configure({"failure": {"rate": 0.5}})
+        fake.freeze_time()
+        fake.reset("alice")
+        fake.load_scenario("happy-path")
+        flood = [{"owner": "bob", "paymentId": f"p{i}", **BODY} for i in range(1001)]  # one more than a queue holds
+        assert requests.post(f"{fake.url}/__fakepay/payments", json=flood).status_code == 200
+        fake.stop()
+        response = streamed.result()
+    case.validate_response(response)
+    seen = [json.loads(line[len("data: "):])["type"] for line in response.text.splitlines() if line.startswith("data: ")]
+    assert set(seen) == {"ready", "request", "payment", "rules", "config", "clock", "reset", "requests_cleared", "scenario", "dropped"}
+    assert seen[-1] == "dropped"
 
 
 # -- a stateful comparison with a model -----------------------------------------------------

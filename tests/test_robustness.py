@@ -1,6 +1,6 @@
 """What fakepay guarantees under load and faults: slow and idle sockets are closed, the journal
 stays bounded, a journal file that fails and fakepay's own bugs are reported without failing
-requests, and bad connections are logged as short lines."""
+requests, bad connections are logged as short lines, and large states never hold the server up."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import asyncio
 import json
 import logging
 import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -165,3 +169,51 @@ def test_memory_stays_bounded_under_warning_heavy_requests() -> None:
         [entry] = json.loads(fetch(f"{url}/__fakepay/requests?paymentId=p0")[1])["requests"]
     assert len(entry["warnings"]) == 11
     assert grown_mib < 48, f"RSS grew {grown_mib:.0f} MiB over 40 requests"
+
+
+#: A fakepay server with ``argv[1]`` payments of 100 owners, seeded in its own process (much faster
+#: than through the control API); it prints its URL once serving.
+MANY_PAYMENTS_SERVER = """
+import asyncio, sys
+from fakepay import PaymentService, Server, parse_scenario
+from fakepay.scenario import SeedPayment
+from fakepay.validation import InstantPaymentRequest
+
+async def main(count):
+    service = PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1}))
+    service.add_payments(tuple(
+        SeedPayment(f"owner{i % 100}", f"payment-{i}", InstantPaymentRequest("my_store_001", "order", 1000 + i, "KRW", None))
+        for i in range(count)))
+    server = Server(service, "127.0.0.1", 0)
+    await server.start()
+    print(server.url, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def test_the_server_answers_while_large_states_are_written() -> None:
+    """Three states of 100,000 payments asked at once (three dashboards, or a suite's checks):
+    the health check is answered all along, each time within a second (it used to wait for
+    every state to be written whole, seconds each)."""
+    count = 100_000
+    with subprocess.Popen([sys.executable, "-c", MANY_PAYMENTS_SERVER, str(count)], stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            waits = []
+            with ThreadPoolExecutor(3) as pool:
+                states = [pool.submit(fetch, f"{url}/__fakepay/state") for _ in range(3)]
+                while not all(state.done() for state in states):
+                    started = time.monotonic()
+                    assert fetch(f"{url}/__fakepay/health") == (200, b'{"status":"ok"}')
+                    waits.append(time.monotonic() - started)
+            for state in states:
+                status, body = state.result()
+                assert status == 200
+                payments = json.loads(body)["payments"]
+                assert (len(payments), payments[0]["paymentId"], payments[-1]["paymentId"]) == (count, "payment-0", "payment-99999")
+        finally:
+            process.kill()
+    assert max(waits) < 1.0, f"the health check waited {max(waits):.1f} s"

@@ -1,21 +1,33 @@
-// The fakepay dashboard: a snapshot from the control API, kept current by its event stream.
+// The fakepay dashboard: a snapshot from the control API, kept current by its event stream. It
+// holds at most MAX_ROWS requests and payments, and an event draws only the rows it changes.
 "use strict";
 
 const API = location.pathname.replace(/\/[^/]*$/, "");  // "/__fakepay"
 const MAX_ROWS = 1000;
 const CHART_SECONDS = 120;
+// When the page does not hold every payment, it asks for the counts again this long after a new one.
+const COUNT_AFTER_MS = 2000;
 const KINDS = ["ok", "rejected", "failed", "fault"];
 const COLORS = { ok: "#2e9e5b", rejected: "#e0a100", failed: "#d64545", fault: "#7b5cd6" };
 
 const $ = (id) => document.getElementById(id);
 const state = {
   token: sessionStorage.getItem("fakepay-token"),
-  requests: [],               // newest last
-  payments: new Map(),        // "owner\u0000id" -> payment
+  requests: new Map(),        // journal id -> entry, in the order recorded: the newest MAX_ROWS
+  requestRows: new Map(),     // journal id -> its row, for the entries the filters show
+  newRequests: [],            // entries not drawn yet
+  payments: new Map(),        // "owner\u0000id" -> payment: the first MAX_ROWS listed, then those that change
+  paymentRows: new Map(),     // "owner\u0000id" -> its row
+  changedPayments: new Set(), // the keys of payments not drawn as they now are
+  sections: new Map(),        // owner -> {node, count, body}: its part of the payments card
+  stored: new Map(),          // owner -> how many payments fakepay holds
+  holdsAll: true,             // whether state.payments holds every payment fakepay holds
+  owners: new Set(),
   rules: [],
   config: null,
   clock: null,
   clockAt: 0,
+  zoneOffset: 0,              // how many ms the journal's local times are ahead of UTC
   buckets: new Map(),         // whole second -> {ok, rejected, failed, fault}
   selected: null,
   stream: null,
@@ -40,6 +52,11 @@ function say(text, isError = false) {
   const message = $("message");
   message.textContent = text;
   message.classList.toggle("error", isError);
+}
+
+function failed(error, what) {
+  if (error instanceof Unauthorized) askForToken();
+  else say(`${what}: ${error.message}`, true);
 }
 
 async function act(what, method, path, body) {
@@ -107,7 +124,7 @@ async function openStream() {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const data = block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n");
-        if (data) await onEvent(JSON.parse(data));
+        if (data) await onEvent(JSON.parse(data));  // one after another: those that come while a snapshot loads apply to it
       }
     }
   } catch (error) {
@@ -128,13 +145,13 @@ async function onEvent(event) {
   switch (event.type) {
     case "ready": connected(true); return loadSnapshot();
     case "dropped": say(`${event.count} events were missed; reloading`); return loadSnapshot();
-    case "request": addRequest(event.request, true); return renderSoon(renderRequests);
-    case "payment": putPayment(event.payment); return renderSoon(renderPayments);
+    case "request": addRequest(event.request); return renderSoon(drawNewRequests);
+    case "payment": putPayment(event.payment); return renderSoon(drawChangedPayments);
     case "rules": state.rules = event.rules; return renderSoon(renderRules);
     case "clock": setClock(event.clock); return renderSoon(renderConfig);
     case "config": state.config = event.config; return renderSoon(renderConfig);
     case "requests_cleared":
-      state.requests = event.owner === null ? [] : state.requests.filter((r) => r.owner !== event.owner);
+      for (const [id, request] of state.requests) if (event.owner === null || request.owner === event.owner) state.requests.delete(id);
       return renderSoon(renderRequests);
     case "reset": case "scenario": return loadSnapshot();
   }
@@ -158,22 +175,38 @@ function renderSoon(render) {
 
 async function loadSnapshot() {
   try {
-    const [snapshot, journal] = await Promise.all([call("GET", "/state"), call("GET", `/requests?limit=${MAX_ROWS}`)]);
+    const [snapshot, journal] = await Promise.all([call("GET", `/state?limit=${MAX_ROWS}`), call("GET", `/requests?limit=${MAX_ROWS}`)]);
     state.config = snapshot.config;
     state.rules = snapshot.rules;
     setClock(snapshot.clock);
-    state.payments = new Map();
-    snapshot.payments.forEach(putPayment);
-    const known = new Set(journal.requests.map((r) => r.id));
-    state.requests = [...journal.requests, ...state.requests.filter((r) => !known.has(r.id) && r.id > lastId(journal.requests))];
+    state.owners = new Set();
+    state.payments = new Map(snapshot.payments.map((payment) => [paymentKey(payment), payment]));
+    setStored(snapshot.stores);
+    state.requests = new Map(journal.requests.map((request) => [request.id, request]));
+    journal.requests.forEach((request) => addOwner(request.owner));
+    fillChart(journal.requests);
     renderAll();
   } catch (error) {
-    if (error instanceof Unauthorized) askForToken();
-    else say(`cannot read the state: ${error.message}`, true);
+    failed(error, "cannot read the state");
   }
 }
 
-const lastId = (requests) => (requests.length ? requests[requests.length - 1].id : 0);
+// The page holds the first MAX_ROWS payments: the counts of the rest come from fakepay, asked again
+// (at most every COUNT_AFTER_MS) when payments it may not know of arrive.
+let countTimer = null;
+
+function countSoon() {
+  if (countTimer !== null) return;
+  countTimer = setTimeout(async () => {
+    countTimer = null;
+    try {
+      setStored((await call("GET", "/state?limit=0")).stores);
+      renderSoon(renderPaymentCounts);
+    } catch (error) {
+      failed(error, "cannot count the payments");
+    }
+  }, COUNT_AFTER_MS);
+}
 
 // -- the model ---------------------------------------------------------------------------------
 
@@ -184,24 +217,99 @@ function outcomeKind(request) {
   return "fault";
 }
 
-function addRequest(request, live) {
-  state.requests.push(request);
-  if (state.requests.length > MAX_ROWS) state.requests.splice(0, state.requests.length - MAX_ROWS);
-  if (live) {
-    const second = Math.floor(Date.now() / 1000);
-    const bucket = state.buckets.get(second) || { ok: 0, rejected: 0, failed: 0, fault: 0 };
-    bucket[outcomeKind(request)] += 1;
-    state.buckets.set(second, bucket);
+function addRequest(request) {
+  if (state.requests.has(request.id)) return;  // its event came after the snapshot that has it
+  state.requests.set(request.id, request);
+  state.newRequests.push(request);
+  countInChart(request);
+  addOwner(request.owner);
+  if (state.requests.size > MAX_ROWS) {
+    const [oldest] = state.requests.keys();
+    state.requests.delete(oldest);
+    state.requestRows.get(oldest)?.remove();
+    state.requestRows.delete(oldest);
   }
 }
 
+const paymentKey = (payment) => `${payment.owner}\u0000${payment.paymentId}`;
+
 function putPayment(payment) {
-  state.payments.set(`${payment.owner}\u0000${payment.paymentId}`, payment);
+  const key = paymentKey(payment);
+  if (!state.payments.has(key)) {
+    if (state.holdsAll) state.stored.set(payment.owner, (state.stored.get(payment.owner) || 0) + 1);
+    else countSoon();
+    if (state.payments.size >= MAX_ROWS) dropOldestPayment();
+  }
+  state.payments.set(key, payment);
+  state.changedPayments.add(key);
+  addOwner(payment.owner);
+}
+
+function dropOldestPayment() {
+  const [oldest] = state.payments.keys();
+  state.payments.delete(oldest);
+  state.changedPayments.delete(oldest);
+  state.paymentRows.get(oldest)?.remove();
+  state.paymentRows.delete(oldest);
+  state.holdsAll = false;
+}
+
+function setStored(stores) {
+  state.stored = new Map(stores.map((store) => [store.githubId, store.payments]));
+  state.holdsAll = sum(state.stored.values()) <= state.payments.size;
+  stores.forEach((store) => addOwner(store.githubId));
+}
+
+const sum = (numbers) => [...numbers].reduce((total, n) => total + n, 0);
+
+function addOwner(owner) {
+  if (!owner || state.owners.has(owner)) return;
+  state.owners.add(owner);
+  renderSoon(renderOwners);
 }
 
 function setClock(clock) {
   state.clock = clock;
   state.clockAt = Date.now();
+  state.zoneOffset = zoneOffset(clock.timezone);
+}
+
+// A LocalDateTime ("2025-10-22T20:21:35.5294") in milliseconds, read as if it were UTC.
+function localMs(text) {
+  const [date, time] = text.split("T");
+  const [year, month, day] = date.split("-").map(Number);
+  const [hours, minutes, seconds] = time.split(":").map(Number);
+  return Date.UTC(year, month - 1, day, hours, minutes) + seconds * 1000;
+}
+
+// How many ms the wall clock of timeZone is now ahead of UTC.
+function zoneOffset(timeZone) {
+  const now = Date.now();
+  try {
+    const options = { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" };
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", options).formatToParts(now).map(({ type, value }) => [type, Number(value)]));
+    return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) - (now - (now % 1000));
+  } catch (error) {  // a zone this browser does not know: its own
+    return -new Date(now).getTimezoneOffset() * 60000;
+  }
+}
+
+// The second a request arrived (its time is written in the clock's zone).
+const arrivedSecond = (request) => Math.floor((localMs(request.time) - state.zoneOffset) / 1000);
+
+function countInChart(request) {
+  const second = arrivedSecond(request);
+  const bucket = state.buckets.get(second) || { ok: 0, rejected: 0, failed: 0, fault: 0 };
+  bucket[outcomeKind(request)] += 1;
+  state.buckets.set(second, bucket);
+}
+
+// Count again, from the journal's newest entries, the seconds they cover: the whole chart when the
+// journal sent fewer than asked (it holds no more), else from its oldest entry sent.
+function fillChart(requests) {
+  const from = requests.length < MAX_ROWS ? -Infinity : Math.min(...requests.map(arrivedSecond));
+  for (const second of [...state.buckets.keys()]) if (second >= from) state.buckets.delete(second);
+  requests.forEach(countInChart);
 }
 
 // -- drawing -----------------------------------------------------------------------------------
@@ -222,15 +330,14 @@ function renderAll() {
   renderRules();
   renderRequests();
   renderPayments();
+  renderOwners();
+  drawChart();
 }
 
 function clockNow() {
   const clock = state.clock;
   if (!clock || clock.frozen) return clock ? clock.now : "";
-  const [date, time] = clock.now.split("T");
-  const [h, m, s] = time.split(":");
-  const base = Date.UTC(...date.split("-").map((n, i) => Number(n) - (i === 1 ? 1 : 0)), Number(h), Number(m), 0) + Number(s) * 1000;
-  return new Date(base + Date.now() - state.clockAt).toISOString().slice(0, 23);
+  return new Date(localMs(clock.now) + Date.now() - state.clockAt).toISOString().slice(0, 23);
 }
 
 function renderConfig() {
@@ -263,7 +370,7 @@ function describeThen(then) {
 }
 
 function renderRules() {
-  const items = state.rules.map((rule) => {
+  const items = state.rules.filter((rule) => rule.remaining !== 0).map((rule) => {  // a used-up rule does nothing more
     const when = Object.entries(rule.when).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ") || "any request";
     const left = rule.remaining === null ? "no limit" : `${rule.remaining} left`;
     return el("li", {},
@@ -289,36 +396,58 @@ function matches(request) {
   return !status || (request.status !== null && String(request.status)[0] === status);
 }
 
+// All the requests the filters show, newest first (after a snapshot, or when the filters change).
 function renderRequests() {
-  const shown = state.requests.filter(matches).reverse();
-  $("requests-count").textContent = `(${shown.length} of ${state.requests.length})`;
-  const rows = shown.map((request) => {
-    const show = () => showDetail(request);
-    const payment = request.params.paymentId || request.params.githubId || "";
-    return el("tr", { class: request.id === state.selected ? "selected" : "", onclick: show },
-      el("td", {}, el("button", { type: "button", class: "link", "aria-label": `Show request ${request.id}`, onclick: (e) => { e.stopPropagation(); show(); } }, String(request.id))),
-      el("td", { class: "time" }, request.time.slice(11, 23)),
-      el("td", {}, request.operation || request.method),
-      el("td", {}, request.owner || ""),
-      el("td", { class: "id" }, payment),
-      el("td", {}, el("span", { class: `status ${statusClass(request.status)}` }, request.status === null ? "—" : String(request.status))),
-      el("td", {}, el("span", { class: `outcome o-${outcomeKind(request)}` }, request.outcome)),
-      el("td", {}, request.rule === null ? "" : `#${request.rule}`),
-      el("td", { class: "num" }, request.duration_ms.toFixed(1)));
-  });
-  $("requests").replaceChildren(...rows);
-  renderOwners();
+  state.newRequests = [];
+  state.requestRows = new Map();
+  $("requests").replaceChildren(...[...state.requests.values()].filter(matches).reverse().map(requestRow));
+  renderRequestCount();
+}
+
+// The requests that came since the last drawing, on top.
+function drawNewRequests() {
+  const rows = state.newRequests.filter((request) => state.requests.has(request.id) && matches(request)).map(requestRow);
+  state.newRequests = [];
+  $("requests").prepend(...rows.reverse());
+  renderRequestCount();
+}
+
+function renderRequestCount() {
+  $("requests-count").textContent = `(${state.requestRows.size} of ${state.requests.size})`;
+}
+
+function requestRow(request) {
+  const show = () => showDetail(request);
+  const payment = request.params.paymentId || request.params.githubId || "";
+  const row = el("tr", { class: request.id === state.selected ? "selected" : "", onclick: show },
+    el("td", {}, el("button", { type: "button", class: "link", "aria-label": `Show request ${request.id}`, onclick: (e) => { e.stopPropagation(); show(); } }, String(request.id))),
+    el("td", { class: "time" }, request.time.slice(11, 23)),
+    el("td", {}, request.operation || request.method),
+    el("td", {}, request.owner || ""),
+    el("td", { class: "id" }, payment),
+    el("td", {}, el("span", { class: `status ${statusClass(request.status)}` }, request.status === null ? "—" : String(request.status))),
+    el("td", {}, el("span", { class: `outcome o-${outcomeKind(request)}` }, request.outcome)),
+    el("td", {}, request.rule === null ? "" : `#${request.rule}`),
+    el("td", { class: "num" }, request.duration_ms.toFixed(1)));
+  state.requestRows.set(request.id, row);
+  return row;
+}
+
+function select(id) {
+  state.requestRows.get(state.selected)?.classList.remove("selected");
+  state.selected = id;
+  state.requestRows.get(id)?.classList.add("selected");
 }
 
 function showDetail(request) {
-  state.selected = request.id;
+  select(request.id);
   const json = (value, none) => el("pre", { class: value === null ? "none" : "" },
     value === null ? none : typeof value === "string" ? value : JSON.stringify(value, null, 2));
   const detail = $("detail");
   detail.replaceChildren(
     el("div", { class: "detail-head" },
       el("h3", {}, `Request ${request.id}: ${request.method} ${request.path}`),
-      el("button", { type: "button", class: "small", onclick: () => { state.selected = null; detail.hidden = true; renderRequests(); } }, "Close details")),
+      el("button", { type: "button", class: "small", onclick: () => { select(null); detail.hidden = true; } }, "Close details")),
     el("p", {}, `${request.time} · ${request.status === null ? "closed unanswered" : `answered ${request.status}`} · ${request.outcome}`
       + `${request.rule === null ? "" : ` (rule #${request.rule})`} · ${request.duration_ms} ms`),
     el("p", {}, "Authorization: ", el("code", {}, request.authorization || "none")),
@@ -327,39 +456,80 @@ function showDetail(request) {
       el("section", {}, el("h4", {}, "Request body"), json(request.body, "(none)")),
       el("section", {}, el("h4", {}, "Answer"), json(request.response, request.status === null ? "(closed without an answer)" : "(empty)"))));
   detail.hidden = false;
-  renderRequests();
   detail.focus();
 }
 
+// Every payment held, owner by owner (after a snapshot).
 function renderPayments() {
-  const owners = new Map();
-  for (const payment of state.payments.values()) {
-    if (!owners.has(payment.owner)) owners.set(payment.owner, []);
-    owners.get(payment.owner).push(payment);
+  state.sections = new Map();
+  state.paymentRows = new Map();
+  state.changedPayments.clear();
+  $("payments").replaceChildren(el("p", { class: "empty" }, "No payments yet."));
+  const owners = [...new Set([...state.payments.values()].map((payment) => payment.owner))].sort();
+  owners.forEach(ownerSection);
+  for (const [key, payment] of state.payments) state.sections.get(payment.owner).body.append(paymentRow(key, payment));
+  renderPaymentCounts();
+}
+
+// The payments that changed since the last drawing, each in its own row.
+function drawChangedPayments() {
+  for (const key of state.changedPayments) {
+    const payment = state.payments.get(key);
+    const old = state.paymentRows.get(key);
+    const row = paymentRow(key, payment);
+    if (old) old.replaceWith(row);
+    else ownerSection(payment.owner).body.append(row);
   }
-  $("payments-count").textContent = `(${state.payments.size})`;
-  const sections = [...owners.keys()].sort().map((owner) => {
-    const rows = owners.get(owner).map((p) => el("tr", {},
-      el("td", { class: "id" }, p.paymentId),
-      el("td", {}, el("span", { class: `pay ${p.status.toLowerCase()}` }, p.status)),
-      el("td", { class: "num" }, `${p.totalPayAmount.toLocaleString()} ${p.currency}`),
-      el("td", {}, p.orderName),
-      el("td", { class: "num" }, String(p.attempts)),
-      el("td", { class: "time" }, p.paidAt || "")));
-    return el("section", { class: "owner", "aria-label": `Payments of ${owner}` },
-      el("h3", {}, owner, el("small", {}, ` ${rows.length} payment${rows.length === 1 ? "" : "s"}`)),
-      el("table", {},
-        el("thead", {}, el("tr", {}, ...["payment id", "status", "amount", "order name", "attempts", "paidAt"].map((h) => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, ...rows)));
-  });
-  $("payments").replaceChildren(...(sections.length ? sections : [el("p", { class: "empty" }, "No payments yet.")]));
-  renderOwners();
+  state.changedPayments.clear();
+  renderPaymentCounts();
+}
+
+function paymentRow(key, p) {
+  const row = el("tr", {},
+    el("td", { class: "id" }, p.paymentId),
+    el("td", {}, el("span", { class: `pay ${p.status.toLowerCase()}` }, p.status)),
+    el("td", { class: "num" }, `${p.totalPayAmount.toLocaleString()} ${p.currency}`),
+    el("td", {}, p.orderName),
+    el("td", { class: "num" }, String(p.attempts)),
+    el("td", { class: "time" }, p.paidAt || ""));
+  state.paymentRows.set(key, row);
+  return row;
+}
+
+// The owner's part of the payments card, made (in the owners' order) if it is not there yet.
+function ownerSection(owner) {
+  let section = state.sections.get(owner);
+  if (section) return section;
+  const count = el("small");
+  const body = el("tbody");
+  const node = el("section", { class: "owner", "aria-label": `Payments of ${owner}` },
+    el("h3", {}, owner, count),
+    el("table", {},
+      el("thead", {}, el("tr", {}, ...["payment id", "status", "amount", "order name", "attempts", "paidAt"].map((h) => el("th", { scope: "col" }, h)))),
+      body));
+  const next = [...state.sections.keys()].filter((other) => other > owner).sort()[0];
+  if (next === undefined && !state.sections.size) $("payments").replaceChildren(node);
+  else if (next === undefined) $("payments").append(node);
+  else state.sections.get(next).node.before(node);
+  section = { node, count, body };
+  state.sections.set(owner, section);
+  return section;
+}
+
+function renderPaymentCounts() {
+  const held = state.payments.size;
+  const total = Math.max(sum(state.stored.values()), held);
+  const number = (n) => n.toLocaleString("en-US");
+  $("payments-count").textContent = state.holdsAll ? `(${number(total)})` : `(${number(held)} of ${number(total)})`;
+  for (const [owner, section] of state.sections) {
+    const shown = section.body.rows.length;
+    const stored = Math.max(state.stored.get(owner) || 0, shown);
+    section.count.textContent = ` ${number(stored)} payment${stored === 1 ? "" : "s"}${shown < stored ? `, ${number(shown)} shown` : ""}`;
+  }
 }
 
 function renderOwners() {
-  const owners = new Set([...state.payments.values()].map((p) => p.owner));
-  state.requests.forEach((r) => r.owner && owners.add(r.owner));
-  $("owners").replaceChildren(...[...owners].sort().map((owner) => el("option", { value: owner })));
+  $("owners").replaceChildren(...[...state.owners].sort().map((owner) => el("option", { value: owner })));
 }
 
 function drawChart() {
@@ -374,7 +544,12 @@ function drawChart() {
   const now = Math.floor(Date.now() / 1000);
   for (const second of state.buckets.keys()) if (second <= now - CHART_SECONDS) state.buckets.delete(second);
   let peak = 1;
-  for (const bucket of state.buckets.values()) peak = Math.max(peak, KINDS.reduce((sum, kind) => sum + bucket[kind], 0));
+  const totals = { ok: 0, rejected: 0, failed: 0, fault: 0 };
+  for (const bucket of state.buckets.values()) {
+    peak = Math.max(peak, sum(KINDS.map((kind) => bucket[kind])));
+    KINDS.forEach((kind) => { totals[kind] += bucket[kind]; });
+  }
+  canvas.setAttribute("aria-label", `Requests per second by outcome, last ${CHART_SECONDS / 60} minutes: ${KINDS.map((kind) => `${totals[kind]} ${kind}`).join(", ")}`);
   const top = niceCeiling(peak);
   const left = 34;
   const plot = height - 18;
