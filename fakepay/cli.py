@@ -14,17 +14,18 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import TextIO
+from typing import TextIO, cast
 
 from . import PaymentService, Scenario, ScenarioError, Server, __version__, issue_secret, load_scenario, shipped_scenarios
+from .auth import CONTROL_TOKEN_RULE, valid_control_token
 from .errors import InvalidRequest
+from .hosts import allowed_host_names
 from .scenario import MAX_SEED
 
 __all__ = ["main"]
 
 EXIT_USAGE = 2
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
-_TOKEN = re.compile(r"[!-~]{1,256}")
 ENVIRONMENT_PREFIX = "FAKEPAY_"
 YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SCENARIO_HELP = (
@@ -40,12 +41,26 @@ def _rate(text: str) -> float:
 
 
 def _token(text: str) -> str:
-    if not _TOKEN.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            "must be 1 to 256 printable ASCII characters without spaces (what a browser and any HTTP "
-            "client can send in a header)"
-        )
+    if not valid_control_token(text):
+        raise argparse.ArgumentTypeError(CONTROL_TOKEN_RULE)
     return text
+
+
+def _host_names(text: str) -> list[str]:
+    try:
+        return allowed_host_names(name.strip() for name in text.split(","))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _AddHostNames(argparse.Action):
+    """``--allow-host``: may be repeated; the names on the command line replace the environment's."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        given = getattr(namespace, self.dest)
+        earlier = [] if given is self.default else given
+        setattr(namespace, self.dest, [*earlier, *cast(list[str], values)])
 
 
 def _seed(text: str) -> int:
@@ -132,6 +147,11 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             ),
             serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines"),
             serve.add_argument("--control-token", type=_token, metavar="T", help="require 'Authorization: Bearer T' on the control API"),
+            serve.add_argument(
+                "--allow-host", action=_AddHostNames, type=_host_names, default=[], metavar="NAME[,NAME...]",
+                help="answer control calls made to these host names too, besides IP addresses, localhost and "
+                "this machine's name ('.example.test': it and every name under it; '*': any); may be repeated",
+            ),
             serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)"),
         ],
         environ,
@@ -191,6 +211,7 @@ def _serve(args: argparse.Namespace) -> int:
             args.port,
             control=not args.no_control,
             control_token=args.control_token,
+            allow_hosts=args.allow_host,
         )
         if not args.control_token and not args.no_control and not _is_loopback(args.host):
             print(

@@ -13,11 +13,13 @@ import http.client
 import json
 import threading
 import urllib.parse
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .hosts import allowed_host_names
 from .scenario import Scenario, load_scenario, parse_scenario, scenario_file
 from .wire import format_local_datetime
 
@@ -66,11 +68,12 @@ def _scenario(source: ScenarioSource | None, seed: int | None, failure_rate: flo
 class _Thread:
     """A fakepay server on its own event loop in a daemon thread."""
 
-    def __init__(self, scenario: Scenario, host: str, port: int, control_token: str | None) -> None:
+    def __init__(self, scenario: Scenario, host: str, port: int, control_token: str | None,
+                 allow_hosts: Iterable[str]) -> None:
         from .runner import Server
         from .service import PaymentService
 
-        self.server = Server(PaymentService(scenario), host, port, control_token=control_token)
+        self.server = Server(PaymentService(scenario), host, port, control_token=control_token, allow_hosts=allow_hosts)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fakepay", daemon=True)
         self._thread.start()
@@ -100,10 +103,12 @@ class FakePay:
 
     Started here, it serves ``scenario`` (a shipped scenario's name, a file, a dict or a
     ``Scenario``; default: nothing seeded and no random failures) on ``host`` and ``port`` (0: a
-    free one). Attached, it uses the server's scenario unless one is given, which it then loads,
-    and when it stops it puts back the scenario it found if it changed anything. ``seed`` and
-    ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call
-    (and required by a server started here).
+    free one), answering control calls for the names in ``allow_hosts`` too (README: "The control
+    API"). Attached, it uses the server's scenario unless one is given, which it then loads, and
+    when it stops it puts back the scenario it found if it changed anything. ``seed`` and
+    ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call (and
+    required by a server started here). A host name that cannot be used is a ``ValueError`` at
+    once.
     """
 
     def __init__(
@@ -116,7 +121,9 @@ class FakePay:
         control_token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        allow_hosts: Iterable[str] = (),
     ) -> None:
+        self._allow_hosts = allowed_host_names(allow_hosts)
         self._attach_url = _base_url(url) if url else None
         self._scenario_source = scenario
         self._seed = seed
@@ -140,7 +147,7 @@ class FakePay:
             return self
         if self._attach_url is None:
             scenario = _scenario(self._scenario_source, self._seed, self._failure_rate)
-            self._thread = _Thread(scenario, self._host, self._port, self._control_token)
+            self._thread = _Thread(scenario, self._host, self._port, self._control_token, self._allow_hosts)
             self._url = self._thread.server.url
         else:
             self._url = self._attach_url

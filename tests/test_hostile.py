@@ -9,6 +9,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -445,6 +446,104 @@ def test_the_control_token_is_compared_as_the_bytes_sent() -> None:
         assert exchange(fake, right)[0] == 200
         # the autouse check needs the module's server: this one is separate
         assert exchange(fake, request("GET", "/__fakepay/health"))[0] == 200
+
+
+# -- the host a control call names: a web page on a name pointed at this machine (DNS rebinding) ---
+
+def _port(fake: FakePay) -> str:
+    return fake.url.rsplit(":", 1)[1]
+
+
+def _as_page_of(host: str) -> dict[str, str]:
+    """What a browser sends from a page of ``http://host``: that ``Host``, and that ``Origin`` on
+    calls that change something."""
+    return {"Host": host, "Origin": f"http://{host}"}
+
+
+REBOUND_CALLS = {
+    "reset": ("POST", "/reset", b""),
+    "state": ("GET", "/state", b""),
+    "secret": ("GET", "/secrets/alice", b""),
+    "failure rate": ("PATCH", "/config", b'{"failure":{"rate":1}}'),
+    "rule": ("POST", "/rules", b'{"then":"fail"}'),
+    "scenario": ("POST", "/scenarios/always-fail", b""),
+    "journal": ("GET", "/requests", b""),
+    "events": ("GET", "/events", b""),
+    "dashboard": ("GET", "/", b""),
+    "dashboard script": ("GET", "/dashboard.js", b""),
+    "no such call": ("GET", "/nothing", b""),
+}
+
+
+@pytest.mark.parametrize("method, path, body", list(REBOUND_CALLS.values()), ids=list(REBOUND_CALLS))
+def test_a_control_call_to_another_host_name_is_a_json_403(fake: FakePay, method: str, path: str, body: bytes) -> None:
+    before = fake.state()
+    host = f"evil.example:{_port(fake)}"
+    status, headers, answer = exchange(fake, request(method, f"/__fakepay{path}", body, _as_page_of(host)))
+    assert_json_error(status, headers, answer, 403, "--allow-host")
+    assert json.loads(answer) == {
+        "type": "FORBIDDEN",
+        "message": "control calls to the host 'evil.example' are refused, so that a web page on a name pointed at "
+                   "this machine cannot make them (DNS rebinding): use the address fakepay serves, localhost, or a "
+                   "name allowed with --allow-host (FAKEPAY_ALLOW_HOST)",
+    }
+    assert fake.state() == before
+
+
+@pytest.mark.parametrize("host", ["EVIL.example", "evil.example.", "evil.example", "localhost.evil.example",
+                                  "127.0.0.1.nip.io", "localhost:80@evil.example", "xn--caf-dma.example",
+                                  "evil.example:8080:1"])
+def test_every_spelling_of_another_host_name_is_refused(fake: FakePay, host: str) -> None:
+    assert_json_error(*exchange(fake, request("GET", "/__fakepay/state", headers={"Host": host})), 403, "--allow-host")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:{port}", "127.8.9.10:{port}", "[::1]:{port}", "[::1]",
+                                  "10.1.2.3:8080", "0.0.0.0:{port}", "localhost", "LocalHost:{port}", "localhost.",
+                                  "app.localhost:{port}", "{machine}:{port}", ""])
+def test_a_control_call_to_an_address_localhost_or_this_machine_is_answered(fake: FakePay, host: str) -> None:
+    host = host.format(port=_port(fake), machine=socket.gethostname())
+    assert exchange(fake, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 200
+
+
+def test_a_control_call_without_a_host_is_answered(fake: FakePay) -> None:
+    status, _, body = exchange(fake, b"GET /__fakepay/state HTTP/1.0\r\n\r\n")
+    assert status == 200 and json.loads(body)["scenario"] == "default"
+
+
+def test_health_and_the_public_api_answer_any_host_name(fake: FakePay) -> None:
+    page = _as_page_of(f"evil.example:{_port(fake)}")
+    assert exchange(fake, request("GET", "/__fakepay/health", headers=page))[:1] == (200,)
+    status, _, body = exchange(fake, request("POST", "/payments/rebound/instant", GOOD_BODY, page))
+    assert status == 200 and json.loads(body)["paymentId"] == "rebound"
+
+
+def test_allowed_host_names_are_answered() -> None:
+    with FakePay(allow_hosts=["Fakepay", ".corp.example"]) as other:
+        for host in ("fakepay", "fakepay:8080", "corp.example", "ci.corp.example:1"):
+            assert exchange(other, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 200, host
+        for host in ("evil.example", "fakepay.evil.example", "corp.example.evil", "xcorp.example"):
+            assert exchange(other, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 403, host
+        # the autouse check needs the module's server: this one is separate
+        assert exchange(other, request("GET", "/__fakepay/health"))[0] == 200
+    with FakePay(allow_hosts=["*"]) as anyone:
+        assert exchange(anyone, request("POST", "/__fakepay/reset", headers=_as_page_of("evil.example")))[0] == 200
+
+
+def test_with_a_control_token_any_host_name_may_make_control_calls() -> None:
+    with FakePay(control_token="t0ken") as protected:
+        page = _as_page_of("evil.example")
+        assert_json_error(*exchange(protected, request("GET", "/__fakepay/state", headers=page)), 401, "control token")
+        page["Authorization"] = "Bearer t0ken"
+        assert exchange(protected, request("GET", "/__fakepay/state", headers=page))[0] == 200
+
+
+@pytest.mark.parametrize("names", [["evil.example:8080"], ["http://evil.example"], ["*.example"], ["a b"], [""],
+                                   ["evil..example"], ["노트북.example"]])
+def test_an_allowed_host_that_is_not_a_name_is_refused_at_once(names: list[str]) -> None:
+    threads = threading.active_count()
+    with pytest.raises(ValueError, match="an allowed host is a host name without a port"):
+        FakePay(allow_hosts=names)
+    assert threading.active_count() == threads
 
 
 # -- scenarios: over HTTP, and as files on the command line -----------------------------------------
