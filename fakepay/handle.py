@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .auth import CONTROL_TOKEN_RULE, valid_control_token
 from .hosts import allowed_host_names
 from .scenario import Scenario, load_scenario, parse_scenario, scenario_file
 from .wire import format_local_datetime
@@ -77,10 +78,18 @@ class _Thread:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fakepay", daemon=True)
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
+        except BaseException:  # the port is in use, say: no thread is left behind
+            self._end()
+            raise
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
+        self._end()
+
+    def _end(self) -> None:
+        """Stop the loop, and with it the thread."""
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -107,8 +116,8 @@ class FakePay:
     API"). Attached, it uses the server's scenario unless one is given, which it then loads, and
     when it stops it puts back the scenario it found if it changed anything. ``seed`` and
     ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call (and
-    required by a server started here). A host name that cannot be used is a ``ValueError`` at
-    once.
+    required by a server started here). A token or a host name that cannot be used is a
+    ``ValueError`` at once.
     """
 
     def __init__(
@@ -123,6 +132,8 @@ class FakePay:
         port: int = 0,
         allow_hosts: Iterable[str] = (),
     ) -> None:
+        if control_token and not valid_control_token(control_token):
+            raise ValueError(f"control_token {CONTROL_TOKEN_RULE}")
         self._allow_hosts = allowed_host_names(allow_hosts)
         self._attach_url = _base_url(url) if url else None
         self._scenario_source = scenario
@@ -156,11 +167,16 @@ class FakePay:
             except OSError as error:
                 self._url = None
                 raise ConnectionError(f"no fakepay answers at {self._attach_url}: {error}") from None
-            self._found = self._call("GET", "/scenario")
-            if self._scenario_source is not None:
-                self.load_scenario(self._scenario_source)
-            self._configure_overrides(self._seed, self._failure_rate)
-        self._start = self._call("GET", "/scenario")
+        try:
+            if self._thread is None:
+                self._found = self._call("GET", "/scenario")
+                if self._scenario_source is not None:
+                    self.load_scenario(self._scenario_source)
+                self._configure_overrides(self._seed, self._failure_rate)
+            self._start = self._call("GET", "/scenario")
+        except BaseException:  # a refused call: stopped again, with no thread or socket left behind
+            self.stop()
+            raise
         self._replaced = False
         return self
 
@@ -203,8 +219,8 @@ class FakePay:
         headers = {"Content-Type": content_type} if data is not None else {}
         if self._control_token:
             headers["Authorization"] = f"Bearer {self._control_token}"
-        self._changed = self._changed or method != "GET"
         status, answer = self._exchange(method, target, data, headers)
+        self._changed = self._changed or (method != "GET" and status == 200)
         if status != 200:
             try:
                 error = json.loads(answer)
