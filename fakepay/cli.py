@@ -20,6 +20,7 @@ from . import PaymentService, Scenario, ScenarioError, Server, __version__, issu
 from .auth import CONTROL_TOKEN_RULE, valid_control_token
 from .errors import InvalidRequest
 from .hosts import allowed_host_names
+from .responses import LogLimit
 from .scenario import MAX_SEED
 
 __all__ = ["main"]
@@ -238,29 +239,23 @@ def _is_loopback(host: str) -> bool:
 
 class _ShortLines(logging.Filter):
     """Turns aiohttp's and asyncio's reports of bad connections (a traceback each) into one short
-    line, at most ``per_second`` a second; fakepay's own bugs keep their traceback."""
+    line, at most five a second; fakepay's own lines (its bugs with their traceback) pass as they are."""
 
-    def __init__(self, per_second: int = 5) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.per_second = per_second
-        self._second = 0
-        self._count = 0
+        self._limit = LogLimit("more bad connections this second; they are not logged")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "fakepay":
             return True
-        second = int(record.created)
-        if second != self._second:
-            self._second, self._count = second, 0
-        self._count += 1
-        if self._count > self.per_second + 1:
-            return False
-        if self._count > self.per_second:
-            record.msg, record.args = "more bad connections this second; they are not logged", None
-        elif record.exc_info and record.exc_info[1] is not None:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
-            record.msg = f"{record.getMessage()}: {' '.join(str(error).split()) or type(error).__name__}"
-            record.args = None
+            message = f"{message}: {' '.join(str(error).split()) or type(error).__name__}"
+        line = self._limit.line(message, record.created)
+        if line is None:
+            return False
+        record.msg, record.args = line, None
         record.exc_info = record.exc_text = None
         return True
 

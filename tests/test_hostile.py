@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import socket
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -321,6 +323,93 @@ def test_a_body_that_stops_is_answered_400_and_journaled(fake: FakePay, monkeypa
     [entry] = fake.requests(paymentId="stalled")
     assert (entry["status"], entry["outcome"]) == (400, "rejected")
     assert fake.payment("alice", "stalled") is None
+
+
+# -- clients that leave before their answer --------------------------------------------------------
+
+def leave(fake: FakePay, data: bytes) -> None:
+    """Send ``data`` and close the connection at once, as a client that gives up."""
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall(data)
+
+
+def journaled(fake: FakePay, payment_id: str) -> dict[str, Any]:
+    """The one journal entry of ``payment_id``, once the server has written it."""
+    deadline = time.monotonic() + 10
+    while not (entries := fake.requests(paymentId=payment_id)):
+        assert time.monotonic() < deadline, "the request was never journaled"
+        time.sleep(0.02)
+    [entry] = entries
+    return entry
+
+
+def logged(caplog: pytest.LogCaptureFixture, words: str) -> list[logging.LogRecord]:
+    """fakepay's log records that contain ``words``, once there is one."""
+    deadline = time.monotonic() + 10
+    while not (records := [r for r in caplog.records if r.name == "fakepay" and words in r.getMessage()]):
+        assert time.monotonic() < deadline, f"nothing logged with {words!r}"
+        time.sleep(0.02)
+    return records
+
+
+def assert_no_bug_logged(caplog: pytest.LogCaptureFixture) -> None:
+    assert [r.getMessage() for r in caplog.records if r.exc_info or "bug" in r.getMessage()] == []
+
+
+GIVE_UP = {
+    "whole request, while held by latency": request("POST", "/payments/left/instant", GOOD_BODY),
+    "Expect: 100-continue, no body": request("POST", "/payments/left/instant", headers={
+        "Expect": "100-continue", "Content-Length": str(len(GOOD_BODY))}),
+    "half a body": request("POST", "/payments/left/instant", headers={
+        "Content-Length": str(len(GOOD_BODY))}) + GOOD_BODY[:20],
+    "half a chunked body": request("POST", "/payments/left/instant", headers={
+        "Transfer-Encoding": "chunked"}) + b"14\r\n" + GOOD_BODY[:20] + b"\r\n",
+    "cancel, Expect: 100-continue": request("POST", "/payments/sentinel/cancel", headers={
+        "Expect": "100-continue", "Content-Length": "2"}),
+    "cancel, half a body": request("POST", "/payments/sentinel/cancel", headers={"Content-Length": "2"}) + b"{",
+    "lookup": request("GET", "/payments/sentinel"),
+}
+
+
+@pytest.mark.parametrize("data", list(GIVE_UP.values()), ids=list(GIVE_UP))
+def test_a_client_that_leaves_is_journaled_as_such_and_is_no_bug(fake: FakePay, data: bytes,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    fake.configure({"latency": {"fixed_ms": 200}})  # the client is gone before fakepay reads the request
+    leave(fake, data)
+    paid = "/payments/left/" in data.decode("latin-1")
+    entry = journaled(fake, "left" if paid else "sentinel")
+    assert (entry["status"], entry["response"], entry["outcome"]) == (None, None, "client_left")
+    assert fake.payment("alice", "left") is None  # nothing was carried out: the sentinel is checked after
+    [line] = logged(caplog, "the client closed the connection before it was answered")
+    assert line.getMessage() == f"request {entry['id']}: the client closed the connection before it was answered"
+    assert_no_bug_logged(caplog)
+    fake.reset()
+
+
+def test_a_control_call_whose_client_leaves_is_no_bug(fake: FakePay, caplog: pytest.LogCaptureFixture) -> None:
+    before = fake.state()
+    leave(fake, request("PATCH", "/__fakepay/config", headers={"Content-Length": "30"}) + b'{"failure":')
+    [line] = logged(caplog, "the client closed the connection")
+    assert line.getMessage() == "PATCH /__fakepay/config: the client closed the connection before it was answered"
+    assert fake.state() == before
+    assert_no_bug_logged(caplog)
+
+
+def test_clients_that_leave_by_the_hundred_are_logged_a_few_lines_a_second(fake: FakePay,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    fake.configure({"latency": {"fixed_ms": 300}})
+    for index in range(100):
+        leave(fake, request("GET", f"/payments/gone-{index}"))
+    deadline = time.monotonic() + 10
+    while len(fake.requests(path="/payments/gone-*")) < 100:
+        assert time.monotonic() < deadline, "not every request was journaled"
+        time.sleep(0.02)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fakepay"]
+    assert 1 <= len(lines) <= 12, lines  # at most five a second, and one saying more were left out
+    assert "more clients left this second; they are not logged" in lines
+    assert_no_bug_logged(caplog)
+    fake.reset()
 
 
 # -- control calls --------------------------------------------------------------------------------
