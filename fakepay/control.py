@@ -26,7 +26,7 @@ from .errors import (
     Unauthorized,
 )
 from .hosts import AllowedHosts, host_name
-from .responses import ClientLeft, ConnectionActivity, json_response, read_body, refusal
+from .responses import ClientLeft, ConnectionActivity, closing_if_body_awaited, json_response, read_body, refusal
 from .routing import Route, Router
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
@@ -344,7 +344,7 @@ class ControlApi:
             handler, query = route.target(request.method, path)
             if query is not None:
                 _check_query(request, query)
-            return await handler(request, *map(decode_path_value, values))
+            return closing_if_body_awaited(request, await handler(request, *map(decode_path_value, values)))
         except ClientLeft:
             return self._activity.left(f"{request.method} {path}")
         except Exception as exception:  # every error, a bug included, is answered as JSON

@@ -14,7 +14,17 @@ from aiohttp import hdrs, web
 from .calls import Call, Decision
 from .errors import FakePayError, RouteNotFound, UnsupportedMediaType
 from .journal import BODY_LIMIT
-from .responses import ClientLeft, ConnectionActivity, as_error, error_response, is_json, json_response, read_body, refusal
+from .responses import (
+    ClientLeft,
+    ConnectionActivity,
+    as_error,
+    closing_if_body_awaited,
+    error_response,
+    is_json,
+    json_response,
+    read_body,
+    refusal,
+)
 from .routing import Route, Router
 from .rules import Kind, Operation, Outcome
 from .service import PaymentService
@@ -86,7 +96,7 @@ class PublicApi:
                 outcome, rule, (perf_counter() - started) * 1000,
             )
             if decision is None or decision.answered:
-                return response
+                return closing_if_body_awaited(request, response)
             assert decision.fault is not None
             return await _apply(decision.fault, request, response)
         finally:

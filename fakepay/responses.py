@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from time import monotonic, time
+from typing import TypeVar
 
 from aiohttp import HttpVersion11, StreamReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -22,6 +23,7 @@ __all__ = [
     "ConnectionActivity",
     "LogLimit",
     "as_error",
+    "closing_if_body_awaited",
     "error_response",
     "is_json",
     "json_response",
@@ -36,6 +38,7 @@ MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 10.0
 _JSON = "application/json"
 _log = logging.getLogger("fakepay")
+_Response = TypeVar("_Response", bound=web.StreamResponse)
 
 
 class ClientLeft(Exception):
@@ -62,10 +65,15 @@ def error_response(exception: Exception, where: str = "") -> web.Response:
 
 
 def refusal(request: web.BaseRequest, exception: Exception, where: str) -> web.Response:
-    """The JSON error for a request that is not carried out (``error_response``). A client still
-    waiting for ``100 Continue`` is told that the connection closes after the answer, so that a
-    body it sends anyway is never read as its next request."""
-    response = error_response(exception, where)
+    """The JSON error for a request that is not carried out (``error_response``), closing the
+    connection after it if the client still waits to send its body (``closing_if_body_awaited``)."""
+    return closing_if_body_awaited(request, error_response(exception, where))
+
+
+def closing_if_body_awaited(request: web.BaseRequest, response: _Response) -> _Response:
+    """``response``, told to close the connection after it if the client still waits for ``100
+    Continue`` to send a body that was not read: what it sends next, that body or its next
+    request, is then never read as the one or the other."""
     if not request.content.is_eof() and request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
         response.force_close()
     return response

@@ -325,6 +325,38 @@ def test_a_body_that_stops_is_answered_400_and_journaled(fake: FakePay, monkeypa
     assert fake.payment("alice", "stalled") is None
 
 
+# -- a body announced with Expect: 100-continue and never sent --------------------------------------
+
+WAITING_FOR_CONTINUE = {
+    "lookup": ("GET", "/payments/sentinel", 200),
+    "auth": ("GET", "/auth/alice", 200),
+    "state": ("GET", "/__fakepay/state", 200),
+    "health": ("GET", "/__fakepay/health", 200),
+    "unknown route": ("GET", "/nothing", 404),
+    "refused payment": ("POST", "/payments/x/instant", 415),
+}
+
+
+@pytest.mark.parametrize("method, target, expected", list(WAITING_FOR_CONTINUE.values()), ids=list(WAITING_FOR_CONTINUE))
+def test_an_answer_before_a_body_that_waits_for_100_continue_closes_the_connection(
+        fake: FakePay, method: str, target: str, expected: int) -> None:
+    """The client may send the next request instead of the body: it must never be read as the body."""
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    waiting = request(method, target, headers={"Expect": "100-continue", "Content-Length": "300", "Connection": None,
+                                               "Content-Type": "text/plain"})
+    with socket.create_connection((host, int(port)), timeout=2) as sock:
+        sock.sendall(waiting)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        head = received.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+        assert head.startswith(f"http/1.1 {expected} ") and "\r\nconnection: close" in head, head
+        sock.sendall(request("GET", "/payments/sentinel", headers={"Connection": None}))
+        while chunk := sock.recv(65536):  # closed after the answer: the next request is not read
+            received += chunk
+    assert received.count(b"HTTP/1.1") == 1
+
+
 # -- clients that leave before their answer --------------------------------------------------------
 
 def leave(fake: FakePay, data: bytes) -> None:
