@@ -152,6 +152,10 @@ async def _read_all(content: StreamReader) -> bytes:
     return b"".join(chunks)
 
 
+#: The connections ``ConnectionActivity`` notes before it first forgets the closed ones.
+_CONNECTIONS_BOUND = 1024
+
+
 class LogLimit:
     """At most ``per_second`` log lines of one kind a second, then one saying that more were left out."""
 
@@ -179,7 +183,9 @@ class ConnectionActivity:
     that leave before they are answered, each a short line in the log."""
 
     def __init__(self) -> None:
-        self.last: dict[object, float | None] = {}
+        self.last: dict[web.RequestHandler, float | None] = {}
+        #: How many connections ``last`` may hold before those that are closed are forgotten.
+        self._bound = _CONNECTIONS_BOUND
         self._left = LogLimit("more clients left this second; they are not logged")
 
     def left(self, where: str) -> web.Response:
@@ -191,7 +197,15 @@ class ConnectionActivity:
         return web.Response(status=499)  # nginx's "client closed request", never sent
 
     def started(self, request: web.BaseRequest) -> None:
+        if len(self.last) >= self._bound:
+            self._forget_closed()
         self.last[request.protocol] = None
+
+    def _forget_closed(self) -> None:
+        """Forget the connections that are closed (for an ``Application`` run by aiohttp, which has
+        no ``close_idle`` to do it), and let ``last`` grow to twice those still open."""
+        self.last = {connection: since for connection, since in self.last.items() if connection.transport is not None}
+        self._bound = max(_CONNECTIONS_BOUND, 2 * len(self.last))
 
     def finished(self, request: web.BaseRequest) -> None:
         self.last[request.protocol] = monotonic()
