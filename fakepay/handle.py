@@ -168,7 +168,7 @@ class FakePay:
                 self._url = None
                 raise ConnectionError(f"no fakepay answers at {self._attach_url}: {error}") from None
         try:
-            if self._thread is None:
+            if self._attach_url is not None:
                 self._found = self._call("GET", "/scenario")
                 if self._scenario_source is not None:
                     self.load_scenario(self._scenario_source)

@@ -80,7 +80,7 @@ class PublicApi:
                     service.identify(call)  # after the path value, as the real server checks them
                     if operation.changes:
                         await _read(request, call)
-                if request.transport is None:  # the client gave up while held by latency
+                if request.transport is None:  # the client gave up meanwhile (held by latency, say)
                     raise ClientLeft
                 decision = service.decide(call)
                 response = _answer(decision)

@@ -42,8 +42,8 @@ _Response = TypeVar("_Response", bound=web.StreamResponse)
 
 
 class ClientLeft(Exception):
-    """The client closed its connection before its request was read: it is not carried out, and
-    nobody is left to answer."""
+    """The client closed its connection before its request was carried out: it is not, and nobody
+    is left to answer."""
 
 
 def json_response(body: bytes, status: int = 200) -> web.Response:
