@@ -56,7 +56,7 @@ def create_app(
     *,
     control: bool = True,
     control_token: str | None = None,
-    allow_hosts: Iterable[str] = (),
+    allow_hosts: str | Iterable[str] = (),
 ) -> web.Application:
     """A fakepay application (for aiohttp's test tools): the public API, and the control API
     under ``/__fakepay`` (only ``health`` with ``control=False``; every call but ``health`` and

@@ -49,7 +49,7 @@ def _token(text: str) -> str:
 
 def _host_names(text: str) -> list[str]:
     try:
-        return allowed_host_names(name.strip() for name in text.split(","))
+        return allowed_host_names(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

@@ -130,7 +130,7 @@ class FakePay:
         control_token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        allow_hosts: Iterable[str] = (),
+        allow_hosts: str | Iterable[str] = (),
     ) -> None:
         if control_token and not valid_control_token(control_token):
             raise ValueError(f"control_token {CONTROL_TOKEN_RULE}")

@@ -14,10 +14,10 @@ __all__ = ["AllowedHosts", "allowed_host_names", "host_name"]
 _NAME = re.compile(r"\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 
 
-def allowed_host_names(names: Iterable[str]) -> list[str]:
-    """``names`` as ``AllowedHosts`` takes them, in lower case; ``ValueError`` naming the first
-    that is not a name, a name with a leading dot, or ``*``."""
-    names = [name.lower() for name in names]
+def allowed_host_names(names: str | Iterable[str]) -> list[str]:
+    """``names`` (a text: separated by commas) as ``AllowedHosts`` takes them, in lower case;
+    ``ValueError`` naming the first that is not a name, a name with a leading dot, or ``*``."""
+    names = [name.strip().lower() for name in (names.split(",") if isinstance(names, str) else names)]
     for name in names:
         if name != "*" and not _NAME.fullmatch(name):
             raise ValueError(
@@ -54,7 +54,7 @@ class AllowedHosts:
     leading dot for it and every name under it, or ``*`` for any name (``ValueError`` for
     anything else)."""
 
-    def __init__(self, names: Iterable[str] = (), served: str | None = None) -> None:
+    def __init__(self, names: str | Iterable[str] = (), served: str | None = None) -> None:
         names = allowed_host_names(names)
         self.any = "*" in names
         exact = {name.removesuffix(".") for name in names if not name.startswith(".")}

@@ -34,7 +34,7 @@ class Server:
         *,
         control: bool = True,
         control_token: str | None = None,
-        allow_hosts: Iterable[str] = (),
+        allow_hosts: str | Iterable[str] = (),
         idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.service = service

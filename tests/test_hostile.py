@@ -646,7 +646,7 @@ def test_allowed_host_names_are_answered() -> None:
             assert exchange(other, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 403, host
         # the autouse check needs the module's server: this one is separate
         assert exchange(other, request("GET", "/__fakepay/health"))[0] == 200
-    with FakePay(allow_hosts=["*"]) as anyone:
+    with FakePay(allow_hosts="*") as anyone:  # a text: names separated by commas, as FAKEPAY_ALLOW_HOST takes them
         assert exchange(anyone, request("POST", "/__fakepay/reset", headers=_as_page_of("evil.example")))[0] == 200
 
 
