@@ -23,7 +23,7 @@ import asyncio, sys
 
 async def subscribe(port, ready):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /__fakepay/events HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+    writer.write(b"GET /__fakepay/events HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
     seen = b""
     while b'{"type":"ready"}' not in seen:
         seen += await reader.read(65536)

@@ -3,12 +3,13 @@ the public API or the control API under ``/__fakepay``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from .control import PREFIX, ControlApi
+from .hosts import AllowedHosts
 from .public import PublicApi
 from .responses import ConnectionActivity, raw_path
 from .service import PaymentService
@@ -27,12 +28,14 @@ class Front:
     the public API for the rest. ``runner.Server`` runs it as aiohttp's low-level
     server; ``create_app`` wraps it in an ``Application``."""
 
-    def __init__(self, service: PaymentService, *, control: bool = True, control_token: str | None = None) -> None:
+    def __init__(self, service: PaymentService, *, control: bool = True, control_token: str | None = None,
+                 allowed_hosts: AllowedHosts | None = None) -> None:
         self.service = service
         #: Which connections are answering a request, for ``Server`` to close idle ones.
         self.activity = ConnectionActivity()
         self._public = PublicApi(service, self.activity)
-        self._control = ControlApi(service, self.activity, enabled=control, token=control_token)
+        self._control = ControlApi(service, self.activity, enabled=control, token=control_token,
+                                   allowed_hosts=allowed_hosts)
 
     def handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         """The answer to any request (the API's coroutine itself, so that a request costs one)."""
@@ -53,12 +56,15 @@ def create_app(
     *,
     control: bool = True,
     control_token: str | None = None,
+    allow_hosts: str | Iterable[str] = (),
 ) -> web.Application:
     """A fakepay application (for aiohttp's test tools): the public API, and the control API
     under ``/__fakepay`` (only ``health`` with ``control=False``; every call but ``health`` and
-    the dashboard's files needs ``control_token`` when one is given). Event streams end when the
-    app shuts down."""
-    front = Front(service or PaymentService(), control=control, control_token=control_token)
+    the dashboard's files needs ``control_token`` when one is given). Without a token, control
+    calls must name an IP address, ``localhost``, this machine or one of ``allow_hosts`` in their
+    ``Host`` (README: "The control API"). Event streams end when the app shuts down."""
+    front = Front(service or PaymentService(), control=control, control_token=control_token,
+                  allowed_hosts=AllowedHosts(allow_hosts))
 
     async def handle(request: web.Request) -> web.StreamResponse:
         return await front.handle(request)

@@ -13,7 +13,16 @@ from collections.abc import Mapping
 from .errors import InvalidRequest, Unauthorized
 from .validation import show
 
-__all__ = ["AUTH_MODES", "DEFAULT_SIGNING_KEY", "ISSUED_AT", "Authenticator", "issue_secret", "valid_github_id"]
+__all__ = [
+    "AUTH_MODES",
+    "CONTROL_TOKEN_RULE",
+    "DEFAULT_SIGNING_KEY",
+    "ISSUED_AT",
+    "Authenticator",
+    "issue_secret",
+    "valid_control_token",
+    "valid_github_id",
+]
 
 #: The signing key of every instance that does not set ``auth.signing_key``; a constant, so the
 #: same githubId gets the same secret on every machine.
@@ -22,7 +31,14 @@ DEFAULT_SIGNING_KEY = "fakepay-default-signing-key-for-the-ceos-payment-server-f
 ISSUED_AT = 1760000000
 AUTH_MODES = ("strict", "any-jwt")
 
+#: What a control token must be, as the command line and the Python API say when it is not.
+CONTROL_TOKEN_RULE = (
+    "must be 1 to 256 printable ASCII characters without spaces (what a browser and any HTTP client can "
+    "send in a header)"
+)
+
 _GITHUB_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_CONTROL_TOKEN = re.compile(r"[!-~]{1,256}")
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS512"}').rstrip(b"=").decode("ascii")
 _CACHE_LIMIT = 4096
 
@@ -30,6 +46,11 @@ _CACHE_LIMIT = 4096
 def valid_github_id(github_id: str) -> bool:
     """Whether ``github_id`` is 1–100 ASCII letters, digits, ``-``, ``_`` or ``.``."""
     return _GITHUB_ID.fullmatch(github_id) is not None
+
+
+def valid_control_token(token: str) -> bool:
+    """Whether ``token`` can be a control token (``CONTROL_TOKEN_RULE``)."""
+    return _CONTROL_TOKEN.fullmatch(token) is not None
 
 
 def _b64encode(data: bytes) -> str:

@@ -14,17 +14,19 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import TextIO
+from typing import TextIO, cast
 
 from . import PaymentService, Scenario, ScenarioError, Server, __version__, issue_secret, load_scenario, shipped_scenarios
+from .auth import CONTROL_TOKEN_RULE, valid_control_token
 from .errors import InvalidRequest
+from .hosts import allowed_host_names
+from .responses import LogLimit
 from .scenario import MAX_SEED
 
 __all__ = ["main"]
 
 EXIT_USAGE = 2
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
-_TOKEN = re.compile(r"[!-~]{1,256}")
 ENVIRONMENT_PREFIX = "FAKEPAY_"
 YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SCENARIO_HELP = (
@@ -40,12 +42,26 @@ def _rate(text: str) -> float:
 
 
 def _token(text: str) -> str:
-    if not _TOKEN.fullmatch(text):
-        raise argparse.ArgumentTypeError(
-            "must be 1 to 256 printable ASCII characters without spaces (what a browser and any HTTP "
-            "client can send in a header)"
-        )
+    if not valid_control_token(text):
+        raise argparse.ArgumentTypeError(CONTROL_TOKEN_RULE)
     return text
+
+
+def _host_names(text: str) -> list[str]:
+    try:
+        return allowed_host_names(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _AddHostNames(argparse.Action):
+    """``--allow-host``: may be repeated; the names on the command line replace the environment's."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        given = getattr(namespace, self.dest)
+        earlier = [] if given is self.default else given
+        setattr(namespace, self.dest, [*earlier, *cast(list[str], values)])
 
 
 def _seed(text: str) -> int:
@@ -132,6 +148,11 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             ),
             serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines"),
             serve.add_argument("--control-token", type=_token, metavar="T", help="require 'Authorization: Bearer T' on the control API"),
+            serve.add_argument(
+                "--allow-host", action=_AddHostNames, type=_host_names, default=[], metavar="NAME[,NAME...]",
+                help="answer control calls made to these host names too, besides IP addresses, localhost and "
+                "this machine's name ('.example.test': it and every name under it; '*': any); may be repeated",
+            ),
             serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)"),
         ],
         environ,
@@ -191,6 +212,7 @@ def _serve(args: argparse.Namespace) -> int:
             args.port,
             control=not args.no_control,
             control_token=args.control_token,
+            allow_hosts=args.allow_host,
         )
         if not args.control_token and not args.no_control and not _is_loopback(args.host):
             print(
@@ -217,29 +239,23 @@ def _is_loopback(host: str) -> bool:
 
 class _ShortLines(logging.Filter):
     """Turns aiohttp's and asyncio's reports of bad connections (a traceback each) into one short
-    line, at most ``per_second`` a second; fakepay's own bugs keep their traceback."""
+    line, at most five a second; fakepay's own lines (its bugs with their traceback) pass as they are."""
 
-    def __init__(self, per_second: int = 5) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.per_second = per_second
-        self._second = 0
-        self._count = 0
+        self._limit = LogLimit("more bad connections this second; they are not logged")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "fakepay":
             return True
-        second = int(record.created)
-        if second != self._second:
-            self._second, self._count = second, 0
-        self._count += 1
-        if self._count > self.per_second + 1:
-            return False
-        if self._count > self.per_second:
-            record.msg, record.args = "more bad connections this second; they are not logged", None
-        elif record.exc_info and record.exc_info[1] is not None:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
-            record.msg = f"{record.getMessage()}: {' '.join(str(error).split()) or type(error).__name__}"
-            record.args = None
+            message = f"{message}: {' '.join(str(error).split()) or type(error).__name__}"
+        line = self._limit.line(message, record.created)
+        if line is None:
+            return False
+        record.msg, record.args = line, None
         record.exc_info = record.exc_text = None
         return True
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from aiohttp import hdrs, web
 
+from .auth import CONTROL_TOKEN_RULE, valid_control_token
 from .document import Document, Reader
 from .errors import (
     Forbidden,
@@ -24,7 +25,8 @@ from .errors import (
     TooManySubscribers,
     Unauthorized,
 )
-from .responses import ConnectionActivity, json_response, read_body, refusal
+from .hosts import AllowedHosts, host_name
+from .responses import ClientLeft, ConnectionActivity, closing_if_body_awaited, json_response, read_body, refusal
 from .routing import Route, Router
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
@@ -51,6 +53,8 @@ MAX_SUBSCRIBERS = 100
 KEEP_ALIVE_S = 15.0
 #: Seconds a stream waits after each write, so that a busy server writes many events at once.
 _COALESCE_S = 0.02
+#: Served to any host name: what a container's health check asks, on whatever name it uses.
+_HEALTH = PREFIX + "/health"
 #: The dashboard's files, by the path they are served at under ``/__fakepay``.
 _PAGES = {
     "/": ("index.html", "text/html"),
@@ -331,10 +335,12 @@ class ControlApi:
     """The control API: its route table, and the checks every call passes first."""
 
     def __init__(self, service: PaymentService, activity: ConnectionActivity, *, enabled: bool = True,
-                 token: str | None = None) -> None:
+                 token: str | None = None, allowed_hosts: AllowedHosts | None = None) -> None:
         self._activity = activity
-        # Compared as the bytes sent: aiohttp decodes header bytes that are not UTF-8 as surrogates.
-        self._expected = f"Bearer {token}".encode("utf-8", "surrogateescape") if token else None
+        self._allowed_hosts = allowed_hosts or AllowedHosts()
+        if token and not valid_control_token(token):
+            raise ValueError(f"a control token {CONTROL_TOKEN_RULE}")
+        self._token = token.encode() if token else None
         calls = ControlCalls(service, bool(token))
         table: dict[str, dict[str, tuple[Handler, tuple[str, ...] | None]]] = {}
         for method, path, name, query in _ROUTES:
@@ -347,15 +353,18 @@ class ControlApi:
         self._open = {PREFIX + path for path in ("/health", "", *_PAGES)}
 
     async def handle(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
-        """Answer a control call (``path`` raw, as sent): the origin and token checks, the route's
-        handler, every error as JSON, and the connection's activity noted."""
+        """Answer a control call (``path`` raw, as sent): the origin, host and token checks, the
+        route's handler, every error as JSON, and the connection's activity noted."""
         self._activity.started(request)
         try:
             origin = request.headers.get(hdrs.ORIGIN)
             if origin is not None and origin != f"{request.scheme}://{request.host}":
                 raise Forbidden(f"control calls from another origin ({show(origin)}) are refused")
             found = self._router.find(path)
-            if found is None or found[0].template not in self._open:
+            template = found[0].template if found is not None else None
+            if self._token is None and template != _HEALTH:  # a token is what a page lacks
+                self._check_host(request)
+            if template not in self._open:
                 self._check_token(request)
             if found is None:
                 raise RouteNotFound(request.method, path)
@@ -363,14 +372,27 @@ class ControlApi:
             handler, query = route.target(request.method, path)
             if query is not None:
                 _check_query(request, query)
-            return await handler(request, *map(decode_path_value, values))
+            return closing_if_body_awaited(request, await handler(request, *map(decode_path_value, values)))
+        except ClientLeft:
+            return self._activity.left(f"{request.method} {path}")
         except Exception as exception:  # every error, a bug included, is answered as JSON
             return refusal(request, exception, f"{request.method} {path}")
         finally:
             self._activity.finished(request)
 
+    def _check_host(self, request: web.BaseRequest) -> None:
+        host = request.headers.get(hdrs.HOST)
+        if not self._allowed_hosts.allows(host):
+            raise Forbidden(
+                f"control calls to the host {show(host_name(host or ''))} are refused, so that a web page on a "
+                "name pointed at this machine cannot make them (DNS rebinding): use the address fakepay serves, "
+                "localhost, or a name allowed with --allow-host (FAKEPAY_ALLOW_HOST)"
+            )
+
     def _check_token(self, request: web.BaseRequest) -> None:
-        if self._expected is not None:
+        if self._token is not None:
+            # Compared as the bytes sent: aiohttp decodes header bytes that are not UTF-8 as surrogates.
             given = request.headers.get(hdrs.AUTHORIZATION, "").encode("utf-8", "surrogateescape")
-            if not hmac.compare_digest(given, self._expected):
+            scheme, _, token = given.strip().partition(b" ")  # the scheme in any case (RFC 7235)
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(token.strip(), self._token):
                 raise Unauthorized("the control API needs 'Authorization: Bearer <control token>'")

@@ -4,7 +4,7 @@ FakePayError
 ├── InvalidRequest           400 INVALID_REQUEST: malformed JSON, a bad field or path value
 │   └── ScenarioError        400 INVALID_REQUEST: a scenario (or control body) with problems
 ├── Unauthorized             401 UNAUTHORIZED: missing, malformed or unknown credentials
-├── Forbidden                403 FORBIDDEN: a control call from a web page of another origin
+├── Forbidden                403 FORBIDDEN: a control call from another origin, or to a host name not allowed
 ├── PaymentNotFound          404 PAYMENT_NOT_FOUND: no payment with that id for this store
 ├── RouteNotFound            404 NOT_FOUND: no such route
 ├── ItemNotFound             404 NOT_FOUND: no rule or shipped scenario by that id (control API)
@@ -89,8 +89,8 @@ class Unauthorized(FakePayError, type="UNAUTHORIZED", status=401):
 
 
 class Forbidden(FakePayError, type="FORBIDDEN", status=403):
-    """A control call whose ``Origin`` is another site: a web page the developer visits must not
-    drive the fake server."""
+    """A control call whose ``Origin`` is another site, or, without a control token, whose ``Host``
+    is a name not allowed: a web page the developer visits must not drive the fake server."""
 
 
 class PaymentNotFound(FakePayError, type="PAYMENT_NOT_FOUND", status=404):

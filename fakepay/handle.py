@@ -13,11 +13,14 @@ import http.client
 import json
 import threading
 import urllib.parse
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .auth import CONTROL_TOKEN_RULE, valid_control_token
+from .hosts import allowed_host_names
 from .scenario import Scenario, load_scenario, parse_scenario, scenario_file
 from .wire import format_local_datetime
 
@@ -66,18 +69,27 @@ def _scenario(source: ScenarioSource | None, seed: int | None, failure_rate: flo
 class _Thread:
     """A fakepay server on its own event loop in a daemon thread."""
 
-    def __init__(self, scenario: Scenario, host: str, port: int, control_token: str | None) -> None:
+    def __init__(self, scenario: Scenario, host: str, port: int, control_token: str | None,
+                 allow_hosts: Iterable[str]) -> None:
         from .runner import Server
         from .service import PaymentService
 
-        self.server = Server(PaymentService(scenario), host, port, control_token=control_token)
+        self.server = Server(PaymentService(scenario), host, port, control_token=control_token, allow_hosts=allow_hosts)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fakepay", daemon=True)
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result()
+        except BaseException:  # the port is in use, say: no thread is left behind
+            self._end()
+            raise
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
+        self._end()
+
+    def _end(self) -> None:
+        """Stop the loop, and with it the thread."""
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -100,10 +112,12 @@ class FakePay:
 
     Started here, it serves ``scenario`` (a shipped scenario's name, a file, a dict or a
     ``Scenario``; default: nothing seeded and no random failures) on ``host`` and ``port`` (0: a
-    free one). Attached, it uses the server's scenario unless one is given, which it then loads,
-    and when it stops it puts back the scenario it found if it changed anything. ``seed`` and
-    ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call
-    (and required by a server started here).
+    free one), answering control calls for the names in ``allow_hosts`` too (README: "The control
+    API"). Attached, it uses the server's scenario unless one is given, which it then loads, and
+    when it stops it puts back the scenario it found if it changed anything. ``seed`` and
+    ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call (and
+    required by a server started here). A token or a host name that cannot be used is a
+    ``ValueError`` at once.
     """
 
     def __init__(
@@ -116,7 +130,11 @@ class FakePay:
         control_token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        allow_hosts: str | Iterable[str] = (),
     ) -> None:
+        if control_token and not valid_control_token(control_token):
+            raise ValueError(f"control_token {CONTROL_TOKEN_RULE}")
+        self._allow_hosts = allowed_host_names(allow_hosts)
         self._attach_url = _base_url(url) if url else None
         self._scenario_source = scenario
         self._seed = seed
@@ -140,7 +158,7 @@ class FakePay:
             return self
         if self._attach_url is None:
             scenario = _scenario(self._scenario_source, self._seed, self._failure_rate)
-            self._thread = _Thread(scenario, self._host, self._port, self._control_token)
+            self._thread = _Thread(scenario, self._host, self._port, self._control_token, self._allow_hosts)
             self._url = self._thread.server.url
         else:
             self._url = self._attach_url
@@ -149,11 +167,16 @@ class FakePay:
             except OSError as error:
                 self._url = None
                 raise ConnectionError(f"no fakepay answers at {self._attach_url}: {error}") from None
-            self._found = self._call("GET", "/scenario")
-            if self._scenario_source is not None:
-                self.load_scenario(self._scenario_source)
-            self._configure_overrides(self._seed, self._failure_rate)
-        self._start = self._call("GET", "/scenario")
+        try:
+            if self._attach_url is not None:
+                self._found = self._call("GET", "/scenario")
+                if self._scenario_source is not None:
+                    self.load_scenario(self._scenario_source)
+                self._configure_overrides(self._seed, self._failure_rate)
+            self._start = self._call("GET", "/scenario")
+        except BaseException:  # a refused call: stopped again, with no thread or socket left behind
+            self.stop()
+            raise
         self._replaced = False
         return self
 
@@ -196,8 +219,8 @@ class FakePay:
         headers = {"Content-Type": content_type} if data is not None else {}
         if self._control_token:
             headers["Authorization"] = f"Bearer {self._control_token}"
-        self._changed = self._changed or method != "GET"
         status, answer = self._exchange(method, target, data, headers)
+        self._changed = self._changed or (method != "GET" and status == 200)
         if status != 200:
             try:
                 error = json.loads(answer)

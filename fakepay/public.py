@@ -14,7 +14,17 @@ from aiohttp import hdrs, web
 from .calls import Call, Decision
 from .errors import FakePayError, RouteNotFound, UnsupportedMediaType
 from .journal import BODY_LIMIT
-from .responses import ConnectionActivity, as_error, error_response, is_json, json_response, read_body, refusal
+from .responses import (
+    ClientLeft,
+    ConnectionActivity,
+    as_error,
+    closing_if_body_awaited,
+    error_response,
+    is_json,
+    json_response,
+    read_body,
+    refusal,
+)
 from .routing import Route, Router
 from .rules import Kind, Operation, Outcome
 from .service import PaymentService
@@ -50,6 +60,7 @@ class PublicApi:
             arrived, started, number = time(), perf_counter(), service.journal.take_id()
             call: Call | None = None
             decision: Decision | None = None
+            answered = True
             try:
                 latency = service.latency()
                 if latency:
@@ -69,20 +80,23 @@ class PublicApi:
                     service.identify(call)  # after the path value, as the real server checks them
                     if operation.changes:
                         await _read(request, call)
+                if request.transport is None:  # the client gave up meanwhile (held by latency, say)
+                    raise ClientLeft
                 decision = service.decide(call)
                 response = _answer(decision)
-                outcome, rule = decision.outcome, decision.rule
+                outcome, rule, answered = decision.outcome, decision.rule, not decision.closes
+            except ClientLeft:
+                response, outcome, rule, answered = self._activity.left(f"request {number}"), "client_left", None, False
             except Exception as exception:  # every error, a bug included, is answered as JSON
                 response = refusal(request, exception, f"request {number}")
                 outcome, rule = ("rejected" if as_error(exception) is not None else "error"), None
-            answered = decision is None or not decision.closes
             service.journal.record(
                 number, arrived, request.method, path, call,
                 response.status if answered else None, cast(bytes, response.body)[:BODY_LIMIT] if answered else None,
                 outcome, rule, (perf_counter() - started) * 1000,
             )
             if decision is None or decision.answered:
-                return response
+                return closing_if_body_awaited(request, response)
             assert decision.fault is not None
             return await _apply(decision.fault, request, response)
         finally:

@@ -1,12 +1,13 @@
 """What the public and control APIs share at the HTTP edge: reading a request (its raw path and
-its body) and answering it (JSON, and every error as JSON, in one place), and which
-connections are busy. The core's errors become responses here and nowhere else."""
+its body) and answering it (JSON, and every error as JSON, in one place), which connections are
+busy, and clients that leave. The core's errors become responses here and nowhere else."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from time import monotonic
+from time import monotonic, time
+from typing import TypeVar
 
 from aiohttp import HttpVersion11, StreamReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -18,8 +19,11 @@ from .wire import encode_error
 __all__ = [
     "BODY_TIMEOUT",
     "MAX_BODY",
+    "ClientLeft",
     "ConnectionActivity",
+    "LogLimit",
     "as_error",
+    "closing_if_body_awaited",
     "error_response",
     "is_json",
     "json_response",
@@ -34,6 +38,12 @@ MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 10.0
 _JSON = "application/json"
 _log = logging.getLogger("fakepay")
+_Response = TypeVar("_Response", bound=web.StreamResponse)
+
+
+class ClientLeft(Exception):
+    """The client closed its connection before its request was carried out: it is not, and nobody
+    is left to answer."""
 
 
 def json_response(body: bytes, status: int = 200) -> web.Response:
@@ -55,10 +65,15 @@ def error_response(exception: Exception, where: str = "") -> web.Response:
 
 
 def refusal(request: web.BaseRequest, exception: Exception, where: str) -> web.Response:
-    """The JSON error for a request that is not carried out (``error_response``). A client still
-    waiting for ``100 Continue`` is told that the connection closes after the answer, so that a
-    body it sends anyway is never read as its next request."""
-    response = error_response(exception, where)
+    """The JSON error for a request that is not carried out (``error_response``), closing the
+    connection after it if the client still waits to send its body (``closing_if_body_awaited``)."""
+    return closing_if_body_awaited(request, error_response(exception, where))
+
+
+def closing_if_body_awaited(request: web.BaseRequest, response: _Response) -> _Response:
+    """``response``, told to close the connection after it if the client still waits for ``100
+    Continue`` to send a body that was not read: what it sends next, that body or its next
+    request, is then never read as the one or the other."""
     if not request.content.is_eof() and request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
         response.force_close()
     return response
@@ -98,8 +113,11 @@ async def read_body(request: web.BaseRequest) -> bytes:
     if encoding is not None and encoding.strip().lower() not in ("", "identity"):
         raise InvalidRequest(f"request bodies must not be compressed; got Content-Encoding {show(encoding)}")
     content = request.content
-    # The whole body mostly comes with the headers; else it is waited for, at most BODY_TIMEOUT.
-    body = content.read_nowait() if content.is_eof() else await _wait_for_body(request)
+    try:
+        # The whole body mostly comes with the headers; else it is waited for, at most BODY_TIMEOUT.
+        body = content.read_nowait() if content.is_eof() else await _wait_for_body(request)
+    except ConnectionError:  # the connection was lost before or while the body was read
+        raise ClientLeft from None
     if len(body) > MAX_BODY:
         raise PayloadTooLarge(MAX_BODY)
     return body
@@ -107,7 +125,8 @@ async def read_body(request: web.BaseRequest) -> bytes:
 
 async def _wait_for_body(request: web.BaseRequest) -> bytes:
     """A body still on its way (a client that asked, with ``Expect: 100-continue``, is told to
-    send it now): ``PayloadTooLarge`` as soon as it is over ``MAX_BODY``."""
+    send it now): ``PayloadTooLarge`` as soon as it is over ``MAX_BODY``, ``ConnectionError``
+    when the client leaves."""
     if (request.content_length or 0) > MAX_BODY:
         raise PayloadTooLarge(MAX_BODY)
     expect = request.headers.get(hdrs.EXPECT)
@@ -119,8 +138,6 @@ async def _wait_for_body(request: web.BaseRequest) -> bytes:
         request.protocol.close()  # answer, then close: the rest of the body cannot be trusted
         raise InvalidRequest(f"the request body was not complete after {BODY_TIMEOUT:g} s "
                              "(a client that stopped sending, or a malformed chunk)") from None
-    except ConnectionError:
-        raise InvalidRequest("the client closed the connection before its body was complete") from None
 
 
 async def _read_all(content: StreamReader) -> bytes:
@@ -135,15 +152,60 @@ async def _read_all(content: StreamReader) -> bytes:
     return b"".join(chunks)
 
 
+#: The connections ``ConnectionActivity`` notes before it first forgets the closed ones.
+_CONNECTIONS_BOUND = 1024
+
+
+class LogLimit:
+    """At most ``per_second`` log lines of one kind a second, then one saying that more were left out."""
+
+    def __init__(self, more: str, per_second: int = 5) -> None:
+        self.more = more
+        self.per_second = per_second
+        self._second = 0
+        self._count = 0
+
+    def line(self, message: str, at: float) -> str | None:
+        """What to log for ``message`` at the time ``at``: itself, ``more`` once the second has had
+        its lines, then nothing until the next second."""
+        second = int(at)
+        if second != self._second:
+            self._second, self._count = second, 0
+        self._count += 1
+        if self._count <= self.per_second:
+            return message
+        return self.more if self._count == self.per_second + 1 else None
+
+
 class ConnectionActivity:
     """When each connection last finished a request (None while one is being answered), for
-    ``Server`` to close connections that hold a socket without sending a request."""
+    ``Server`` to close connections that hold a socket without sending a request; and the clients
+    that leave before they are answered, each a short line in the log."""
 
     def __init__(self) -> None:
-        self.last: dict[object, float | None] = {}
+        self.last: dict[web.RequestHandler, float | None] = {}
+        #: How many connections ``last`` may hold before those that are closed are forgotten.
+        self._bound = _CONNECTIONS_BOUND
+        self._left = LogLimit("more clients left this second; they are not logged")
+
+    def left(self, where: str) -> web.Response:
+        """Log that the client of ``where`` (a request, a control call) closed its connection
+        before it was answered; the response to return, which nobody reads."""
+        line = self._left.line(f"{where}: the client closed the connection before it was answered", time())
+        if line is not None:
+            _log.warning(line)
+        return web.Response(status=499)  # nginx's "client closed request", never sent
 
     def started(self, request: web.BaseRequest) -> None:
+        if len(self.last) >= self._bound:
+            self._forget_closed()
         self.last[request.protocol] = None
+
+    def _forget_closed(self) -> None:
+        """Forget the connections that are closed (for an ``Application`` run by aiohttp, which has
+        no ``close_idle`` to do it), and let ``last`` grow to twice those still open."""
+        self.last = {connection: since for connection, since in self.last.items() if connection.transport is not None}
+        self._bound = max(_CONNECTIONS_BOUND, 2 * len(self.last))
 
     def finished(self, request: web.BaseRequest) -> None:
         self.last[request.protocol] = monotonic()

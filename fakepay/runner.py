@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 
 from aiohttp import web
 
 from .app import Front
+from .hosts import AllowedHosts
 from .service import PaymentService
 
 __all__ = ["Server"]
@@ -20,7 +22,9 @@ IDLE_TIMEOUT = 15.0
 
 
 class Server:
-    """A fakepay server listening on ``host:port`` (port 0: a free one, see ``port`` once started)."""
+    """A fakepay server listening on ``host:port`` (port 0: a free one, see ``port`` once started).
+    Without ``control_token``, control calls must name an IP address, ``localhost``, this machine,
+    ``host`` or one of ``allow_hosts`` in their ``Host`` (README: "The control API")."""
 
     def __init__(
         self,
@@ -30,6 +34,7 @@ class Server:
         *,
         control: bool = True,
         control_token: str | None = None,
+        allow_hosts: str | Iterable[str] = (),
         idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.service = service
@@ -37,7 +42,8 @@ class Server:
         self.port = port
         #: Whether the control API (and its dashboard) is served.
         self.control = control
-        self.front = Front(service, control=control, control_token=control_token)
+        self.front = Front(service, control=control, control_token=control_token,
+                           allowed_hosts=AllowedHosts(allow_hosts, served=host))
         self.idle_timeout = idle_timeout
         self._runner: web.ServerRunner | None = None
         self._sweeper: asyncio.Task[None]

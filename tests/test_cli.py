@@ -151,6 +151,21 @@ def test_every_option_of_serve_from_the_environment(tmp_path: Path) -> None:
     assert [json.loads(line)["path"] for line in journal.read_text().splitlines()] == ["/auth/alice"]
 
 
+def test_allow_host_from_the_command_line_and_the_environment() -> None:
+    def status_for(url: str, host: str) -> int:
+        return fetch(f"{url}/__fakepay/state", headers={"Host": host})[0]
+
+    with serving() as (_, banner):
+        assert (status_for(banner.group(1), "evil.example"), status_for(banner.group(1), "localhost")) == (403, 200)
+    with serving("--allow-host", "ci.example,.corp.example", "--allow-host", "fakepay") as (_, banner):
+        statuses = [status_for(banner.group(1), host) for host in ("ci.example", "x.corp.example", "fakepay:8080", "evil.example")]
+        assert statuses == [200, 200, 200, 403]
+    with serving(FAKEPAY_ALLOW_HOST="evil.example, fakepay") as (_, banner):
+        assert (status_for(banner.group(1), "evil.example"), status_for(banner.group(1), "fakepay")) == (200, 200)
+    with serving("--allow-host", "fakepay", FAKEPAY_ALLOW_HOST="evil.example") as (_, banner):  # the command line wins
+        assert (status_for(banner.group(1), "evil.example"), status_for(banner.group(1), "fakepay")) == (403, 200)
+
+
 @pytest.mark.parametrize(("value", "control"), [("1", False), ("TRUE", False), ("yes", False), ("0", True), ("off", True), ("", True)])
 def test_no_control_from_the_environment(value: str, control: bool) -> None:
     with serving(FAKEPAY_NO_CONTROL=value) as (_, banner):
@@ -174,6 +189,9 @@ def test_an_empty_variable_counts_as_unset() -> None:
         ("FAKEPAY_SEED", "-1", f"must be a whole number from 0 to {2**63 - 1}, got '-1'"),
         ("FAKEPAY_FAILURE_RATE", "lots", "must be a number from 0 to 1, got 'lots'"),
         ("FAKEPAY_NO_CONTROL", "maybe", "must be one of 1, true, yes, on, 0, false, no, off, got 'maybe'"),
+        ("FAKEPAY_ALLOW_HOST", "fakepay,evil.example:80",
+         "an allowed host is a host name without a port ('fakepay'), one with a leading dot for it and every name "
+         "under it ('.example.test'), or '*' for any name; got 'evil.example:80'"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_and_exit_2(variable: str, value: str, message: str) -> None:
@@ -190,7 +208,7 @@ def test_serve_help_names_the_variable_of_every_option() -> None:
     result = subprocess.run([*FAKEPAY, "serve", "--help"], env=environment(COLUMNS="200"), capture_output=True, text=True, timeout=20)
     options = re.findall(r"^  (--[\w-]+)", result.stdout, re.MULTILINE)
     variables = re.findall(r"\[env (FAKEPAY_\w+)\]", result.stdout)
-    assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 8
+    assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 9
 
 
 def test_version_is_the_installed_packages() -> None:

@@ -305,6 +305,28 @@ async def test_control_token_guards_every_control_call_but_health(aiohttp_client
     assert (await client.get("/auth/alice")).status == 200
 
 
+@pytest.mark.parametrize("header", ["Bearer s3cret", "bearer s3cret", "BEARER s3cret", "bEaReR  s3cret "])
+async def test_the_control_tokens_scheme_is_taken_in_any_case(aiohttp_client: Any, header: str) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), control_token="s3cret"))
+    assert (await client.get("/__fakepay/state", headers={"Authorization": header})).status == 200
+    for wrong in ("Basic s3cret", "s3cret", "Bearers3cret", "Bearer S3CRET", "Bearer s3cret s3cret"):
+        assert (await client.get("/__fakepay/state", headers={"Authorization": wrong})).status == 401, wrong
+
+
+@pytest.mark.parametrize("token", ["café", "토큰", "two words", "x" * 257])
+def test_a_control_token_that_cannot_be_sent_in_a_header_is_refused_at_once(token: str) -> None:
+    with pytest.raises(ValueError, match="printable ASCII characters"):
+        create_app(PaymentService(scenario()), control_token=token)
+
+
+async def test_control_calls_to_another_host_name_are_refused_unless_allowed(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(PaymentService(scenario()), allow_hosts=["fakepay"]))
+    for host, status in (("evil.example", 403), ("fakepay:8080", 200), ("localhost", 200), ("127.0.0.1", 200)):
+        response = await client.get("/__fakepay/state", headers={"Host": host})
+        assert response.status == status, host
+    assert (await client.get("/auth/alice", headers={"Host": "evil.example"})).status == 200
+
+
 async def test_no_control_leaves_only_health(aiohttp_client) -> None:
     client = await aiohttp_client(create_app(PaymentService(scenario()), control=False))
     assert (await client.get("/__fakepay/health")).status == 200

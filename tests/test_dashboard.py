@@ -64,12 +64,17 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     need(CHROMIUM, install="apt-get install chromium fonts-noto-cjk")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -300,3 +305,49 @@ def test_the_chart_counts_the_requests_made_before_the_page_opened(open_page: An
     page, _ = open_page(before=pay)
     expect(page.get_by_role("img", name=re.compile("Requests per second"))).to_have_attribute(
         "aria-label", "Requests per second by outcome, last 2 minutes: 3 ok, 1 rejected, 0 failed, 0 fault")
+
+
+#: What a page of another site tries on its own origin once its name resolves to this machine
+#: (DNS rebinding): the control API, and the public API as a check that its calls reach fakepay.
+REBINDING_SCRIPT = """async () => {
+  const calls = [
+    ["GET", "/auth/alice"], ["GET", "/__fakepay/state"], ["GET", "/__fakepay/secrets/alice"], ["GET", "/__fakepay/requests"],
+    ["PATCH", "/__fakepay/config", '{"failure":{"rate":1}}'], ["POST", "/__fakepay/reset"],
+    ["POST", "/__fakepay/rules", '{"then":"fail"}'], ["GET", "/__fakepay/"], ["GET", "/__fakepay/events"],
+  ];
+  const results = [];
+  for (const [method, path, body] of calls) {
+    const stop = new AbortController();
+    const response = await fetch(path, {method, body, signal: stop.signal});
+    const text = response.headers.get("content-type").startsWith("text/event-stream") ? "" : await response.text();
+    stop.abort();
+    results.push([method + " " + path, response.status, text]);
+  }
+  return results;
+}"""
+
+
+def test_a_page_on_a_name_pointed_at_fakepay_cannot_drive_it(playwright: Any) -> None:
+    with serving("--failure-rate", "0") as (process, banner):
+        served = Served(process, banner)
+        served.pay("p1")
+
+        def state() -> dict[str, Any]:
+            return {key: value for key, value in served.call("GET", "/__fakepay/state")[1].items() if key != "clock"}
+
+        before = state()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=[*ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"])
+        page = browser.new_page()
+        # A document of http://evil.example:PORT that Chromium fetched from 127.0.0.1, as after a rebinding
+        # (a page it had fetched from elsewhere is kept from loopback by Chromium's own Private Network Access).
+        page.goto(f"http://evil.example:{banner.group(2)}/auth/alice")
+        public, *control = page.evaluate(REBINDING_SCRIPT)
+        browser.close()
+        assert public == ["GET /auth/alice", 200, issue_secret("alice")]  # the page's calls do reach fakepay
+        for call, status, text in control:
+            assert (call, status) == (call, 403), text
+            error = json.loads(text)
+            assert error["type"] == "FORBIDDEN" and "--allow-host" in error["message"]
+        assert state() == before
+        assert served.stop() == ""

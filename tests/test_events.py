@@ -207,7 +207,7 @@ async def test_a_stalled_subscriber_neither_blocks_the_api_nor_grows(monkeypatch
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
     try:
         await asyncio.get_running_loop().sock_connect(stalled, ("127.0.0.1", server.port))
-        stalled.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        stalled.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         while not service.events.subscribers:
             await asyncio.sleep(0.01)
         subscription = service.events.subscribers[0]
@@ -254,7 +254,7 @@ def test_sigterm_ends_open_streams_and_exits_quietly() -> None:
         streams = []
         for _ in range(3):
             connection = socket.create_connection(("127.0.0.1", int(banner.group(2))), timeout=5)
-            connection.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            connection.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             streams.append(connection)
         received = [b""] * 3
         for i, connection in enumerate(streams):
@@ -301,7 +301,7 @@ def test_stopping_the_handle_closes_a_stream_whose_reader_stalled() -> None:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     sock.connect((host, int(port)))
-    sock.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     for i in range(100):
         fake.seed_payment("alice", f"p{i}", custom_data="x" * 60_000)
     fake.stop()

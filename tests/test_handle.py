@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
 
 import pytest
 
 from fakepay import FakePay, FakePayControlError, ScenarioError
 
-from .support import serving
+from .support import fetch, free_port, serving
+
+
+def assert_nothing_serves(port: int) -> None:
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
 def test_started_and_attached_handles_see_the_same_server() -> None:
@@ -76,3 +83,52 @@ def test_an_attach_url_that_is_not_a_base_url_is_refused_at_once(url: str) -> No
 def test_an_attach_url_may_end_with_a_slash() -> None:
     with FakePay() as started, FakePay(started.url + "/") as attached:
         assert attached.url == started.url
+
+
+@pytest.mark.parametrize("token", ["café", "토큰", "two words", "x" * 257])
+def test_a_control_token_that_cannot_be_sent_in_a_header_is_refused_before_anything_starts(token: str) -> None:
+    port, threads = free_port(), threading.active_count()
+    with pytest.raises(ValueError) as refused:
+        FakePay(control_token=token, port=port).start()
+    assert str(refused.value) == ("control_token must be 1 to 256 printable ASCII characters without spaces "
+                                  "(what a browser and any HTTP client can send in a header)")
+    assert threading.active_count() == threads
+    assert_nothing_serves(port)
+
+
+def test_a_start_that_fails_once_serving_leaves_no_thread_and_no_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*args: object, **kwargs: object) -> None:
+        raise FakePayControlError(401, "UNAUTHORIZED", "the control API needs a token")
+
+    monkeypatch.setattr(FakePay, "_call", refused)
+    port, threads = free_port(), threading.active_count()
+    fake = FakePay(port=port)
+    with pytest.raises(FakePayControlError):
+        fake.start()
+    assert threading.active_count() == threads
+    assert_nothing_serves(port)
+    with pytest.raises(RuntimeError, match="not started"):
+        fake.url  # noqa: B018
+
+
+def test_a_port_in_use_leaves_no_thread() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        threads = threading.active_count()
+        with pytest.raises(OSError):
+            FakePay(port=taken.getsockname()[1]).start()
+        assert threading.active_count() == threads
+
+
+def test_an_attached_start_that_fails_changes_nothing_and_fails_again_if_tried_again() -> None:
+    with serving() as (_, banner):
+        url = banner.group(1)
+        seeded = {"owner": "alice", "paymentId": "p1", "storeId": "s", "orderName": "o", "totalPayAmount": 1, "currency": "KRW"}
+        assert fetch(f"{url}/__fakepay/payments", "POST", json.dumps(seeded).encode())[0] == 200
+        fake = FakePay(url, scenario={"version": 1, "failure": {"rate": 2}})
+        for _ in range(2):
+            with pytest.raises(FakePayControlError, match=r"failure\.rate"):
+                fake.start()
+        status, body = fetch(f"{url}/__fakepay/payments/alice/p1")
+        assert status == 200 and json.loads(body)["paymentId"] == "p1"

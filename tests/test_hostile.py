@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import socket
 import subprocess
 import sys
+import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -322,6 +325,125 @@ def test_a_body_that_stops_is_answered_400_and_journaled(fake: FakePay, monkeypa
     assert fake.payment("alice", "stalled") is None
 
 
+# -- a body announced with Expect: 100-continue and never sent --------------------------------------
+
+WAITING_FOR_CONTINUE = {
+    "lookup": ("GET", "/payments/sentinel", 200),
+    "auth": ("GET", "/auth/alice", 200),
+    "state": ("GET", "/__fakepay/state", 200),
+    "health": ("GET", "/__fakepay/health", 200),
+    "unknown route": ("GET", "/nothing", 404),
+    "refused payment": ("POST", "/payments/x/instant", 415),
+}
+
+
+@pytest.mark.parametrize("method, target, expected", list(WAITING_FOR_CONTINUE.values()), ids=list(WAITING_FOR_CONTINUE))
+def test_an_answer_before_a_body_that_waits_for_100_continue_closes_the_connection(
+        fake: FakePay, method: str, target: str, expected: int) -> None:
+    """The client may send the next request instead of the body: it must never be read as the body."""
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    waiting = request(method, target, headers={"Expect": "100-continue", "Content-Length": "300", "Connection": None,
+                                               "Content-Type": "text/plain"})
+    with socket.create_connection((host, int(port)), timeout=2) as sock:
+        sock.sendall(waiting)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        head = received.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+        assert head.startswith(f"http/1.1 {expected} ") and "\r\nconnection: close" in head, head
+        sock.sendall(request("GET", "/payments/sentinel", headers={"Connection": None}))
+        while chunk := sock.recv(65536):  # closed after the answer: the next request is not read
+            received += chunk
+    assert received.count(b"HTTP/1.1") == 1
+
+
+# -- clients that leave before their answer --------------------------------------------------------
+
+def leave(fake: FakePay, data: bytes) -> None:
+    """Send ``data`` and close the connection at once, as a client that gives up."""
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall(data)
+
+
+def journaled(fake: FakePay, payment_id: str) -> dict[str, Any]:
+    """The one journal entry of ``payment_id``, once the server has written it."""
+    deadline = time.monotonic() + 10
+    while not (entries := fake.requests(paymentId=payment_id)):
+        assert time.monotonic() < deadline, "the request was never journaled"
+        time.sleep(0.02)
+    [entry] = entries
+    return entry
+
+
+def logged(caplog: pytest.LogCaptureFixture, words: str) -> list[logging.LogRecord]:
+    """fakepay's log records that contain ``words``, once there is one."""
+    deadline = time.monotonic() + 10
+    while not (records := [r for r in caplog.records if r.name == "fakepay" and words in r.getMessage()]):
+        assert time.monotonic() < deadline, f"nothing logged with {words!r}"
+        time.sleep(0.02)
+    return records
+
+
+def assert_no_bug_logged(caplog: pytest.LogCaptureFixture) -> None:
+    assert [r.getMessage() for r in caplog.records if r.exc_info or "bug" in r.getMessage()] == []
+
+
+GIVE_UP = {
+    "whole request, while held by latency": request("POST", "/payments/left/instant", GOOD_BODY),
+    "Expect: 100-continue, no body": request("POST", "/payments/left/instant", headers={
+        "Expect": "100-continue", "Content-Length": str(len(GOOD_BODY))}),
+    "half a body": request("POST", "/payments/left/instant", headers={
+        "Content-Length": str(len(GOOD_BODY))}) + GOOD_BODY[:20],
+    "half a chunked body": request("POST", "/payments/left/instant", headers={
+        "Transfer-Encoding": "chunked"}) + b"14\r\n" + GOOD_BODY[:20] + b"\r\n",
+    "cancel, Expect: 100-continue": request("POST", "/payments/sentinel/cancel", headers={
+        "Expect": "100-continue", "Content-Length": "2"}),
+    "cancel, half a body": request("POST", "/payments/sentinel/cancel", headers={"Content-Length": "2"}) + b"{",
+    "lookup": request("GET", "/payments/sentinel"),
+}
+
+
+@pytest.mark.parametrize("data", list(GIVE_UP.values()), ids=list(GIVE_UP))
+def test_a_client_that_leaves_is_journaled_as_such_and_is_no_bug(fake: FakePay, data: bytes,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    fake.configure({"latency": {"fixed_ms": 200}})  # the client is gone before fakepay reads the request
+    leave(fake, data)
+    paid = "/payments/left/" in data.decode("latin-1")
+    entry = journaled(fake, "left" if paid else "sentinel")
+    assert (entry["status"], entry["response"], entry["outcome"]) == (None, None, "client_left")
+    assert fake.payment("alice", "left") is None  # nothing was carried out: the sentinel is checked after
+    [line] = logged(caplog, "the client closed the connection before it was answered")
+    assert line.getMessage() == f"request {entry['id']}: the client closed the connection before it was answered"
+    assert_no_bug_logged(caplog)
+    fake.reset()
+
+
+def test_a_control_call_whose_client_leaves_is_no_bug(fake: FakePay, caplog: pytest.LogCaptureFixture) -> None:
+    before = fake.state()
+    leave(fake, request("PATCH", "/__fakepay/config", headers={"Content-Length": "30"}) + b'{"failure":')
+    [line] = logged(caplog, "the client closed the connection")
+    assert line.getMessage() == "PATCH /__fakepay/config: the client closed the connection before it was answered"
+    assert fake.state() == before
+    assert_no_bug_logged(caplog)
+
+
+def test_clients_that_leave_by_the_hundred_are_logged_a_few_lines_a_second(fake: FakePay,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    fake.configure({"latency": {"fixed_ms": 300}})
+    for index in range(100):
+        leave(fake, request("GET", f"/payments/gone-{index}"))
+    deadline = time.monotonic() + 10
+    while len(fake.requests(path="/payments/gone-*")) < 100:
+        assert time.monotonic() < deadline, "not every request was journaled"
+        time.sleep(0.02)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fakepay"]
+    assert 1 <= len(lines) <= 12, lines  # at most five a second, and one saying more were left out
+    assert "more clients left this second; they are not logged" in lines
+    assert_no_bug_logged(caplog)
+    fake.reset()
+
+
 # -- control calls --------------------------------------------------------------------------------
 
 BAD_CONTROL = {
@@ -445,6 +567,104 @@ def test_the_control_token_is_compared_as_the_bytes_sent() -> None:
         assert exchange(fake, right)[0] == 200
         # the autouse check needs the module's server: this one is separate
         assert exchange(fake, request("GET", "/__fakepay/health"))[0] == 200
+
+
+# -- the host a control call names: a web page on a name pointed at this machine (DNS rebinding) ---
+
+def _port(fake: FakePay) -> str:
+    return fake.url.rsplit(":", 1)[1]
+
+
+def _as_page_of(host: str) -> dict[str, str]:
+    """What a browser sends from a page of ``http://host``: that ``Host``, and that ``Origin`` on
+    calls that change something."""
+    return {"Host": host, "Origin": f"http://{host}"}
+
+
+REBOUND_CALLS = {
+    "reset": ("POST", "/reset", b""),
+    "state": ("GET", "/state", b""),
+    "secret": ("GET", "/secrets/alice", b""),
+    "failure rate": ("PATCH", "/config", b'{"failure":{"rate":1}}'),
+    "rule": ("POST", "/rules", b'{"then":"fail"}'),
+    "scenario": ("POST", "/scenarios/always-fail", b""),
+    "journal": ("GET", "/requests", b""),
+    "events": ("GET", "/events", b""),
+    "dashboard": ("GET", "/", b""),
+    "dashboard script": ("GET", "/dashboard.js", b""),
+    "no such call": ("GET", "/nothing", b""),
+}
+
+
+@pytest.mark.parametrize("method, path, body", list(REBOUND_CALLS.values()), ids=list(REBOUND_CALLS))
+def test_a_control_call_to_another_host_name_is_a_json_403(fake: FakePay, method: str, path: str, body: bytes) -> None:
+    before = fake.state()
+    host = f"evil.example:{_port(fake)}"
+    status, headers, answer = exchange(fake, request(method, f"/__fakepay{path}", body, _as_page_of(host)))
+    assert_json_error(status, headers, answer, 403, "--allow-host")
+    assert json.loads(answer) == {
+        "type": "FORBIDDEN",
+        "message": "control calls to the host 'evil.example' are refused, so that a web page on a name pointed at "
+                   "this machine cannot make them (DNS rebinding): use the address fakepay serves, localhost, or a "
+                   "name allowed with --allow-host (FAKEPAY_ALLOW_HOST)",
+    }
+    assert fake.state() == before
+
+
+@pytest.mark.parametrize("host", ["EVIL.example", "evil.example.", "evil.example", "localhost.evil.example",
+                                  "127.0.0.1.nip.io", "localhost:80@evil.example", "xn--caf-dma.example",
+                                  "evil.example:8080:1"])
+def test_every_spelling_of_another_host_name_is_refused(fake: FakePay, host: str) -> None:
+    assert_json_error(*exchange(fake, request("GET", "/__fakepay/state", headers={"Host": host})), 403, "--allow-host")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:{port}", "127.8.9.10:{port}", "[::1]:{port}", "[::1]",
+                                  "10.1.2.3:8080", "0.0.0.0:{port}", "localhost", "LocalHost:{port}", "localhost.",
+                                  "app.localhost:{port}", "{machine}:{port}", ""])
+def test_a_control_call_to_an_address_localhost_or_this_machine_is_answered(fake: FakePay, host: str) -> None:
+    host = host.format(port=_port(fake), machine=socket.gethostname())
+    assert exchange(fake, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 200
+
+
+def test_a_control_call_without_a_host_is_answered(fake: FakePay) -> None:
+    status, _, body = exchange(fake, b"GET /__fakepay/state HTTP/1.0\r\n\r\n")
+    assert status == 200 and json.loads(body)["scenario"] == "default"
+
+
+def test_health_and_the_public_api_answer_any_host_name(fake: FakePay) -> None:
+    page = _as_page_of(f"evil.example:{_port(fake)}")
+    assert exchange(fake, request("GET", "/__fakepay/health", headers=page))[:1] == (200,)
+    status, _, body = exchange(fake, request("POST", "/payments/rebound/instant", GOOD_BODY, page))
+    assert status == 200 and json.loads(body)["paymentId"] == "rebound"
+
+
+def test_allowed_host_names_are_answered() -> None:
+    with FakePay(allow_hosts=["Fakepay", ".corp.example"]) as other:
+        for host in ("fakepay", "fakepay:8080", "corp.example", "ci.corp.example:1"):
+            assert exchange(other, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 200, host
+        for host in ("evil.example", "fakepay.evil.example", "corp.example.evil", "xcorp.example"):
+            assert exchange(other, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 403, host
+        # the autouse check needs the module's server: this one is separate
+        assert exchange(other, request("GET", "/__fakepay/health"))[0] == 200
+    with FakePay(allow_hosts="*") as anyone:  # a text: names separated by commas, as FAKEPAY_ALLOW_HOST takes them
+        assert exchange(anyone, request("POST", "/__fakepay/reset", headers=_as_page_of("evil.example")))[0] == 200
+
+
+def test_with_a_control_token_any_host_name_may_make_control_calls() -> None:
+    with FakePay(control_token="t0ken") as protected:
+        page = _as_page_of("evil.example")
+        assert_json_error(*exchange(protected, request("GET", "/__fakepay/state", headers=page)), 401, "control token")
+        page["Authorization"] = "Bearer t0ken"
+        assert exchange(protected, request("GET", "/__fakepay/state", headers=page))[0] == 200
+
+
+@pytest.mark.parametrize("names", [["evil.example:8080"], ["http://evil.example"], ["*.example"], ["a b"], [""],
+                                   ["evil..example"], ["노트북.example"]])
+def test_an_allowed_host_that_is_not_a_name_is_refused_at_once(names: list[str]) -> None:
+    threads = threading.active_count()
+    with pytest.raises(ValueError, match="an allowed host is a host name without a port"):
+        FakePay(allow_hosts=names)
+    assert threading.active_count() == threads
 
 
 # -- scenarios: over HTTP, and as files on the command line -----------------------------------------

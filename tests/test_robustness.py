@@ -5,6 +5,7 @@ requests, bad connections are logged as short lines, and large states never hold
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import socket
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
+from aiohttp.web_protocol import RequestHandler
 
 from fakepay import PaymentService, Server, create_app
 from fakepay.journal import MAX_BYTES
@@ -77,6 +80,25 @@ async def test_a_request_held_by_a_fault_is_not_cut_by_the_idle_timeout() -> Non
             assert response.status == 200
     finally:
         await server.stop()
+
+
+async def test_an_app_run_by_aiohttp_keeps_nothing_of_connections_once_closed() -> None:
+    runner = web.AppRunner(create_app(PaymentService(scenario())))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        for _ in range(3000):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /__fakepay/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert (await reader.read()).startswith(b"HTTP/1.1 200 OK")
+            writer.close()
+            await writer.wait_closed()
+        gc.collect()
+        kept = sum(isinstance(thing, RequestHandler) for thing in gc.get_objects())
+        assert kept <= 1100, f"{kept} connections of 3000 are still held"  # a bounded few, not one per connection
+    finally:
+        await runner.cleanup()
 
 
 async def test_the_journal_is_bounded_in_bytes(client: TestClient) -> None:
