@@ -48,9 +48,11 @@ def _is_ip_address(name: str) -> bool:
 
 class AllowedHosts:
     """The names a browser may use to reach the control API. Always: any IP address (a page on
-    one is served by the server at that address; rebinding needs a name), ``localhost`` and the
-    names under it (browsers resolve those to the machine itself), this machine's own name, and
-    ``served`` (the name the server binds, if it is one); and ``names``, each a name, a name with a
+    one is served by the server at that address; rebinding needs a name), a name of one label
+    (``fakepay``, a compose service or CI container: no one can point such a name at this machine
+    from the internet), ``localhost`` and the names under it (browsers resolve those to the machine
+    itself), this machine's own name, and ``served`` (the name the server binds, if it is one); and
+    ``names``, each a name, a name with a
     leading dot for it and every name under it, or ``*`` for any name (``ValueError`` for
     anything else)."""
 
@@ -69,5 +71,5 @@ class AllowedHosts:
         if host is None or self.any:
             return True
         name = host_name(host)
-        return (not name or name in self._names or _is_ip_address(name)
+        return (not name or "." not in name or name in self._names or _is_ip_address(name)
                 or name.endswith(self._domains) or f".{name}" in self._domains)

@@ -620,7 +620,7 @@ def test_every_spelling_of_another_host_name_is_refused(fake: FakePay, host: str
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:{port}", "127.8.9.10:{port}", "[::1]:{port}", "[::1]",
                                   "10.1.2.3:8080", "0.0.0.0:{port}", "localhost", "LocalHost:{port}", "localhost.",
-                                  "app.localhost:{port}", "{machine}:{port}", ""])
+                                  "app.localhost:{port}", "{machine}:{port}", "fakepay:8080", "docker", ""])
 def test_a_control_call_to_an_address_localhost_or_this_machine_is_answered(fake: FakePay, host: str) -> None:
     host = host.format(port=_port(fake), machine=socket.gethostname())
     assert exchange(fake, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 200
@@ -639,8 +639,8 @@ def test_health_and_the_public_api_answer_any_host_name(fake: FakePay) -> None:
 
 
 def test_allowed_host_names_are_answered() -> None:
-    with FakePay(allow_hosts=["Fakepay", ".corp.example"]) as other:
-        for host in ("fakepay", "fakepay:8080", "corp.example", "ci.corp.example:1"):
+    with FakePay(allow_hosts=["Fakepay.Test", ".corp.example"]) as other:
+        for host in ("fakepay.test", "fakepay.test:8080", "corp.example", "ci.corp.example:1"):
             assert exchange(other, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 200, host
         for host in ("evil.example", "fakepay.evil.example", "corp.example.evil", "xcorp.example"):
             assert exchange(other, request("POST", "/__fakepay/reset", headers=_as_page_of(host)))[0] == 403, host
