@@ -27,6 +27,7 @@ _EXPORTS = {
     "Unauthorized": "errors",
     "UnsupportedMediaType": "errors",
     "Clock": "clock",
+    "environment_warnings": "environment",
     "issue_secret": "auth",
     "Payment": "payments",
     "Rule": "rules",
@@ -67,6 +68,7 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "create_app",
+    "environment_warnings",
     "issue_secret",
     "load_scenario",
     "parse_scenario",
@@ -93,6 +95,7 @@ if TYPE_CHECKING:
     from .app import create_app
     from .auth import issue_secret
     from .clock import Clock
+    from .environment import environment_warnings
     from .errors import (
         AlreadyCancelled,
         AlreadyPaid,

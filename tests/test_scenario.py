@@ -272,8 +272,8 @@ def test_a_missing_scenario_is_one_line_and_exit_2(tmp_path: Path, command: list
                             text=True, timeout=30, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        f"no scenario 'scenarios/happy-path.yaml': not a file (relative to {tmp_path}) nor a shipped scenario ({NAMES}); "
-        "did you mean 'happy-path'?\n"
+        f"fakepay: --scenario: no scenario 'scenarios/happy-path.yaml': not a file (relative to {tmp_path}) "
+        f"nor a shipped scenario ({NAMES}); did you mean 'happy-path'?\n"
     )
 
 
