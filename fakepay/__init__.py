@@ -79,12 +79,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    """Import the module of ``name`` and keep every name it exports, so that names of one module
+    always come from the same import of it (pytester imports modules again between runs)."""
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'fakepay' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    loaded = importlib.import_module(f".{module}", __name__)
+    globals().update((exported, getattr(loaded, exported)) for exported, owner in _EXPORTS.items() if owner == module)
+    return globals()[name]
 
 
 def __dir__() -> list[str]:
