@@ -148,6 +148,7 @@ def _attach(handle: FakePay, config: pytest.Config) -> None:
     """Start ``handle`` on the fakepay at ``--fakepay-url``; ``_SetupError`` naming the setting to
     change when it cannot."""
     import http.client
+    import json
 
     from fakepay import FakePayControlError
 
@@ -168,8 +169,10 @@ def _attach(handle: FakePay, config: pytest.Config) -> None:
             raise _SetupError(f"{token.given}: the fakepay at {url.value} refused this control token") from None
         answer = str(error.status) if error.type == "HTTP_ERROR" else f"{error.status} {error.type}: {error.message}"
         raise _SetupError(f"{url.given}: {url.value} is not a fakepay with a control API (it answered {answer[:200]})") from None
-    except (ValueError, http.client.HTTPException):
-        raise _SetupError(f"{url.given}: {url.value} is not a fakepay (its answers are not a fakepay's)") from None
+    except json.JSONDecodeError:
+        raise _SetupError(f"{url.given}: {url.value} is not a fakepay (it answered without JSON)") from None
+    except http.client.HTTPException:
+        raise _SetupError(f"{url.given}: {url.value} is not a fakepay (it does not answer HTTP)") from None
 
 
 def _marker(request: pytest.FixtureRequest) -> tuple[Scenario | None, float | None, int | None]:

@@ -349,14 +349,20 @@ def test_a_url_that_is_not_a_fakepay_url_is_a_usage_error(consumer: pytest.Pytes
 
 
 @pytest.fixture
-def web_server() -> Iterator[str]:
-    """Another web server (not a fakepay), answering 404 with an HTML page."""
+def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Another web server (not a fakepay), answering every GET with ``request.param``'s status and an HTML page."""
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(request.param)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!DOCTYPE html><html><body><h1>Not here</h1></body></html>")
+
         def log_message(self, *_: object) -> None:
             pass
 
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet) as server:
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) as server:
         thread = threading.Thread(target=server.serve_forever)
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -364,12 +370,14 @@ def web_server() -> Iterator[str]:
         thread.join()
 
 
-def test_a_server_that_is_not_a_fakepay_is_a_usage_error(consumer: pytest.Pytester, web_server: str) -> None:
+@pytest.mark.parametrize(
+    ("web_server", "why"), [(404, "is not a fakepay with a control API (it answered 404)"), (200, "is not a fakepay (it answered without JSON)")],
+    indirect=["web_server"],
+)
+def test_a_server_that_is_not_a_fakepay_is_a_usage_error(consumer: pytest.Pytester, web_server: str, why: str) -> None:
     consumer.makepyfile(test_it=SEVENTEEN)
     consumer.makeini(INI + f"fakepay_url = {web_server}\n")
-    assert usage_error(consumer.runpytest()) == (
-        f"ini option fakepay_url: {web_server} is not a fakepay with a control API (it answered 404)"
-    )
+    assert usage_error(consumer.runpytest()) == f"ini option fakepay_url: {web_server} {why}"
 
 
 def test_with_xdist_a_fakepay_that_is_not_there_is_one_usage_error(consumer: pytest.Pytester) -> None:
