@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_SESSION_SCENARIO] = _load_scenario(scenario.value, scenario.given) if scenario else None
     except _SetupError as error:
         raise pytest.UsageError(str(error)) from None
-    url, token = _setting(config, "url", "FAKEPAY_URL"), _setting(config, "control_token", "FAKEPAY_CONTROL_TOKEN")
+    url, token = _url(config), _control_token(config)
     if url or token:
         from fakepay import FakePay
 
@@ -123,38 +123,38 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         _check_attached(config)
 
 
+def _url(config: pytest.Config) -> _Setting | None:
+    return _setting(config, "url", "FAKEPAY_URL")
+
+
+def _control_token(config: pytest.Config) -> _Setting | None:
+    return _setting(config, "control_token", "FAKEPAY_CONTROL_TOKEN")
+
+
 def _check_attached(config: pytest.Config) -> None:
     """Attach to the fakepay at ``--fakepay-url``, if given, and leave it as found; a usage error if that fails."""
-    url = _setting(config, "url", "FAKEPAY_URL")
+    url, token = _url(config), _control_token(config)
     if url is None:
         return
     from fakepay import FakePay
 
-    handle = FakePay(url.value, control_token=_token(config))
+    handle = FakePay(url.value, control_token=token and token.value)
     try:
-        _attach(handle, config)
+        _attach(handle, url, token)
     except _SetupError as error:
         raise pytest.UsageError(str(error)) from None
     finally:
         handle.stop()
 
 
-def _token(config: pytest.Config) -> str | None:
-    token = _setting(config, "control_token", "FAKEPAY_CONTROL_TOKEN")
-    return None if token is None else token.value
-
-
-def _attach(handle: FakePay, config: pytest.Config) -> None:
-    """Start ``handle`` on the fakepay at ``--fakepay-url``; ``_SetupError`` naming the setting to
-    change when it cannot."""
+def _attach(handle: FakePay, url: _Setting, token: _Setting | None) -> None:
+    """Start ``handle`` on the fakepay at ``url``; ``_SetupError`` naming the setting to change
+    when it cannot."""
     import http.client
     import json
 
     from fakepay import FakePayControlError
 
-    url = _setting(config, "url", "FAKEPAY_URL")
-    token = _setting(config, "control_token", "FAKEPAY_CONTROL_TOKEN")
-    assert url is not None
     try:
         handle.start()
     except OSError as error:  # "no fakepay answers at URL: why"
@@ -212,17 +212,17 @@ def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
     end, put back on the scenario it was serving."""
     from fakepay import FakePay
 
-    url = _setting(pytestconfig, "url", "FAKEPAY_URL")
+    url, token = _url(pytestconfig), _control_token(pytestconfig)
     scenario = pytestconfig.stash[_SESSION_SCENARIO]
     handle = FakePay(
         url and url.value,
         scenario=scenario,
         failure_rate=0.0 if url and scenario is None else None,  # as a server started here
-        control_token=_token(pytestconfig),
+        control_token=token and token.value,
     )
     if url:
         try:
-            _attach(handle, pytestconfig)
+            _attach(handle, url, token)
         except _SetupError as error:  # not checked before the tests: in an xdist worker, or it changed since
             raise pytest.fail.Exception(str(error), pytrace=False) from None
     with handle:
