@@ -185,6 +185,7 @@ def _marker(request: pytest.FixtureRequest) -> tuple[Scenario | None, float | No
 
 
 def _marker_options(marker: pytest.Mark | None) -> tuple[Scenario | None, float | None, int | None]:
+    """The marker's options, checked by the rules of a scenario; ``_SetupError`` says what is wrong."""
     from fakepay import Scenario, ScenarioError
 
     options, arguments = (dict(marker.kwargs), marker.args) if marker else ({}, ())
