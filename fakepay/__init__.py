@@ -27,6 +27,7 @@ _EXPORTS = {
     "Unauthorized": "errors",
     "UnsupportedMediaType": "errors",
     "Clock": "clock",
+    "environment_warnings": "environment",
     "issue_secret": "auth",
     "Payment": "payments",
     "Rule": "rules",
@@ -67,6 +68,7 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "create_app",
+    "environment_warnings",
     "issue_secret",
     "load_scenario",
     "parse_scenario",
@@ -77,12 +79,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    """Import the module of ``name`` and keep every name it exports, so that names of one module
+    always come from the same import of it (pytester imports modules again between runs)."""
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'fakepay' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    loaded = importlib.import_module(f".{module}", __name__)
+    globals().update((exported, getattr(loaded, exported)) for exported, owner in _EXPORTS.items() if owner == module)
+    return globals()[name]
 
 
 def __dir__() -> list[str]:
@@ -93,6 +97,7 @@ if TYPE_CHECKING:
     from .app import create_app
     from .auth import issue_secret
     from .clock import Clock
+    from .environment import environment_warnings
     from .errors import (
         AlreadyCancelled,
         AlreadyPaid,

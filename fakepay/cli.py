@@ -5,18 +5,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
 import re
 import signal
+import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
-from . import PaymentService, Scenario, ScenarioError, Server, __version__, issue_secret, load_scenario, shipped_scenarios
+from . import (
+    PaymentService,
+    Scenario,
+    ScenarioError,
+    Server,
+    __version__,
+    environment_warnings,
+    issue_secret,
+    load_scenario,
+    scenario_file,
+    shipped_scenarios,
+)
 from .auth import CONTROL_TOKEN_RULE, valid_control_token
 from .errors import InvalidRequest
 from .hosts import allowed_host_names
@@ -33,6 +46,8 @@ SCENARIO_HELP = (
     f"a shipped scenario by name ({', '.join(shipped_scenarios())}) "
     "or a file, relative to the current directory"
 )
+#: The addresses that mean "every address of this machine", each with its family and loopback address.
+WILDCARDS = {"0.0.0.0": (socket.AF_INET, "127.0.0.1"), "::": (socket.AF_INET6, "::1")}
 
 
 def _rate(text: str) -> float:
@@ -70,6 +85,12 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+def _host(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be an address or a host name, such as 127.0.0.1 or 0.0.0.0")
+    return text
+
+
 def _port(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got '{text}'")
@@ -83,27 +104,51 @@ def _flag(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _BadVariable:
-    """The default of an option whose environment variable holds a value it refuses."""
+class _NotGiven:
+    """The value of an option that is not on the command line: its variable's, else its default."""
 
-    message: str
+    variable: str
+    text: str
+    default: Any
+    convert: Callable[[str], Any]
 
 
 def _from_environment(options: Sequence[argparse.Action], environ: Mapping[str, str]) -> None:
-    """Make ``FAKEPAY_<OPTION>`` the default of each option, so that the command line still wins,
-    and name the variable in the option's help. An empty variable counts as unset; a bad value
-    becomes a `_BadVariable`, reported only if the command line leaves that option unset."""
+    """Make ``FAKEPAY_<OPTION>`` stand in for each option that is not on the command line (under
+    whichever spelling or abbreviation), so that the command line wins, and name the variable in
+    the option's help. `_settle` puts in the values once the command line is parsed."""
     for action in options:
         variable = ENVIRONMENT_PREFIX + action.dest.upper()
         action.help = f"{action.help} [env {variable}]"
-        text = environ.get(variable, "")
-        if not text:
-            continue
         convert = _flag if action.nargs == 0 else action.type if callable(action.type) else str
-        try:
-            action.default = convert(text)
-        except argparse.ArgumentTypeError as error:
-            action.default = _BadVariable(f"{variable}: {error}")
+        action.default = _NotGiven(variable, environ.get(variable, ""), action.default, convert)
+
+
+def _settle(args: argparse.Namespace) -> list[str]:
+    """Give each option not on the command line its variable's value (an empty variable counts as
+    unset), else its default; note in ``args.variables`` which came from a variable, and return
+    what is wrong with each variable's value."""
+    args.variables, bad = {}, []
+    for dest, value in list(vars(args).items()):
+        if isinstance(value, _NotGiven):
+            setattr(args, dest, value.default)
+            if value.text:
+                try:
+                    setattr(args, dest, value.convert(value.text))
+                    args.variables[dest] = value.variable
+                except argparse.ArgumentTypeError as error:
+                    bad.append(f"{value.variable}: {error}")
+    return bad
+
+
+def _given(args: argparse.Namespace, dest: str, value: object = None) -> str:
+    """How the user gave an option, for a message: ``--port``/``FAKEPAY_PORT``, with ``value``
+    ``--port 0``/``FAKEPAY_PORT=0``."""
+    variable = args.variables.get(dest)
+    if variable:
+        return variable if value is None else f"{variable}={value}"
+    option = "--" + dest.replace("_", "-")
+    return option if value is None else f"{option} {value}"
 
 
 class _Version(argparse.Action):
@@ -118,54 +163,69 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _with_help(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` (made with ``add_help=False``) with a ``--help`` whose help is a sentence too."""
+    parser.add_argument("-h", "--help", action="help", help="Show this help and exit.")
+    return parser
+
+
 def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _with_help(argparse.ArgumentParser(
         prog="fakepay",
         description="A stateful fake of the CEOS payment server, for tests.",
-    )
-    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
+        add_help=False,
+    ))
+    parser.add_argument("--version", action=_Version, nargs=0, help="Show the version and exit.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    serve = commands.add_parser(
+    serve = _with_help(commands.add_parser(
         "serve",
-        help="run the fake server",
+        help="Run the fake server.",
         description="Run the fake server until SIGINT or SIGTERM.",
         epilog=f"Every option can also be set by the environment variable in brackets; the command line wins. "
         f"An empty variable counts as unset; FAKEPAY_NO_CONTROL takes {'/'.join(YES)} or {'/'.join(NO)}.",
-    )
+        add_help=False,
+    ))
     _from_environment(
         [
-            serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"),
-            serve.add_argument("--port", type=_port, default=8080, help="port to bind; 0 picks a free one (default: 8080)"),
+            serve.add_argument(
+                "--host", type=_host, default="127.0.0.1",
+                help="The address to bind (default: 127.0.0.1); 0.0.0.0 is every address of the machine.",
+            ),
+            serve.add_argument("--port", type=_port, default=8080, help="The port to bind; 0 picks a free one (default: 8080)."),
             serve.add_argument(
                 "--scenario", metavar="NAME|FILE",
-                help=f"scenario to start from (default: the real server's behaviour); {SCENARIO_HELP}",
+                help=f"The scenario to start from (default: the real server's behaviour): {SCENARIO_HELP}.",
             ),
-            serve.add_argument("--seed", type=_seed, help="seed of the random failures (default: the scenario's, else random)"),
+            serve.add_argument("--seed", type=_seed, help="The seed of the random failures (default: the scenario's, else random)."),
             serve.add_argument(
                 "--failure-rate", type=_rate, metavar="R",
-                help="share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one)",
+                help="The share of instant payments that fail, 0 to 1 (default: the scenario's, 0.1 without one).",
             ),
-            serve.add_argument("--journal-file", metavar="F", help="also append every journal entry to F as JSON Lines"),
-            serve.add_argument("--control-token", type=_token, metavar="T", help="require 'Authorization: Bearer T' on the control API"),
+            serve.add_argument("--journal-file", metavar="F", help="Also append every journal entry to F as JSON Lines."),
+            serve.add_argument("--control-token", type=_token, metavar="T", help="Require 'Authorization: Bearer T' on the control API."),
             serve.add_argument(
                 "--allow-host", action=_AddHostNames, type=_host_names, default=[], metavar="NAME[,NAME...]",
-                help="answer control calls made to these host names too, besides IP addresses, localhost and "
-                "this machine's name ('.example.test': it and every name under it; '*': any); may be repeated",
+                help="Answer control calls made to these host names too, besides IP addresses, names of one label, "
+                "localhost and this machine's name ('.example.test': it and every name under it; '*': any). "
+                "May be repeated.",
             ),
-            serve.add_argument("--no-control", action="store_true", help="serve no control API (only /__fakepay/health)"),
+            serve.add_argument("--no-control", action="store_true", help="Serve no control API (only /__fakepay/health)."),
         ],
         environ,
     )
 
-    validate = commands.add_parser(
-        "validate", help="check scenario files", description=f"Check scenarios; exit 2 if any has a problem. {SCENARIO_HELP}."
-    )
-    validate.add_argument("files", nargs="+", metavar="NAME|FILE")
+    validate = _with_help(commands.add_parser(
+        "validate", help="Check scenario files.", add_help=False,
+        description="Check scenarios, listing every problem; the exit status is 2 if any has one.",
+    ))
+    validate.add_argument("files", nargs="+", metavar="NAME|FILE", help=f"A scenario to check: {SCENARIO_HELP}.")
 
-    secret = commands.add_parser("secret", help="print the API secret of a githubId", description="Print what GET /auth/GITHUB_ID returns.")
-    secret.add_argument("github_id", metavar="GITHUB_ID")
-    secret.add_argument("--scenario", metavar="NAME|FILE", help=f"use the signing key of this scenario; {SCENARIO_HELP}")
+    secret = _with_help(commands.add_parser(
+        "secret", help="Print the API secret of a githubId.", description="Print what GET /auth/GITHUB_ID returns.", add_help=False,
+    ))
+    secret.add_argument("github_id", metavar="GITHUB_ID", help="The githubId whose secret to print.")
+    secret.add_argument("--scenario", metavar="NAME|FILE", help=f"Use the signing key of this scenario: {SCENARIO_HELP}.")
     return parser
 
 
@@ -175,36 +235,46 @@ def _fail(*messages: str) -> int:
     return EXIT_USAGE
 
 
-def _scenario(path: str | None) -> Scenario:
-    return Scenario() if path is None else load_scenario(path)
+def _scenario(name: str | None, given: str) -> Scenario:
+    """The scenario ``name`` (none: the real server's behaviour), which the user gave as ``given``
+    (an option or a variable); ``ScenarioError`` says what is wrong, in lines for stderr."""
+    if name is None:
+        return Scenario()
+    try:
+        path = scenario_file(name)
+    except ScenarioError as error:
+        raise ScenarioError([f"fakepay: {given}: {error.problems[0]}"]) from None
+    try:
+        return load_scenario(path)
+    except OSError as error:
+        raise ScenarioError([f"fakepay: {given}: cannot read scenario: {error.strerror}: {error.filename}"]) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
-    bad = [value.message for value in vars(args).values() if isinstance(value, _BadVariable)]
+    for warning in environment_warnings(os.environ):
+        print(f"fakepay: {warning}", file=sys.stderr)
+    bad = _settle(args)
     if bad:
         return _fail(*bad)
     if args.no_control and args.control_token:
-        given = set(sys.argv[1:] if args.argv is None else args.argv)
-        on_command_line = {"--no-control" in given, any(a.startswith("--control-token") for a in given)}
-        if on_command_line != {True, False}:  # both from one place: a contradiction
-            return _fail("--no-control and --control-token (FAKEPAY_NO_CONTROL, FAKEPAY_CONTROL_TOKEN) "
-                         "contradict each other: choose one")
+        from_environment = {"no_control", "control_token"} & set(args.variables)
+        if len(from_environment) != 1:  # both from one place: a contradiction
+            return _fail(f"{_given(args, 'no_control')} and {_given(args, 'control_token')} contradict each other: choose one")
         # one from the command line, the other from the environment: the command line wins
-        args.control_token, args.no_control = (None, True) if "--no-control" in given else (args.control_token, False)
+        args.control_token, args.no_control = (args.control_token, False) if "no_control" in from_environment else (None, True)
     try:
-        scenario = _scenario(args.scenario)
+        scenario = _scenario(args.scenario, _given(args, "scenario"))
     except ScenarioError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return EXIT_USAGE
-    except OSError as error:
-        return _fail(f"cannot read scenario: {error.strerror}: {error.filename}")
     scenario = scenario.overridden(seed=args.seed, failure_rate=args.failure_rate)
     journal: TextIO | None = None
     try:
         if args.journal_file:
-            journal = open(args.journal_file, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+            journal = _open_journal(args.journal_file)
     except OSError as error:
-        return _fail(f"cannot open journal file: {error.strerror}: {args.journal_file}")
+        reason = "it is a FIFO that no process reads" if error.errno == errno.ENXIO else error.strerror
+        return _fail(f"{_given(args, 'journal_file')}: cannot open journal file: {reason}: {args.journal_file}")
     try:
         server = Server(
             PaymentService(scenario, journal_sink=journal),
@@ -214,18 +284,44 @@ def _serve(args: argparse.Namespace) -> int:
             control_token=args.control_token,
             allow_hosts=args.allow_host,
         )
+        warnings = []
         if not args.control_token and not args.no_control and not _is_loopback(args.host):
-            print(
-                f"fakepay: warning: the control API is open to the network on {args.host}: whoever reaches "
+            warnings.append(
+                f"warning: the control API is open to the network on {args.host}: whoever reaches "
                 "the port can reset fakepay or make its payments fail. Require a token with --control-token T "
-                "or FAKEPAY_CONTROL_TOKEN=T, or serve none with --no-control or FAKEPAY_NO_CONTROL=1",
-                file=sys.stderr,
+                "or FAKEPAY_CONTROL_TOKEN=T, or serve none with --no-control or FAKEPAY_NO_CONTROL=1"
             )
-        return _run(server)
+        return _run(server, warnings, lambda error: _cannot_listen(args, error))
     finally:
         if journal is not None:
             with contextlib.suppress(OSError):  # a failing journal file was reported while serving
                 journal.close()
+
+
+def _open_journal(path: str) -> TextIO:
+    """``path`` opened to append to. A FIFO is opened without waiting for a reader, so that one
+    with none is an ``OSError`` (ENXIO) rather than a start-up that hangs."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)  # none on Windows
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | nonblocking, 0o666)
+    if nonblocking:
+        os.set_blocking(descriptor, True)  # writes wait, as to any file
+    return open(descriptor, "a", encoding="utf-8")
+
+
+def _cannot_listen(args: argparse.Namespace, error: OSError) -> str:
+    """One line on why the server cannot listen where ``args`` say, and what to change."""
+    where = f"cannot listen on {_host_port(args.host, args.port)}"
+    if isinstance(error, socket.gaierror):
+        return f"{where}: {args.host} is neither an address nor a known host name ({_given(args, 'host')})"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"{where}: {args.host} is not an address of this machine ({_given(args, 'host')}; 0.0.0.0 is every one)"
+    if error.errno == errno.EADDRINUSE:
+        return f"{where}: the port is in use; choose another, or {_given(args, 'port', 0)} for a free one"
+    return f"{where}: {error.strerror or error}"
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _is_loopback(host: str) -> bool:
@@ -283,7 +379,8 @@ def _raise_open_files_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def _run(server: Server) -> int:
+def _run(server: Server, warnings: Sequence[str], cannot_listen: Callable[[OSError], str]) -> int:
+    """Serve until SIGINT or SIGTERM; once listening, print the ``warnings`` and the banner."""
     _log_to_stderr()
     _raise_open_files_limit()
 
@@ -298,20 +395,48 @@ def _run(server: Server) -> int:
         try:
             await server.start()
         except OSError as error:
-            return _fail(f"cannot listen on {server.host}:{server.port}: {error.strerror or error}")
-        service = server.service
-        print(
-            f"fakepay serving {server.url} (scenario: {service.config.name}, "
-            f"failure rate: {service.config.failure.rate:g}, seed: {service.policy.seed})",
-            flush=True,
-        )
-        if server.control:
-            print(f"dashboard: {server.url}/__fakepay/", flush=True)
+            return _fail(cannot_listen(error))
+        for warning in warnings:
+            print(f"fakepay: {warning}", file=sys.stderr)
+        print("\n".join(_banner(server)), flush=True)
         await stop.wait()
         await server.stop()
         return 0
 
     return asyncio.run(run())
+
+
+def _banner(server: Server) -> list[str]:
+    """Where fakepay serves, at URLs a person can open: bound to every address (0.0.0.0 or ::),
+    the loopback one, then this machine's own."""
+    service = server.service
+    url, every_address = server.url, []
+    if server.host in WILDCARDS:
+        family, loopback = WILDCARDS[server.host]
+        url = f"http://{_host_port(loopback, server.port)}"
+        own = _own_address(family)
+        every_address = [
+            f"listening on every address ({server.host})" + (f": also http://{_host_port(own, server.port)}" if own else ""),
+            f"from outside a container, use the host port mapped to port {server.port} (docker run -p HOST_PORT:{server.port})",
+        ]
+    return [
+        f"fakepay serving {url} (scenario: {service.config.name}, "
+        f"failure rate: {service.config.failure.rate:g}, seed: {service.policy.seed})",
+        *every_address,
+        *([f"dashboard: {url}/__fakepay/"] if server.control else []),
+    ]
+
+
+def _own_address(family: socket.AddressFamily) -> str | None:
+    """This machine's address on its default route, if it has one (in a container: the container's)."""
+    probe_address = "192.0.2.1" if family == socket.AF_INET else "2001:db8::1"  # documentation addresses
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((probe_address, 9))  # a UDP "connection" only picks a route: nothing is sent
+            address = ipaddress.ip_address(probe.getsockname()[0])
+    except OSError:  # no route, or no such family here
+        return None
+    return None if address.is_loopback or address.is_link_local or address.is_unspecified else str(address)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -332,21 +457,18 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _secret(args: argparse.Namespace) -> int:
     try:
-        scenario = _scenario(args.scenario)
+        scenario = _scenario(args.scenario, "--scenario")
         print(issue_secret(args.github_id, scenario.auth.signing_key))
     except ScenarioError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return EXIT_USAGE
     except InvalidRequest as error:
         return _fail(error.message)
-    except OSError as error:
-        return _fail(f"cannot read scenario: {error.strerror}: {error.filename}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser(os.environ).parse_args(argv)
-    args.argv = None if argv is None else list(argv)
     command = {"serve": _serve, "validate": _validate, "secret": _secret}[args.command]
     return command(args)

@@ -31,7 +31,7 @@ from .routing import Route, Router
 from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
 from .service import PaymentService
-from .validation import show
+from .validation import show, suggestion
 from .views import StateSnapshot, clock_data, config_data, payment_data
 from .wire import decode_path_value, dumps, loads_strict
 
@@ -193,7 +193,7 @@ class ControlCalls:
         """Load a shipped scenario by name (only a name: never a path on the server)."""
         shipped = shipped_scenarios()
         if name not in shipped:
-            raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}")
+            raise ItemNotFound(f"no shipped scenario '{name}'; shipped: {', '.join(shipped)}{suggestion(name, shipped)}")
         return self._load(load_scenario(name))
 
     @_route("PATCH", "/config")

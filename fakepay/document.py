@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import ScenarioError
-from .validation import describe, did_you_mean, show
+from .validation import describe, show, suggestion
 from .wire import parse_local_datetime
 
 __all__ = ["MAX_PROBLEMS", "MAX_VALUES", "Document", "Path", "Reader", "format_path"]
@@ -170,8 +170,7 @@ class Reader:
             return {}
         for key in value:
             if key not in known:
-                hint = did_you_mean(str(key), known)
-                self.problem((*path, str(key)), "unknown key" + (f"; did you mean '{hint}'?" if hint else ""), key=True)
+                self.problem((*path, str(key)), "unknown key" + suggestion(str(key), known), key=True)
         for key in required:
             if value.get(key) is None:
                 self.problem((*path, key), "is required")
@@ -224,7 +223,8 @@ class Reader:
         if isinstance(value, str) and value in choices:
             return value
         options = ", ".join(f"'{c}'" for c in choices)
-        self.problem(path, f"must be one of {options}, got {show(value, yaml=True)}")
+        hint = suggestion(value, choices) if isinstance(value, str) else ""
+        self.problem(path, f"must be one of {options}, got {show(value, yaml=True)}{hint}")
         return None
 
     def timestamp(self, value: Any, path: Path) -> datetime | None:

@@ -26,6 +26,7 @@ from .validation import (
     PAYMENT_CHECKS,
     InstantPaymentRequest,
     show,
+    suggestion,
 )
 from .wire import format_local_datetime, path_value_problem, printable
 
@@ -201,8 +202,10 @@ def scenario_file(name_or_path: str | os.PathLike[str]) -> FilePath:
     path = FilePath(text)
     if not path.is_file():
         where = "" if path.is_absolute() else f" (relative to {os.getcwd()})"
+        shipped_names = shipped_scenarios()
         raise ScenarioError([
-            f"no scenario '{text}': not a file{where} nor a shipped scenario ({', '.join(shipped_scenarios())})"
+            f"no scenario '{text}': not a file{where} nor a shipped scenario ({', '.join(shipped_names)})"
+            + suggestion(text, shipped_names)
         ])
     return path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple
 
@@ -22,6 +23,7 @@ __all__ = [
     "did_you_mean",
     "parse_instant_request",
     "show",
+    "suggestion",
     "unknown_field_warnings",
 ]
 
@@ -131,40 +133,68 @@ def parse_instant_request(body: Any) -> tuple[InstantPaymentRequest, list[str]]:
     for name, check in PAYMENT_CHECKS:
         problem = check(body.get(name))
         if problem is not None:
-            problems = problems or []
-            problems.append(f"{name} {problem}")
+            problems = problems or {}
+            problems[name] = problem
     if problems:
-        raise InvalidRequest("invalid InstantPaymentRequest: " + "; ".join(problems))
+        raise InvalidRequest(_invalid_request_message(body, problems))
     custom_data = body.get("customData")
     warnings = []
     if len(body) > 4 + ("customData" in body):  # the four required fields are there: others are unknown
-        warnings = unknown_field_warnings([name for name in body if name not in INSTANT_FIELDS], INSTANT_FIELDS)
+        warnings = unknown_field_warnings([name for name in body if name not in INSTANT_FIELDS])
     request = InstantPaymentRequest(body["storeId"], body["orderName"], body["totalPayAmount"], body["currency"], custom_data)
     return request, warnings
 
 
+def _invalid_request_message(body: dict[str, Any], problems: dict[str, str]) -> str:
+    """Every problem, then the warning of each unknown field (of the first ``MAX_WARNINGS``) that
+    looks like a misspelling of a field with a problem: ``totalPayAmount is required; unknown field
+    'amount' ignored; did you mean 'totalPayAmount'?``."""
+    unknown = itertools.islice((name for name in body if name not in INSTANT_FIELDS), MAX_WARNINGS)
+    hints = [warning for warning, close in map(_unknown_field, unknown) if close in problems]
+    return "invalid InstantPaymentRequest: " + "; ".join([f"{name} {problem}" for name, problem in problems.items()] + hints)
+
+
 def did_you_mean(name: str, known: Collection[str]) -> str | None:
-    """The known name closest to ``name``, if one is close enough to be a likely typo."""
+    """The known name closest to ``name``, if one is close enough to be a likely typo. Where all
+    known names start alike (``FAKEPAY_HOST``, ``FAKEPAY_PORT``), only what follows is compared."""
     import difflib
+    import os.path
 
     lowered = {k.lower(): k for k in known}
     low = name.lower()
     if low in lowered:
         return lowered[low]
-    close = difflib.get_close_matches(low, lowered, n=1, cutoff=0.6)
-    if close:
-        return lowered[close[0]]
+    common = os.path.commonprefix(list(lowered)) if len(lowered) > 1 else ""  # noqa: RUF071 (names, not paths)
+    if common and low.startswith(common):
+        rest = {k[len(common):]: k for k in known}
+        close = did_you_mean(name[len(common):], rest)
+        return None if close is None else rest[close]
+    matches = difflib.get_close_matches(low, lowered, n=1, cutoff=0.6)
+    if matches:
+        return lowered[matches[0]]
     containing = [k for lk, k in lowered.items() if len(low) >= 3 and (low in lk or lk in low)]
     return containing[0] if len(containing) == 1 else None
 
 
-def unknown_field_warnings(names: Sequence[str], known: Collection[str]) -> list[str]:
+def suggestion(name: str, known: Collection[str]) -> str:
+    """``; did you mean 'X'?`` for the known name ``X`` closest to ``name``, or nothing."""
+    return _hint(did_you_mean(name, known))
+
+
+def _hint(close: str | None) -> str:
+    return f"; did you mean '{close}'?" if close else ""
+
+
+def _unknown_field(name: str) -> tuple[str, str | None]:
+    """The warning of an unknown field of an instant payment, and the field it may be a misspelling of."""
+    close = did_you_mean(name, INSTANT_FIELDS) if len(name) <= MAX_SHOWN else None
+    return f"unknown field {show(name)} ignored{_hint(close)}", close
+
+
+def unknown_field_warnings(names: Sequence[str]) -> list[str]:
     """``unknown field 'amount' ignored; did you mean 'totalPayAmount'?`` for the first
-    ``MAX_WARNINGS`` names, then how many more."""
-    warnings = []
-    for name in names[:MAX_WARNINGS]:
-        hint = did_you_mean(name, known) if len(name) <= MAX_SHOWN else None
-        warnings.append(f"unknown field {show(name)} ignored" + (f"; did you mean '{hint}'?" if hint else ""))
+    ``MAX_WARNINGS`` unknown fields of an instant payment, then how many more."""
+    warnings = [warning for warning, _ in map(_unknown_field, names[:MAX_WARNINGS])]
     if len(names) > MAX_WARNINGS:
         warnings.append(f"and {len(names) - MAX_WARNINGS} more unknown fields ignored")
     return warnings

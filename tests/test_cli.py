@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fakepay import issue_secret
+from fakepay import issue_secret, shipped_scenarios
 
 from .support import FAKEPAY, environment, fetch, free_port, serving
 
@@ -55,9 +56,50 @@ def test_port_in_use_is_one_line_and_exit_2() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run([*FAKEPAY, "serve", "--port", str(port)], capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"fakepay: cannot listen on 127.0.0.1:{port}: the port is in use; choose another, or --port 0 for a free one\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "variables", "message"),
+    [
+        (["--host", "999.1.1.1"], {}, "cannot listen on 999.1.1.1:{port}: 999.1.1.1 is neither an address nor a known host name (--host)"),
+        ([], {"FAKEPAY_HOST": "203.0.113.7"},
+         "cannot listen on 203.0.113.7:{port}: 203.0.113.7 is not an address of this machine (FAKEPAY_HOST; 0.0.0.0 is every one)"),
+    ],
+)
+def test_an_address_that_cannot_be_bound_is_one_line_without_the_open_network_warning(
+    args: list[str], variables: dict[str, str], message: str
+) -> None:
+    port = free_port()
+    result = subprocess.run([*FAKEPAY, "serve", "--port", str(port), *args], env=environment(**variables),
+                            capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"fakepay: {message.format(port=port)}\n")
+
+
+def test_an_empty_host_on_the_command_line_is_refused() -> None:
+    result = subprocess.run([*FAKEPAY, "serve", "--host", ""], env=environment(), capture_output=True, text=True, timeout=20)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.endswith("error: argument --host: must be an address or a host name, such as 127.0.0.1 or 0.0.0.0\n")
+
+
+def test_bound_to_every_address_the_banner_gives_urls_a_person_can_open() -> None:
+    with serving("--host", "0.0.0.0", "--port", "0", FAKEPAY_CONTROL_TOKEN="t") as (process, banner):
+        url, port = banner.group(1, 2)
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:  # up to the dashboard's, the last
+            lines.append(line.rstrip("\n"))
+            if line.startswith("dashboard: "):
+                break
+        assert url == f"http://127.0.0.1:{port}"
+        assert len(lines) == 3, lines
+        every, container, dashboard = lines
+        assert re.fullmatch(rf"listening on every address \(0\.0\.0\.0\)(: also http://[\d.]+:{port})?", every), every
+        assert container == f"from outside a container, use the host port mapped to port {port} (docker run -p HOST_PORT:{port})"
+        assert dashboard == f"dashboard: http://127.0.0.1:{port}/__fakepay/"
+        for shown in [url, *re.findall(r"http://\S+", every)]:
+            assert fetch(f"{shown}/__fakepay/health") == (200, b'{"status":"ok"}'), shown
 
 
 def test_failure_rate_option_is_used() -> None:
@@ -80,9 +122,17 @@ def test_secret_of_a_bad_id_is_exit_2() -> None:
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["validate"], ["secret"]])
-def test_help(command: list[str]) -> None:
-    result = subprocess.run([*FAKEPAY, *command, "--help"], capture_output=True, text=True, timeout=20)
-    assert result.returncode == 0 and "usage: fakepay" in result.stdout
+def test_help_is_in_sentences(command: list[str]) -> None:
+    result = subprocess.run([*FAKEPAY, *command, "--help"], env=environment(COLUMNS="1000"), capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0 and result.stdout.startswith("usage: fakepay")
+    paragraphs = result.stdout.split("\n\n")[1:]  # after the usage: a description, lists of options, an epilog
+    texts = [paragraph for paragraph in paragraphs if not paragraph.endswith(":") and ":\n" not in paragraph]
+    entries = re.findall(r"^ {2,}\S+(?: \S+)*(?: {2,}|\n {6,})(.+)$", result.stdout, re.MULTILINE)
+    assert texts and entries
+    for text in [*texts, *entries]:
+        text = re.sub(r" \[env FAKEPAY_\w+\]$", "", " ".join(text.split()))
+        assert text.endswith("."), text
+        assert all(sentence[0].isupper() for sentence in re.split(r"(?<=\.) ", text)), text
 
 
 @pytest.mark.parametrize("args", [["--port", "70000"], ["--failure-rate", "2"], ["--seed", "-1"], ["--bogus"]])
@@ -248,3 +298,93 @@ def test_a_control_token_must_be_sendable_in_a_header(token: str, capsys: pytest
 def test_the_command_line_wins_over_the_environment_for_control() -> None:
     with serving("--no-control", FAKEPAY_CONTROL_TOKEN="T") as (_, banner):
         assert fetch(f"{banner.group(1)}/__fakepay/state")[0] == 404  # no control API, and no token needed
+
+
+def test_a_missing_scenario_from_the_environment_names_the_variable(tmp_path: Path) -> None:
+    result = subprocess.run([*FAKEPAY, "serve"], env=environment(FAKEPAY_SCENARIO="happypath"), cwd=tmp_path,
+                            capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"fakepay: FAKEPAY_SCENARIO: no scenario 'happypath': not a file (relative to {tmp_path}) nor a shipped scenario "
+        f"({', '.join(shipped_scenarios())}); did you mean 'happy-path'?\n"
+    )
+
+
+def test_a_misspelled_variable_is_warned_about_once_with_the_closest_name() -> None:
+    with serving(FAKEPAY_FAILURE_RATIO="0", FAKEPAY_SEED="7") as (process, banner):
+        assert banner.group(4, 5) == ("0.1", "7")  # the misspelled one changed nothing
+        process.terminate()
+        process.wait(timeout=5)
+        assert process.stderr is not None
+        assert process.stderr.read() == (
+            "fakepay: warning: FAKEPAY_FAILURE_RATIO is ignored: fakepay reads no such variable; did you mean "
+            "'FAKEPAY_FAILURE_RATE'?\n"
+        )
+
+
+def test_every_variable_of_serve_is_known_so_never_warned_about() -> None:
+    from fakepay import environment_warnings
+
+    result = subprocess.run([*FAKEPAY, "serve", "--help"], env=environment(COLUMNS="200"), capture_output=True, text=True, timeout=20)
+    variables = re.findall(r"\[env (FAKEPAY_\w+)\]", result.stdout)
+    assert variables and environment_warnings(dict.fromkeys(variables, "1")) == []
+    assert environment_warnings({"FAKEPAY_FOO": "1", "fakepay_url": "x", "FAKEPAY_SEEDS": ""}) == [
+        "warning: FAKEPAY_FOO is ignored: fakepay reads no such variable",
+        "warning: fakepay_url is ignored: fakepay reads no such variable; did you mean 'FAKEPAY_URL'?",
+    ]
+
+
+@pytest.mark.parametrize("no_control", ["--no-control", "--no-contr", "--no-c"])
+def test_an_abbreviated_no_control_wins_over_the_environment_as_the_full_option(no_control: str) -> None:
+    with serving(no_control, FAKEPAY_CONTROL_TOKEN="T") as (process, banner):
+        assert fetch(f"{banner.group(1)}/__fakepay/state", headers={"Authorization": "Bearer T"})[0] == 404
+        process.terminate()
+        process.wait(timeout=5)
+        assert process.stderr.read() == ""  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("control_token", [["--control-token", "T"], ["--control-tok", "T"], ["--control-token=T"]])
+def test_an_abbreviated_control_token_wins_over_the_environment_as_the_full_option(control_token: list[str]) -> None:
+    with serving(*control_token, FAKEPAY_NO_CONTROL="1") as (_, banner):
+        assert fetch(f"{banner.group(1)}/__fakepay/state")[0] == 401
+        assert fetch(f"{banner.group(1)}/__fakepay/state", headers={"Authorization": "Bearer T"})[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "variables", "message"),
+    [
+        (["--no-contr", "--control-tok", "T"], {}, "--no-control and --control-token contradict each other: choose one"),
+        ([], {"FAKEPAY_NO_CONTROL": "1", "FAKEPAY_CONTROL_TOKEN": "T"},
+         "FAKEPAY_NO_CONTROL and FAKEPAY_CONTROL_TOKEN contradict each other: choose one"),
+    ],
+)
+def test_no_control_and_a_token_from_one_place_contradict(args: list[str], variables: dict[str, str], message: str) -> None:
+    result = subprocess.run([*FAKEPAY, "serve", *args], env=environment(**variables), capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"fakepay: {message}\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_journal_fifo_that_no_process_reads_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "journal"
+    os.mkfifo(fifo)
+    result = subprocess.run([*FAKEPAY, "serve", "--port", "0"], env=environment(FAKEPAY_JOURNAL_FILE=str(fifo)),
+                            capture_output=True, text=True, timeout=10)  # it used to wait for a reader for ever
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"fakepay: FAKEPAY_JOURNAL_FILE: cannot open journal file: it is a FIFO that no process reads: {fifo}\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_journal_fifo_with_a_reader_gets_the_journal(tmp_path: Path) -> None:
+    fifo = tmp_path / "journal"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with serving("--journal-file", str(fifo)) as (_, banner):
+            assert fetch(f"{banner.group(1)}/auth/alice")[0] == 200
+            os.set_blocking(reader, True)
+            with os.fdopen(reader) as lines:
+                reader = -1
+                assert json.loads(lines.readline())["path"] == "/auth/alice"
+    finally:
+        if reader != -1:
+            os.close(reader)

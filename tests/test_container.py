@@ -129,8 +129,9 @@ def test_healthy_on_the_mapped_port_and_by_its_own_healthcheck(run: Callable[...
     container = run()
     assert fetch(f"{container.url}/__fakepay/health") == (200, b'{"status":"ok"}')
     podman("healthcheck", "run", container.id)  # the image's HEALTHCHECK, which exits non-zero when unhealthy
-    assert "fakepay serving http://" in container.logs()
-    assert "(scenario: default, failure rate: 0.1" in container.logs()
+    logs = container.logs()
+    assert "fakepay serving http://127.0.0.1:8080 (scenario: default, failure rate: 0.1" in logs
+    assert "from outside a container, use the host port mapped to port 8080 (docker run -p HOST_PORT:8080)" in logs
 
 
 def test_a_payment_over_the_mapped_port(run: Callable[..., Container]) -> None:

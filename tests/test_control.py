@@ -249,6 +249,8 @@ async def test_shipped_scenarios_are_listed_and_loaded_by_name(api: Api) -> None
         missing = await api.client.post(URL(f"/__fakepay/scenarios/{name}", encoded=True))
         assert missing.status == 404
         assert (await missing.json())["message"].startswith(f"no shipped scenario '{unquote(name)}'; shipped: always-fail, ")
+    misspelled = await api.client.post("/__fakepay/scenarios/happypath")
+    assert (await misspelled.json())["message"].endswith("slow-network; did you mean 'happy-path'?")
     path = await api.client.post(URL("/__fakepay/scenarios/..%2Fscenario.schema", encoded=True))
     assert (path.status, (await path.json())["type"]) == (400, "INVALID_REQUEST")
     assert (await api.control("GET", "/state"))["scenario"] == "always-fail"

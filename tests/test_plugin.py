@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import fnmatch
+import http.server
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .support import scenario_of, serving
+from fakepay import shipped_scenarios
+
+from .support import free_port, scenario_of, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,11 +206,38 @@ def test_shipped_scenarios_by_name_and_a_missing_one_in_a_marker(consumer: pytes
     assert "FileNotFoundError" not in result.stdout.str()
 
 
+#: Many tests on the fixture: a mistake in a setting of the session is still one line.
+SEVENTEEN = "import pytest\n\n@pytest.mark.parametrize('n', range(17))\ndef test_it(fakepay, n):\n    pass\n"
+
+
+def usage_error(result: pytest.RunResult) -> str:
+    """The one line of a usage error (exit status 4, no test run, no traceback), without ``ERROR: ``."""
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and "\nE   " not in output and " passed" not in output and " error" not in output
+    [line] = [line for line in result.stderr.lines if line.strip() and "PytestAssertRewriteWarning" not in line]
+    assert line.startswith("ERROR: ")
+    return line.removeprefix("ERROR: ")
+
+
 def test_a_missing_scenario_option_is_a_usage_error(consumer: pytest.Pytester) -> None:
-    consumer.makepyfile(test_it="def test_it(fakepay):\n    pass\n")
-    result = consumer.runpytest("--fakepay-scenario", "happy-paht")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: no scenario 'happy-paht': not a file (relative to {consumer.path}) nor a shipped*"])
+    consumer.makepyfile(test_it=SEVENTEEN)
+    assert usage_error(consumer.runpytest("--fakepay-scenario", "happy-paht")) == (
+        f"--fakepay-scenario: no scenario 'happy-paht': not a file (relative to {consumer.path}) nor a shipped scenario "
+        f"({', '.join(shipped_scenarios())}); did you mean 'happy-path'?"
+    )
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_a_scenario_file_with_a_mistake_is_a_usage_error_naming_the_setting(consumer: pytest.Pytester, how: str) -> None:
+    consumer.makefile(".yaml", bad="version: 1\nfailure: {rate: 2}\n")
+    consumer.makepyfile(test_it=SEVENTEEN)
+    if how == "ini":
+        consumer.makeini(INI + "fakepay_scenario = bad.yaml\n")
+        given, result = "ini option fakepay_scenario", consumer.runpytest()
+    else:
+        given, result = "--fakepay-scenario", consumer.runpytest("--fakepay-scenario", "bad.yaml")
+    assert usage_error(result) == f"{given}: bad.yaml:2:17: failure.rate: must be a number from 0 to 1, got 2"
 
 
 URL_TEST = """
@@ -269,9 +302,6 @@ def test_a_control_token(consumer: pytest.Pytester, how: str, monkeypatch: pytes
     consumer.makepyfile(test_token="def test_it(fakepay):\n    fakepay.set_failure_rate(1.0)\n")
     with serving("--control-token", "s3cret") as (_, banner):
         url = banner.group(1)
-        result = consumer.runpytest("--fakepay-url", url)
-        result.assert_outcomes(errors=1)
-        result.stdout.fnmatch_lines(["*401 UNAUTHORIZED: the control API needs 'Authorization: Bearer <control token>'*"])
         if how == "option":
             result = consumer.runpytest("--fakepay-url", url, "--fakepay-control-token", "s3cret")
         elif how == "ini":
@@ -283,17 +313,132 @@ def test_a_control_token(consumer: pytest.Pytester, how: str, monkeypatch: pytes
         result.assert_outcomes(passed=1)
 
 
-def test_attaching_to_nothing_says_so(consumer: pytest.Pytester) -> None:
-    consumer.makepyfile(test_nothing="def test_it(fakepay):\n    pass\n")
-    with __import__("socket").socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = consumer.runpytest("--fakepay-url", f"http://127.0.0.1:{port}")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*no fakepay answers at http://127.0.0.1:{port}*"])
+def test_a_missing_control_token_is_a_usage_error_naming_the_settings(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    with serving("--control-token", "s3cret") as (_, banner):
+        url = banner.group(1)
+        assert usage_error(consumer.runpytest("--fakepay-url", url)) == (
+            f"the fakepay at {url} needs a control token: give the one it was started with as --fakepay-control-token T, "
+            "the ini option fakepay_control_token or FAKEPAY_CONTROL_TOKEN"
+        )
 
 
-def test_each_xdist_worker_has_its_own_server(consumer: pytest.Pytester, tmp_path: Path) -> None:
+def test_a_wrong_control_token_is_a_usage_error_naming_where_it_was_given(consumer: pytest.Pytester,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    monkeypatch.setenv("FAKEPAY_CONTROL_TOKEN", "wrong")
+    with serving("--control-token", "s3cret") as (_, banner):
+        url = banner.group(1)
+        assert usage_error(consumer.runpytest("--fakepay-url", url)) == (
+            f"FAKEPAY_CONTROL_TOKEN: the fakepay at {url} refused this control token"
+        )
+
+
+def test_attaching_to_nothing_is_a_usage_error(consumer: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer.makepyfile(test_nothing=SEVENTEEN)
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("FAKEPAY_URL", url)
+    assert fnmatch.fnmatch(usage_error(consumer.runpytest()), f"FAKEPAY_URL: no fakepay answers at {url}: *")
+
+
+def test_a_url_that_is_not_a_fakepay_url_is_a_usage_error(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    assert usage_error(consumer.runpytest("--fakepay-url", "https://fakepay.example/api")) == (
+        "--fakepay-url: a fakepay URL is http://HOST:PORT, got 'https://fakepay.example/api'"
+    )
+
+
+@pytest.fixture
+def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Another web server (not a fakepay), answering every GET with ``request.param``'s status and an HTML page."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(request.param)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!DOCTYPE html><html><body><h1>Not here</h1></body></html>")
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) as server:
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    ("web_server", "why"), [(404, "is not a fakepay with a control API (it answered 404)"), (200, "is not a fakepay (it answered without JSON)")],
+    indirect=["web_server"],
+)
+def test_a_server_that_is_not_a_fakepay_is_a_usage_error(consumer: pytest.Pytester, web_server: str, why: str) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    consumer.makeini(INI + f"fakepay_url = {web_server}\n")
+    assert usage_error(consumer.runpytest()) == f"ini option fakepay_url: {web_server} {why}"
+
+
+def test_with_xdist_a_fakepay_that_is_not_there_is_one_usage_error(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    url = f"http://127.0.0.1:{free_port()}"
+    assert fnmatch.fnmatch(usage_error(consumer.runpytest_subprocess("-n", "2", "-p", "xdist", "--fakepay-url", url)),
+                           f"--fakepay-url: no fakepay answers at {url}: *")
+
+
+def test_a_project_that_does_not_use_the_fixture_is_not_stopped_by_a_url_of_nothing(
+    consumer: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer.makepyfile(test_plain="def test_plain():\n    pass\n")
+    monkeypatch.setenv("FAKEPAY_URL", f"http://127.0.0.1:{free_port()}")
+    consumer.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("failure_rate=2", "@pytest.mark.fakepay: failure_rate=2: must be a number from 0 to 1, got 2"),
+        ("seed=-1", "@pytest.mark.fakepay: seed=-1: must be an integer from 0 to 9223372036854775807, got -1"),
+        ("scenario='happypath'", "@pytest.mark.fakepay: scenario: no scenario 'happypath': not a file (relative to *) nor a "
+                                 "shipped scenario (*); did you mean 'happy-path'?"),
+        ("scenario='bad.yaml'", "@pytest.mark.fakepay: scenario: bad.yaml:1:1: nme: unknown key; did you mean 'name'?"),
+        ("scenario=7", "@pytest.mark.fakepay: scenario= takes a shipped scenario's name, or a file relative to the current "
+                       "directory; got 7"),
+    ],
+)
+def test_a_bad_marker_is_one_error_of_its_test_without_a_traceback(consumer: pytest.Pytester, marker: str, message: str) -> None:
+    consumer.makefile(".yaml", bad="nme: x\n")
+    consumer.makepyfile(
+        test_marked=f"""
+        import pytest
+
+        @pytest.mark.fakepay({marker})
+        def test_marked(fakepay):
+            pass
+
+        def test_plain(fakepay):
+            pass
+        """
+    )
+    result = consumer.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    output = result.stdout.str()
+    assert "Traceback" not in output and "During handling" not in output and "\nE   " not in output
+    result.stdout.fnmatch_lines(["*_ ERROR at setup of test_marked _*", message, "*short test summary info*"])
+
+
+def test_a_misspelled_variable_is_warned_about_once(consumer: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    monkeypatch.setenv("FAKEPAY_URLL", "http://127.0.0.1:8080")
+    result = consumer.runpytest()
+    result.assert_outcomes(passed=17)
+    assert [line for line in result.stderr.lines if "FAKEPAY" in line] == [
+        "fakepay: warning: FAKEPAY_URLL is ignored: fakepay reads no such variable; did you mean 'FAKEPAY_URL'?"
+    ]
+
+
+def test_each_xdist_worker_has_its_own_server(consumer: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     consumer.makepyfile(
         test_workers=f"""
         import os, pytest
@@ -306,7 +451,10 @@ def test_each_xdist_worker_has_its_own_server(consumer: pytest.Pytester, tmp_pat
                 f.write(fakepay.url + "\\n")
         """
     )
-    consumer.runpytest_subprocess("-n", "2", "-p", "xdist").assert_outcomes(passed=8)
+    monkeypatch.setenv("FAKEPAY_SEEDS", "7")
+    result = consumer.runpytest_subprocess("-n", "2", "-p", "xdist")
+    result.assert_outcomes(passed=8)
+    assert result.stderr.str().count("FAKEPAY_SEEDS is ignored") == 1  # by the controller only
     urls = {path.name: set(path.read_text().split()) for path in tmp_path.iterdir()}
     assert set(urls) == {"gw0", "gw1"}
     assert all(len(u) == 1 for u in urls.values()) and urls["gw0"] != urls["gw1"]

@@ -98,6 +98,29 @@ async def test_unknown_fields_are_ignored(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"storeId": "s", "orderName": "o", "currency": "KRW", "amount": 5, "extra": 1},
+            "invalid InstantPaymentRequest: totalPayAmount is required; unknown field 'amount' ignored; "
+            "did you mean 'totalPayAmount'?",
+        ),
+        (
+            {"storeId": "s", "orderName": "o", "totalPayAmount": 5, "Currency": "KRW", "currency": "EUR"},
+            "invalid InstantPaymentRequest: currency must be 'KRW' or 'USD', got 'EUR'; unknown field 'Currency' "
+            "ignored; did you mean 'currency'?",
+        ),
+        (  # a misspelling of a field that is fine is no hint on a 400
+            {"storeId": "s", "orderName": "o", "totalPayAmount": 0, "currency": "KRW", "storeid": "s"},
+            "invalid InstantPaymentRequest: totalPayAmount must be an integer from 1 to 2147483647, got 0",
+        ),
+    ],
+)
+async def test_a_400_names_the_unknown_field_that_looks_like_a_bad_one(api: Api, body: dict, message: str) -> None:
+    assert await error_of(await api.pay("p1", body=body)) == (400, "INVALID_REQUEST", message)
+
+
+@pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"storeId": None}, "storeId"),

@@ -84,11 +84,19 @@ def test_a_missing_scenario_is_one_problem_saying_where_it_was_looked_for(
     with pytest.raises(ScenarioError) as caught:
         load_scenario("happy-paht")
     assert caught.value.problems == [
-        f"no scenario 'happy-paht': not a file (relative to {tmp_path}) nor a shipped scenario ({NAMES})"
+        f"no scenario 'happy-paht': not a file (relative to {tmp_path}) nor a shipped scenario ({NAMES}); "
+        "did you mean 'happy-path'?"
     ]
     with pytest.raises(ScenarioError) as caught:
         scenario_file(tmp_path / "gone.yaml")
     assert caught.value.problems == [f"no scenario '{tmp_path}/gone.yaml': not a file nor a shipped scenario ({NAMES})"]
+
+
+@pytest.mark.parametrize(("name", "hint"), [("happypath", "happy-path"), ("lost-response", "lost-responses"), ("Default", "default")])
+def test_a_misspelled_shipped_scenario_is_named(name: str, hint: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        scenario_file(name)
+    assert caught.value.problems[0].endswith(f"nor a shipped scenario ({NAMES}); did you mean '{hint}'?")
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -145,6 +153,12 @@ BAD = {
     ),
     "rule with bad operation": ("rules:\n  - when: {operation: refund}\n    then: fail\n", "s.yaml:2:23: rules[0].when.operation: must be one of"),
     "rule with bad outcome": ("rules:\n  - then: explode\n", "s.yaml:2:11: rules[0].then: must be one of 'succeed'"),
+    "rule with a misspelled outcome": (
+        "rules:\n  - then: lost-response\n",
+        "s.yaml:2:11: rules[0].then: must be one of 'succeed', 'fail', 'timeout', 'reset', 'lost_response', "
+        "got 'lost-response'; did you mean 'lost_response'?",
+    ),
+    "misspelled auth mode": ("auth: {mode: any_jwt}\n", "auth.mode: must be one of 'strict', 'any-jwt', got 'any_jwt'; did you mean 'any-jwt'?"),
     "rule with two outcomes": ("rules:\n  - then: {delay_ms: 5, status: 500}\n", "s.yaml:2:11: rules[0].then: needs exactly one of"),
     "rule without then": ("rules:\n  - when: {operation: get}\n", "s.yaml:2:5: rules[0].then: is required"),
     "rule with zero times": ("rules:\n  - then: fail\n    times: 0\n", "s.yaml:3:12: rules[0].times: must be an integer from 1"),
@@ -258,7 +272,8 @@ def test_a_missing_scenario_is_one_line_and_exit_2(tmp_path: Path, command: list
                             text=True, timeout=30, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        f"no scenario 'scenarios/happy-path.yaml': not a file (relative to {tmp_path}) nor a shipped scenario ({NAMES})\n"
+        f"fakepay: --scenario: no scenario 'scenarios/happy-path.yaml': not a file (relative to {tmp_path}) "
+        f"nor a shipped scenario ({NAMES}); did you mean 'happy-path'?\n"
     )
 
 
