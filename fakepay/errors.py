@@ -12,6 +12,7 @@ FakePayError
 ├── AlreadyPaid              409 ALREADY_PAID: instant for a PAID or CANCELLED id
 ├── AlreadyCancelled         409 PAYMENT_ALREADY_CANCELLED: cancel of a CANCELLED payment
 ├── PaymentNotPaid           409 PAYMENT_NOT_PAID: cancel of a FAILED payment
+├── TooManyRules             409 TOO_MANY_RULES: a rule added while as many are in force as fakepay keeps
 ├── PayloadTooLarge          413 PAYLOAD_TOO_LARGE: a body over 1 MiB
 ├── UnsupportedMediaType     415 UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON
 ├── PaymentFailed            500 PAYMENT_FAILED: the simulated failure (status configurable)
@@ -42,6 +43,7 @@ __all__ = [
     "PaymentNotPaid",
     "RouteNotFound",
     "ScenarioError",
+    "TooManyRules",
     "TooManySubscribers",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -135,6 +137,13 @@ class PaymentNotPaid(FakePayError, type="PAYMENT_NOT_PAID", status=409):
     """A cancel of a payment that never succeeded (``FAILED``); raised with its id."""
 
     template = "payment '{}' is FAILED, not PAID; there is nothing to cancel"
+
+
+class TooManyRules(FakePayError, type="TOO_MANY_RULES", status=409):
+    """A rule added while as many rules are in force as fakepay keeps; raised with that number."""
+
+    template = ("{} rules are in force already, the most fakepay keeps; delete some "
+                "(DELETE /__fakepay/rules/{{id}}, or all with DELETE /__fakepay/rules) and add it again")
 
 
 class PayloadTooLarge(FakePayError, type="PAYLOAD_TOO_LARGE", status=413):

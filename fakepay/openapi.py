@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .payments import STATUSES
-from .rules import FAULTS, OPERATIONS
+from .rules import FAULTS, MAX_RULES, OPERATIONS
 from .validation import CURRENCIES, INT_MAX
 
 __all__ = ["openapi_document"]
@@ -155,7 +155,7 @@ def _control() -> dict[str, Any]:
         },
         "/__fakepay/rules": {
             "get": _control_operation("The rules in force", rules),
-            "post": _control_operation("Add a rule", _ref("ActiveRule"), body=_ref("Rule")),
+            "post": _add_rule(),
             "delete": _control_operation("Clear the rules", rules),
         },
         "/__fakepay/rules/{id}": {"delete": _delete_rule(rules)},
@@ -216,6 +216,12 @@ def _load_shipped() -> dict[str, Any]:
     return operation
 
 
+def _add_rule() -> dict[str, Any]:
+    operation = _control_operation("Add a rule", _ref("ActiveRule"), body=_ref("Rule"))
+    operation["responses"]["409"] = _json(_ref("Error"), f"TOO_MANY_RULES: {MAX_RULES} rules are in force already")
+    return operation
+
+
 def _delete_rule(rules: dict[str, Any]) -> dict[str, Any]:
     operation = _control_operation("Delete one rule; answers the rules left", rules)
     operation["parameters"] = [_path_parameter("id", {"type": "string", "pattern": "^[0-9]{1,18}$"})]
@@ -230,7 +236,9 @@ _EVENT_TYPES = {
     "reset": "back to the scenario's start: `owner` (null: everything)",
     "scenario": "a scenario loaded: `scenario` (its name), `seed`",
     "config": "the configuration changed: `config`",
-    "rules": "a rule added, used, deleted or cleared: `rules` (every ActiveRule)",
+    "rule": "a rule added, or its count used: `rule` (that ActiveRule)",
+    "rule_deleted": "a rule deleted: `id`",
+    "rules": "the rules cleared: `rules` (an empty list)",
     "clock": "the clock frozen, advanced or resumed: `clock`",
     "requests_cleared": "journal entries dropped: `owner` (null: all)",
     "dropped": "this subscriber fell over 1,000 events behind; `count` events were skipped here",

@@ -10,9 +10,12 @@ from typing import Any
 
 from .validation import InstantPaymentRequest
 
-__all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Kind", "Operation", "Outcome", "Rule", "When", "compile_glob"]
+__all__ = ["FAULTS", "MAX_GLOB", "MAX_RULES", "OPERATIONS", "Attempt", "Kind", "Operation", "Outcome", "Rule", "When", "compile_glob"]
 
 DEFAULT_TIMEOUT_S = 30.0
+#: Rules in force at once (a scenario's, and those added since), so that matching a request, and
+#: the list the control API shows, stay small.
+MAX_RULES = 1000
 
 
 class Operation(str, Enum):

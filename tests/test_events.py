@@ -16,6 +16,7 @@ from fakepay import PaymentService, Server, create_app
 from fakepay import control as control_module
 from fakepay import events as events_module
 from fakepay.events import QUEUE_BYTES, Events
+from fakepay.rules import MAX_RULES
 
 from .support import BODY, FROZEN, Api, bearer, scenario, serving
 
@@ -84,11 +85,17 @@ async def test_control_changes_are_events(client: TestClient, api: Api) -> None:
     config = await stream.next()
     assert (config["type"], config["config"]["failure"]["rate"]) == ("config", 0.5)
     await api.control("POST", "/rules", json={"when": {"operation": "instant"}, "then": "fail", "times": 1})
-    assert await stream.next() == {"type": "rules", "rules": [
-        {"id": 1, "when": {"operation": "instant"}, "then": "fail", "times": 1, "remaining": 1},
-    ]}
+    assert await stream.next() == {"type": "rule", "rule": {
+        "id": 1, "when": {"operation": "instant"}, "then": "fail", "times": 1, "remaining": 1,
+    }}
     assert (await api.pay("p1")).status == 500
-    assert [e["type"] for e in [await stream.next() for _ in range(3)]] == ["rules", "payment", "request"]
+    used, paid, request = [await stream.next() for _ in range(3)]
+    assert (used["type"], used["rule"]["id"], used["rule"]["remaining"]) == ("rule", 1, 0)
+    assert (paid["type"], request["type"]) == ("payment", "request")
+    await api.control("POST", "/rules", json={"then": "succeed"})
+    assert (await stream.next())["rule"]["id"] == 2
+    await api.control("DELETE", "/rules/1")
+    assert await stream.next() == {"type": "rule_deleted", "id": 1}
     await api.control("DELETE", "/rules")
     assert await stream.next() == {"type": "rules", "rules": []}
     await api.control("POST", "/clock", json={"advance_ms": 1000})
@@ -107,6 +114,18 @@ async def test_control_changes_are_events(client: TestClient, api: Api) -> None:
     assert await stream.next() == {"type": "requests_cleared", "owner": None}
     await api.control("PUT", "/scenario", json={"name": "next", "seed": 3})
     assert await stream.types(3) == ["requests_cleared", "reset", "scenario"]
+
+
+async def test_a_rule_used_is_published_alone_however_many_are_in_force(aiohttp_client: Any) -> None:
+    others = [{"when": {"owner": f"o{i}"}, "then": "fail"} for i in range(MAX_RULES - 1)]
+    rules = [*others, {"when": {"operation": "instant"}, "then": "succeed", "times": 5}]
+    client = await aiohttp_client(create_app(PaymentService(scenario(rules=rules))))
+    stream = await subscribe(client)
+    assert (await Api(client).pay("p1")).status == 200
+    assert await stream.next() == {"type": "rule", "rule": {
+        "id": MAX_RULES, "when": {"operation": "instant"}, "then": "succeed", "times": 5, "remaining": 4,
+    }}
+    assert await stream.types(2) == ["payment", "request"]
 
 
 async def test_a_scenario_load_names_it_and_its_seed(client: TestClient, api: Api) -> None:

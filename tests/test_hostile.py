@@ -18,6 +18,7 @@ import pytest
 
 from fakepay import FakePay, issue_secret
 from fakepay.cli import main
+from fakepay.rules import MAX_RULES
 
 from .support import FROZEN
 
@@ -420,6 +421,20 @@ def test_a_bad_query_is_a_json_400_and_changes_nothing(fake: FakePay, method: st
     before = fake.state()
     assert_json_error(*exchange(fake, request(method, f"/__fakepay{target}")), 400, words)
     assert fake.state() == before
+
+
+def test_rules_are_bounded_with_a_clear_error(fake: FakePay) -> None:
+    rules = [{"when": {"owner": f"o{i}"}, "then": "fail"} for i in range(MAX_RULES)]
+    fake.load_scenario({**SCENARIO, "rules": rules})
+    try:
+        assert_json_error(*exchange(fake, request("POST", "/__fakepay/rules", b'{"then":"fail"}')), 409,
+                          "1000 rules are in force already, the most fakepay keeps; delete some")
+        assert len(fake.state()["rules"]) == MAX_RULES
+        too_many = json.dumps({**SCENARIO, "rules": [*rules, {"then": "fail"}]}).encode()
+        assert_json_error(*exchange(fake, request("PUT", "/__fakepay/scenario", too_many)), 400,
+                          "rules: at most 1000 rules, got 1001")
+    finally:
+        fake.load_scenario(SCENARIO)
 
 
 def test_a_clock_cannot_be_run_out_of_years(fake: FakePay) -> None:
