@@ -24,9 +24,9 @@ from .errors import (
     TooManySubscribers,
     Unauthorized,
 )
+from .globs import MAX_GLOB
 from .responses import ConnectionActivity, json_response, read_body, refusal
 from .routing import Route, Router
-from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
 from .service import PaymentService
 from .validation import show

@@ -16,9 +16,10 @@ from .auth import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
 from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
 from .errors import ScenarioError
+from .globs import MAX_GLOB
 from .journal import DEFAULT_MAX_ENTRIES
 from .payments import FAILED, PAID, STATUSES
-from .rules import FAULTS, MAX_GLOB, MAX_RULES, OPERATIONS, Kind, Outcome, Rule, When
+from .rules import FAULTS, MAX_RULES, OPERATIONS, Kind, Outcome, Rule, When
 from .validation import (
     CURRENCIES,
     INSTANT_FIELDS,

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 from fakepay import AlreadyCancelled, AlreadyPaid, Clock, PaymentNotFound, PaymentNotPaid, PaymentService, Unauthorized
 from fakepay.auth import DEFAULT_SIGNING_KEY, ISSUED_AT, Authenticator, issue_secret
 from fakepay.errors import InvalidRequest
+from fakepay.globs import Glob
 from fakepay.validation import InstantPaymentRequest
 from fakepay.wire import decode_path_value, format_local_datetime, parse_local_datetime
 
@@ -105,6 +109,36 @@ def test_path_values_decode(raw: str, value: str) -> None:
 def test_bad_path_values_are_refused(raw: str) -> None:
     with pytest.raises(InvalidRequest):
         decode_path_value(raw)
+
+
+# -- globs ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text("ab*?[]!-", max_size=12), st.text("ab*?[]!-", max_size=12))
+def test_a_glob_matches_as_fnmatch_does(pattern: str, text: str) -> None:
+    assert Glob(pattern).matches(text) is fnmatch.fnmatchcase(text, pattern)
+
+
+@pytest.mark.parametrize("pattern, text, expected", [
+    ("*" + "?" * 254 + "b", "a" * 8000 + "b", True),
+    ("*" + "?" * 254 + "b", "a" * 8000, False),
+    ("x*[*]*y", "x--*--y", True),
+    ("a*b*c", "abc", True),
+    ("a*b*c", "acb", False),
+    ("*a*a*", "a", False),
+    ("[!a]*", "ba", True),
+    ("[", "[", True),
+    ("*", "\n", True),
+])
+def test_a_glob_matches_the_whole_text(pattern: str, text: str, expected: bool) -> None:
+    assert Glob(pattern).matches(text) is expected
+
+
+def test_a_glob_costs_what_it_looks_for_between_stars() -> None:
+    assert Glob("*" + "?" * 254 + "b").cost(8000) == 255  # compared in place at the end
+    assert Glob("/payments/*/instant").cost(8000) == 18
+    assert Glob("*" + "?a" * 126 + "*").cost(100) == 252 * 100 + 100  # looked for at every place
 
 
 # -- clock ----------------------------------------------------------------------------------

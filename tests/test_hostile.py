@@ -437,6 +437,32 @@ def test_rules_are_bounded_with_a_clear_error(fake: FakePay) -> None:
         fake.load_scenario(SCENARIO)
 
 
+def test_a_path_filter_over_long_journaled_paths_is_answered_at_once(fake: FakePay) -> None:
+    import http.client
+    import time
+    from urllib.parse import quote
+
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def get(target: str) -> tuple[int, bytes]:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    for _ in range(1900):  # as many paths of 8,000 characters as the journal keeps
+        assert get("/payments/" + "a" * 8000)[0] == 400
+    started = time.perf_counter()
+    assert get("/__fakepay/requests?path=" + quote("*" + "?" * 254 + "b")) == (200, b'{"requests":[]}')
+    status, body = get("/__fakepay/requests?path=" + quote("*" + "?a" * 126 + "?b*"))
+    assert_json_error(status, {"content-type": "application/json"}, body, 400,
+                      "takes too long over the paths journaled (each place of a path is tried for its 254 characters")
+    assert time.perf_counter() - started < 1  # it took 5 s when the glob was a regular expression
+    status, body = get("/__fakepay/requests?limit=1&path=" + quote("/payments/a*"))
+    assert status == 200 and len(json.loads(body)["requests"]) == 1
+    connection.close()
+
+
 def test_a_clock_cannot_be_run_out_of_years(fake: FakePay) -> None:
     fake.resume_time()
     century = 100 * 365 * 24 * 3600 * 1000  # the most one call may move the clock
