@@ -109,8 +109,9 @@ def _route(method: str, path: str, query: tuple[str, ...] | None = ()) -> Callab
 class ControlCalls:
     """The handlers of ``/__fakepay``."""
 
-    def __init__(self, service: PaymentService, token_required: bool = False) -> None:
+    def __init__(self, service: PaymentService, activity: ConnectionActivity, token_required: bool = False) -> None:
         self._service = service
+        self._activity = activity
         self._token_required = token_required
 
     @_route("GET", "/health", query=None)
@@ -251,7 +252,7 @@ class ControlCalls:
     @_route("GET", "/events")
     async def events(self, request: web.BaseRequest) -> web.StreamResponse:
         """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
-        the client leaves or the server stops."""
+        the client leaves (its subscription ends at once) or the server stops."""
         response = web.StreamResponse(headers={
             hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8",
             hdrs.CACHE_CONTROL: "no-cache",
@@ -263,6 +264,7 @@ class ControlCalls:
         if len(events.subscribers) >= MAX_SUBSCRIBERS:
             raise TooManySubscribers(MAX_SUBSCRIBERS)
         subscription = events.subscribe()
+        self._activity.closed(request).add_done_callback(lambda _: subscription.close())
         try:
             await response.prepare(request)
             await response.write(b'data: {"type":"ready"}\n\n')
@@ -307,7 +309,7 @@ class ControlApi:
         self._activity = activity
         # Compared as the bytes sent: aiohttp decodes header bytes that are not UTF-8 as surrogates.
         self._expected = f"Bearer {token}".encode("utf-8", "surrogateescape") if token else None
-        calls = ControlCalls(service, bool(token))
+        calls = ControlCalls(service, activity, bool(token))
         table: dict[str, dict[str, tuple[Handler, tuple[str, ...] | None]]] = {}
         for method, path, name, query in _ROUTES:
             if enabled or path == "/health":

@@ -17,6 +17,7 @@ FakePayError
 ├── UnsupportedMediaType     415 UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON
 ├── PaymentFailed            500 PAYMENT_FAILED: the simulated failure (status configurable)
 ├── InternalError            500 INTERNAL_ERROR: a bug in fakepay (logged with its traceback)
+├── StateReset               503 STATE_RESET: a request in flight when the state it was sent to was reset
 └── TooManySubscribers       503 TOO_MANY_SUBSCRIBERS: more event streams open than fakepay serves
 
 The classes know nothing of HTTP beyond their status number; ``fakepay.responses`` turns them into
@@ -43,6 +44,7 @@ __all__ = [
     "PaymentNotPaid",
     "RouteNotFound",
     "ScenarioError",
+    "StateReset",
     "TooManyRules",
     "TooManySubscribers",
     "Unauthorized",
@@ -173,6 +175,14 @@ class InternalError(FakePayError, type="INTERNAL_ERROR", status=500):
     control call): the message names it, and the traceback is logged to stderr under it."""
 
     template = "internal error in fakepay ({}); its traceback is in the server's log"
+
+
+class StateReset(FakePayError, type="STATE_RESET", status=503):
+    """A request that was in flight when the state it was sent to was reset (all of it, or its
+    owner's) or replaced by a scenario: not carried out; raised with what it asked."""
+
+    template = ("fakepay was reset while this request was in flight, so {} was not carried out: nothing of it "
+                "was stored, drawn or journaled")
 
 
 class TooManySubscribers(FakePayError, type="TOO_MANY_SUBSCRIBERS", status=503):

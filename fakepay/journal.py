@@ -169,9 +169,10 @@ class Journal:
         return self._next_id - 1
 
     def record(self, number: int, arrived: float, method: str, path: str, call: Call | None, status: int | None,
-               response: bytes | None, outcome: str, rule: int | None, duration_ms: float) -> None:
+               response: bytes | None, outcome: str, rule: int | None, duration_ms: float, kept: bool = True) -> None:
         """Keep the entry of an exchange, built once from what the request was (``call``, None for
-        an unknown route) and how it was answered; the oldest entries go beyond the bounds."""
+        an unknown route) and how it was answered; the oldest entries go beyond the bounds. An
+        exchange not ``kept`` (it outlived a reset) only goes to the sink, which has every one."""
         size = _ENTRY_OVERHEAD + len(path) + (len(response) if response else 0)
         if call is None:
             row: tuple[Any, ...] = (number, arrived, method, path, None, None, None, None, None, status, response,
@@ -184,17 +185,19 @@ class Journal:
                 size += sum(map(len, warnings))
             row = (number, arrived, method, path, call.operation.value, call.path_value, call.owner, authorization,
                    body, status, response, outcome, rule, duration_ms, warnings, size)
-        rows = self._rows
-        rows.append(row)
-        self._bytes += size
-        if len(rows) > self._max_entries or self._bytes > MAX_BYTES:
-            self._trim()
-        if self._sink is None and not self.events.subscribers:
+        if kept:
+            rows = self._rows
+            rows.append(row)
+            self._bytes += size
+            if len(rows) > self._max_entries or self._bytes > MAX_BYTES:
+                self._trim()
+        published = kept and self.events.subscribers
+        if self._sink is None and not published:
             return
         data = JournalEntry._make(row).to_data(self.zone)  # formatted once, for the file and the listeners alike
         if self._sink is not None:
             self._write(data)
-        if self.events.subscribers:
+        if published:
             self.events.publish("request", request=data)
 
     def _trim(self) -> None:

@@ -28,6 +28,7 @@ _ERRORS = {
     413: "PAYLOAD_TOO_LARGE: a body over 1 MiB",
     415: "UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON",
     500: "PAYMENT_FAILED: the simulated failure",
+    503: "STATE_RESET: fakepay was reset while the request was in flight; not carried out",
 }
 
 
@@ -64,7 +65,7 @@ def _public() -> dict[str, Any]:
                 "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
                 "responses": {
                     "200": {"description": "The secret", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                    **_errors(400, 500),
+                    **_errors(400, 500, 503),
                 },
             }
         },
@@ -75,7 +76,7 @@ def _public() -> dict[str, Any]:
                 "security": _SECURED,
                 "parameters": [_PAYMENT_ID],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref("InstantPaymentRequest")}}},
-                "responses": {"200": _json(_ref("Receipt")), **_errors(400, 401, 409, 413, 415, 500)},
+                "responses": {"200": _json(_ref("Receipt")), **_errors(400, 401, 409, 413, 415, 500, 503)},
             }
         },
         "/payments/{paymentId}/cancel": {
@@ -84,7 +85,7 @@ def _public() -> dict[str, Any]:
                 "operationId": "cancel",
                 "security": _SECURED,
                 "parameters": [_PAYMENT_ID],
-                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 409, 500)},
+                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 409, 500, 503)},
             }
         },
         "/payments/{paymentId}": {
@@ -93,7 +94,7 @@ def _public() -> dict[str, Any]:
                 "operationId": "get",
                 "security": _SECURED,
                 "parameters": [_PAYMENT_ID],
-                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 500)},
+                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 500, 503)},
             }
         },
     }

@@ -98,6 +98,8 @@ async def read_body(request: web.BaseRequest) -> bytes:
     if encoding is not None and encoding.strip().lower() not in ("", "identity"):
         raise InvalidRequest(f"request bodies must not be compressed; got Content-Encoding {show(encoding)}")
     content = request.content
+    if isinstance(content.exception(), ConnectionError):  # what it sent can no longer be read
+        raise InvalidRequest("the client closed the connection before its body was read")
     # The whole body mostly comes with the headers; else it is waited for, at most BODY_TIMEOUT.
     body = content.read_nowait() if content.is_eof() else await _wait_for_body(request)
     if len(body) > MAX_BODY:
@@ -137,16 +139,36 @@ async def _read_all(content: StreamReader) -> bytes:
 
 class ConnectionActivity:
     """When each connection last finished a request (None while one is being answered), for
-    ``Server`` to close connections that hold a socket without sending a request."""
+    ``Server`` to close connections that hold a socket without sending a request; and when the
+    connection of a request that waits (an event stream, a request held) closes."""
 
     def __init__(self) -> None:
         self.last: dict[object, float | None] = {}
+        self._closed: dict[object, asyncio.Future[None]] = {}
 
     def started(self, request: web.BaseRequest) -> None:
         self.last[request.protocol] = None
 
     def finished(self, request: web.BaseRequest) -> None:
         self.last[request.protocol] = monotonic()
+        if self._closed:
+            self._closed.pop(request.protocol, None)
+
+    def closed(self, request: web.BaseRequest) -> asyncio.Future[None]:
+        """A future done once the request's connection is closed (its client left), as the server
+        reports it (``lost``: ``runner.Server`` does; in an ``Application``, never)."""
+        future = self._closed.get(request.protocol)
+        if future is None:
+            future = self._closed[request.protocol] = asyncio.get_running_loop().create_future()
+            if request.transport is None:  # closed already
+                future.set_result(None)
+        return future
+
+    def lost(self, connection: object) -> None:
+        """``connection`` closed: wake whoever waits on it."""
+        future = self._closed.pop(connection, None)
+        if future is not None and not future.done():
+            future.set_result(None)
 
     def close_idle(self, connections: list[web.RequestHandler], timeout: float) -> None:
         """Close the connections idle (or still sending headers) for over ``timeout`` seconds since

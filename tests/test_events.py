@@ -18,7 +18,7 @@ from fakepay import events as events_module
 from fakepay.events import QUEUE_BYTES, Events
 from fakepay.rules import MAX_RULES
 
-from .support import BODY, FROZEN, Api, bearer, scenario, serving
+from .support import BODY, FROZEN, Api, bearer, eventually, scenario, serving
 
 
 class Stream:
@@ -310,6 +310,27 @@ async def test_streams_beyond_the_limit_are_refused(aiohttp_client: Any, monkeyp
     assert (refused.status, (await refused.json())["type"]) == (503, "TOO_MANY_SUBSCRIBERS")
     for response in open_:
         response.close()
+
+
+async def test_a_stream_whose_client_left_gives_its_place_up_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(control_module, "MAX_SUBSCRIBERS", 3)
+    service = PaymentService(scenario())
+    server = Server(service, "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(server.url) as session:
+            streams = [await session.get("/__fakepay/events") for _ in range(3)]
+            for stream in streams:
+                assert await stream.content.readline() == b'data: {"type":"ready"}\n'
+            assert (await session.get("/__fakepay/events")).status == 503
+            for stream in streams:
+                stream.close()
+            await eventually(lambda: not service.events.subscribers)  # not at the next keep-alive, 15 s on
+            again = await session.get("/__fakepay/events")
+            assert again.status == 200
+            again.close()
+    finally:
+        await server.stop()
 
 
 def test_stopping_the_handle_closes_a_stream_whose_reader_stalled() -> None:
