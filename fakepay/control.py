@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import hmac
 import re
 from collections.abc import Awaitable, Callable
@@ -113,6 +114,8 @@ class ControlCalls:
         self._service = service
         self._activity = activity
         self._token_required = token_required
+        #: Scenarios sent are read one at a time: reading a large one takes a lot of memory for a while.
+        self._reading = asyncio.Lock()
 
     @_route("GET", "/health", query=None)
     async def health(self, request: web.BaseRequest) -> web.Response:
@@ -142,8 +145,14 @@ class ControlCalls:
                 return parse_scenario(loads_strict(body))
             return parse_scenario_bytes(body, "<request>")
 
-        # A large scenario takes seconds to read: in a thread, so that other requests are answered.
-        return self._load(await asyncio.to_thread(parse))
+        # A large scenario takes seconds and about 170 MiB to read: in a thread, so that other
+        # requests are answered, and one at a time, so that the memory it takes is taken once.
+        async with self._reading:
+            try:
+                scenario = await asyncio.to_thread(parse)
+            finally:
+                gc.collect()  # what reading took is given back now, not at some later collection
+        return self._load(scenario)
 
     def _load(self, scenario: Scenario) -> web.Response:
         self._service.load(scenario)

@@ -19,6 +19,7 @@ import pytest
 from fakepay import FakePay, issue_secret
 from fakepay.cli import main
 from fakepay.rules import MAX_RULES
+from fakepay.scenario import parse_scenario_bytes
 
 from .support import FROZEN
 
@@ -662,6 +663,36 @@ def test_other_requests_are_answered_while_a_large_scenario_is_read(fake: FakePa
     assert health == 3
     assert len(fake.payments("alice")) == 10_000
     fake.load_scenario(SCENARIO)
+
+
+def test_scenarios_sent_at_once_are_read_one_at_a_time(fake: FakePay, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from fakepay import control
+
+    reading: list[int] = []
+    lock = threading.Lock()
+
+    def parse(data: bytes, source: str) -> Any:  # a read of a large scenario: it takes a while, and memory
+        with lock:
+            reading.append(reading[-1] + 1 if reading else 1)
+        time.sleep(0.05)
+        with lock:
+            reading.append(reading[-1] - 1)
+        return parse_scenario_bytes(data, source)
+
+    monkeypatch.setattr(control, "parse_scenario_bytes", parse)
+    text = ("payments: [" + "1," * 1000 + "1]\n").encode()
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda: answers.append(exchange(fake, request(
+        "PUT", "/__fakepay/scenario", text, {"Content-Type": "application/yaml"}))[0])) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [400] * 8
+    assert max(reading) == 1  # while one was read, the others waited (they took 1.4 GiB at once)
 
 
 def test_a_long_file_name_gives_a_name_that_can_be_patched(tmp_path: Path) -> None:
