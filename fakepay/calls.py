@@ -33,6 +33,9 @@ class Call:
     payment: InstantPaymentRequest | None = None
     #: What the body had that the API ignores.
     warnings: list[str] | tuple[()] = ()
+    #: The service's epoch when the request arrived (``Epochs.current``): a reset since then,
+    #: of everything or of the owner, keeps it out of the state. None: decided as it comes.
+    epoch: int | None = None
 
 
 @dataclass(slots=True, eq=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,10 +26,10 @@ from .errors import (
     TooManySubscribers,
     Unauthorized,
 )
+from .globs import MAX_GLOB
 from .hosts import AllowedHosts, host_name
 from .responses import ClientLeft, ConnectionActivity, closing_if_body_awaited, json_response, read_body, refusal
 from .routing import Route, Router
-from .rules import MAX_GLOB
 from .scenario import Scenario, load_scenario, parse_payments, parse_rule, parse_scenario, parse_scenario_bytes, shipped_scenarios
 from .service import PaymentService
 from .validation import show, suggestion
@@ -126,9 +127,12 @@ def _route(method: str, path: str, query: tuple[str, ...] | None = ()) -> Callab
 class ControlCalls:
     """The handlers of ``/__fakepay``."""
 
-    def __init__(self, service: PaymentService, token_required: bool = False) -> None:
+    def __init__(self, service: PaymentService, activity: ConnectionActivity, token_required: bool = False) -> None:
         self._service = service
+        self._activity = activity
         self._token_required = token_required
+        #: Scenarios sent are read one at a time: reading a large one takes a lot of memory for a while.
+        self._reading = asyncio.Lock()
 
     @_route("GET", "/health", query=None)
     async def health(self, request: web.BaseRequest) -> web.Response:
@@ -177,8 +181,14 @@ class ControlCalls:
                 return parse_scenario(loads_strict(body))
             return parse_scenario_bytes(body, "<request>")
 
-        # A large scenario takes seconds to read: in a thread, so that other requests are answered.
-        return self._load(await asyncio.to_thread(parse))
+        # A large scenario takes seconds and about 170 MiB to read: in a thread, so that other
+        # requests are answered, and one at a time, so that the memory it takes is taken once.
+        async with self._reading:
+            try:
+                scenario = await asyncio.to_thread(parse)
+            finally:
+                gc.collect()  # what reading took is given back now, not at some later collection
+        return self._load(scenario)
 
     def _load(self, scenario: Scenario) -> web.Response:
         self._service.load(scenario)
@@ -283,7 +293,7 @@ class ControlCalls:
     @_route("GET", "/events")
     async def events(self, request: web.BaseRequest) -> web.StreamResponse:
         """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
-        the client leaves or the server stops."""
+        the client leaves (its subscription ends at once) or the server stops."""
         response = web.StreamResponse(headers={
             hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8",
             hdrs.CACHE_CONTROL: "no-cache",
@@ -295,6 +305,7 @@ class ControlCalls:
         if len(events.subscribers) >= MAX_SUBSCRIBERS:
             raise TooManySubscribers(MAX_SUBSCRIBERS)
         subscription = events.subscribe()
+        self._activity.closed(request).add_done_callback(lambda _: subscription.close())
         try:
             await response.prepare(request)
             await response.write(b'data: {"type":"ready"}\n\n')
@@ -341,7 +352,7 @@ class ControlApi:
         if token and not valid_control_token(token):
             raise ValueError(f"a control token {CONTROL_TOKEN_RULE}")
         self._token = token.encode() if token else None
-        calls = ControlCalls(service, bool(token))
+        calls = ControlCalls(service, activity, bool(token))
         table: dict[str, dict[str, tuple[Handler, tuple[str, ...] | None]]] = {}
         for method, path, name, query in _ROUTES:
             if enabled or path == "/health":

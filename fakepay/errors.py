@@ -12,10 +12,12 @@ FakePayError
 ├── AlreadyPaid              409 ALREADY_PAID: instant for a PAID or CANCELLED id
 ├── AlreadyCancelled         409 PAYMENT_ALREADY_CANCELLED: cancel of a CANCELLED payment
 ├── PaymentNotPaid           409 PAYMENT_NOT_PAID: cancel of a FAILED payment
+├── TooManyRules             409 TOO_MANY_RULES: a rule added while as many are in force as fakepay keeps
 ├── PayloadTooLarge          413 PAYLOAD_TOO_LARGE: a body over 1 MiB
 ├── UnsupportedMediaType     415 UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON
 ├── PaymentFailed            500 PAYMENT_FAILED: the simulated failure (status configurable)
 ├── InternalError            500 INTERNAL_ERROR: a bug in fakepay (logged with its traceback)
+├── StateReset               503 STATE_RESET: a request in flight when the state it was sent to was reset
 └── TooManySubscribers       503 TOO_MANY_SUBSCRIBERS: more event streams open than fakepay serves
 
 The classes know nothing of HTTP beyond their status number; ``fakepay.responses`` turns them into
@@ -42,6 +44,8 @@ __all__ = [
     "PaymentNotPaid",
     "RouteNotFound",
     "ScenarioError",
+    "StateReset",
+    "TooManyRules",
     "TooManySubscribers",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -137,6 +141,13 @@ class PaymentNotPaid(FakePayError, type="PAYMENT_NOT_PAID", status=409):
     template = "payment '{}' is FAILED, not PAID; there is nothing to cancel"
 
 
+class TooManyRules(FakePayError, type="TOO_MANY_RULES", status=409):
+    """A rule added while as many rules are in force as fakepay keeps; raised with that number."""
+
+    template = ("{} rules are in force already, the most fakepay keeps; delete some "
+                "(DELETE /__fakepay/rules/{{id}}, or all with DELETE /__fakepay/rules) and add it again")
+
+
 class PayloadTooLarge(FakePayError, type="PAYLOAD_TOO_LARGE", status=413):
     """The body is over the 1 MiB limit; raised with the limit in bytes."""
 
@@ -164,6 +175,14 @@ class InternalError(FakePayError, type="INTERNAL_ERROR", status=500):
     control call): the message names it, and the traceback is logged to stderr under it."""
 
     template = "internal error in fakepay ({}); its traceback is in the server's log"
+
+
+class StateReset(FakePayError, type="STATE_RESET", status=503):
+    """A request that was in flight when the state it was sent to was reset (all of it, or its
+    owner's) or replaced by a scenario: not carried out; raised with what it asked."""
+
+    template = ("fakepay was reset while this request was in flight, so {} was not carried out: nothing of it "
+                "was stored, drawn or journaled")
 
 
 class TooManySubscribers(FakePayError, type="TOO_MANY_SUBSCRIBERS", status=503):

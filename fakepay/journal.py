@@ -10,8 +10,11 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any, NamedTuple, TextIO
 
 from .calls import Call
+from .errors import InvalidRequest
 from .events import Events
-from .rules import Operation, compile_glob
+from .globs import Glob
+from .rules import Operation
+from .validation import show
 from .wire import MAX_DEPTH, dumps, format_local_datetime, nested_deeper_than
 
 __all__ = ["BODY_LIMIT", "DEFAULT_MAX_ENTRIES", "MAX_BYTES", "Journal", "JournalEntry", "redact"]
@@ -22,6 +25,8 @@ DEFAULT_MAX_ENTRIES = 10_000
 BODY_LIMIT = 64 * 1024
 #: The bodies and answers of all entries together stay under this; the oldest entries go first.
 MAX_BYTES = 16 * 1024 * 1024
+#: The most steps (see ``Glob.cost``) a ``path`` filter may take over the journal: about 0.15 s.
+MAX_FILTER_STEPS = 100_000_000
 #: What an entry costs besides its bodies, roughly, for the byte bound.
 _ENTRY_OVERHEAD = 512
 _log = logging.getLogger("fakepay")
@@ -92,14 +97,30 @@ _OWNER, _SIZE = JournalEntry._fields.index("owner"), JournalEntry._fields.index(
 def _test(name: str, value: str) -> Callable[[JournalEntry], bool]:
     """How the filter ``name`` of ``Journal.entries`` tests an entry."""
     if name == "path":
-        match = compile_glob(value).fullmatch
-        return lambda entry: match(entry.path) is not None
+        return _path_test(Glob(value))
     if name == "method":
         method = value.upper()
         return lambda entry: entry.method == method
     if name == "payment_id":
         return lambda entry: entry.path_value == value and entry.operation != Operation.AUTH
     return lambda entry: bool(getattr(entry, name) == value)  # owner, operation
+
+
+def _path_test(glob: Glob) -> Callable[[JournalEntry], bool]:
+    """The ``path`` filter: ``InvalidRequest`` once matching it has cost ``MAX_FILTER_STEPS``."""
+    steps = 0
+
+    def test(entry: JournalEntry) -> bool:
+        nonlocal steps
+        steps += glob.cost(len(entry.path))
+        if steps > MAX_FILTER_STEPS:
+            raise InvalidRequest(
+                f"the path filter {show(glob.pattern)} takes too long over the paths journaled (each place of a path "
+                f"is tried for its {glob.searched} characters between stars); put fewer between stars, or add "
+                "other filters")
+        return glob.matches(entry.path)
+
+    return test
 
 
 def _redact_header(value: str) -> str:
@@ -148,9 +169,10 @@ class Journal:
         return self._next_id - 1
 
     def record(self, number: int, arrived: float, method: str, path: str, call: Call | None, status: int | None,
-               response: bytes | None, outcome: str, rule: int | None, duration_ms: float) -> None:
+               response: bytes | None, outcome: str, rule: int | None, duration_ms: float, kept: bool = True) -> None:
         """Keep the entry of an exchange, built once from what the request was (``call``, None for
-        an unknown route) and how it was answered; the oldest entries go beyond the bounds."""
+        an unknown route) and how it was answered; the oldest entries go beyond the bounds. An
+        exchange not ``kept`` (it outlived a reset) only goes to the sink, which has every one."""
         size = _ENTRY_OVERHEAD + len(path) + (len(response) if response else 0)
         if call is None:
             row: tuple[Any, ...] = (number, arrived, method, path, None, None, None, None, None, status, response,
@@ -163,17 +185,19 @@ class Journal:
                 size += sum(map(len, warnings))
             row = (number, arrived, method, path, call.operation.value, call.path_value, call.owner, authorization,
                    body, status, response, outcome, rule, duration_ms, warnings, size)
-        rows = self._rows
-        rows.append(row)
-        self._bytes += size
-        if len(rows) > self._max_entries or self._bytes > MAX_BYTES:
-            self._trim()
-        if self._sink is None and not self.events.subscribers:
+        if kept:
+            rows = self._rows
+            rows.append(row)
+            self._bytes += size
+            if len(rows) > self._max_entries or self._bytes > MAX_BYTES:
+                self._trim()
+        published = kept and self.events.subscribers
+        if self._sink is None and not published:
             return
         data = JournalEntry._make(row).to_data(self.zone)  # formatted once, for the file and the listeners alike
         if self._sink is not None:
             self._write(data)
-        if self.events.subscribers:
+        if published:
             self.events.publish("request", request=data)
 
     def _trim(self) -> None:
@@ -200,10 +224,18 @@ class Journal:
 
     def entries(self, filters: Mapping[str, str] | None = None, limit: int | None = None) -> list[JournalEntry]:
         """Entries matching every filter given (``method``, ``path`` (a glob), ``owner``,
-        ``payment_id``, ``operation``), the newest ``limit`` of them."""
-        tests = [_test(name, value) for name, value in (filters or {}).items()]
-        found = [entry for entry in map(JournalEntry._make, self._rows) if all(test(entry) for test in tests)]
-        return found[-limit:] if limit else found
+        ``payment_id``, ``operation``), the newest ``limit`` of them, oldest first. The glob is
+        tried last, from the newest entry back, until ``limit`` are found."""
+        given = sorted((filters or {}).items(), key=lambda item: item[0] == "path")
+        tests = [_test(name, value) for name, value in given]
+        found = []
+        for entry in map(JournalEntry._make, reversed(self._rows)):
+            if all(test(entry) for test in tests):
+                found.append(entry)
+                if len(found) == limit:
+                    break
+        found.reverse()
+        return found
 
     def clear(self, owner: str | None = None, max_entries: int | None = None) -> None:
         """Drop every entry (or ``owner``'s), optionally changing the bound; ids go on counting."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from .auth import AUTH_MODES
+from .globs import MAX_GLOB
 from .payments import STATUSES
-from .rules import FAULTS, MAX_GLOB, OPERATIONS
+from .rules import FAULTS, MAX_RULES, OPERATIONS
 from .validation import CURRENCIES, INT_MAX
 from .wire import MAX_ID_LENGTH
 
@@ -30,6 +31,7 @@ _ERRORS = {
     413: "PAYLOAD_TOO_LARGE: a body over 1 MiB",
     415: "UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON",
     500: "PAYMENT_FAILED: the simulated failure",
+    503: "STATE_RESET: fakepay was reset while the request was in flight; not carried out",
 }
 
 
@@ -76,7 +78,7 @@ def _public() -> dict[str, Any]:
                 "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
                 "responses": {
                     "200": {"description": "The secret", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                    **_errors(400, 500),
+                    **_errors(400, 500, 503),
                 },
             }
         },
@@ -87,7 +89,7 @@ def _public() -> dict[str, Any]:
                 "security": _SECURED,
                 "parameters": [_PAYMENT_ID],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref("InstantPaymentRequest")}}},
-                "responses": {"200": _json(_ref("Receipt")), **_errors(400, 401, 409, 413, 415, 500)},
+                "responses": {"200": _json(_ref("Receipt")), **_errors(400, 401, 409, 413, 415, 500, 503)},
             }
         },
         "/payments/{paymentId}/cancel": {
@@ -96,7 +98,7 @@ def _public() -> dict[str, Any]:
                 "operationId": "cancel",
                 "security": _SECURED,
                 "parameters": [_PAYMENT_ID],
-                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 409, 500)},
+                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 409, 500, 503)},
             }
         },
         "/payments/{paymentId}": {
@@ -105,7 +107,7 @@ def _public() -> dict[str, Any]:
                 "operationId": "get",
                 "security": _SECURED,
                 "parameters": [_PAYMENT_ID],
-                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 500)},
+                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 500, 503)},
             }
         },
     }
@@ -168,7 +170,7 @@ def _control() -> dict[str, Any]:
         },
         "/__fakepay/rules": {
             "get": _control_operation("The rules in force", rules),
-            "post": _control_operation("Add a rule", _ref("ActiveRule"), body=_ref("Rule")),
+            "post": _add_rule(),
             "delete": _control_operation("Clear the rules", rules),
         },
         "/__fakepay/rules/{id}": {"delete": _delete_rule(rules)},
@@ -234,6 +236,12 @@ def _load_shipped() -> dict[str, Any]:
     return operation
 
 
+def _add_rule() -> dict[str, Any]:
+    operation = _control_operation("Add a rule", _ref("ActiveRule"), body=_ref("Rule"))
+    operation["responses"]["409"] = _json(_ref("Error"), f"TOO_MANY_RULES: {MAX_RULES} rules are in force already")
+    return operation
+
+
 def _delete_rule(rules: dict[str, Any]) -> dict[str, Any]:
     operation = _control_operation("Delete one rule; answers the rules left", rules)
     operation["parameters"] = [_path_parameter("id", {"type": "string", "pattern": "^[0-9]{1,18}$"})]
@@ -250,7 +258,9 @@ _EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "reset": ("back to the scenario's start (`owner`: only that owner's; null: everything)", {"owner": _OWNER_OR_ALL}),
     "scenario": ("a scenario loaded", {"scenario": {"type": "string"}, "seed": {"type": "integer"}}),
     "config": ("the configuration changed", {"config": _ref("Config")}),
-    "rules": ("a rule added, used, deleted or cleared: every rule in force", {"rules": {"type": "array", "items": _ref("ActiveRule")}}),
+    "rule": ("a rule added, or its count used: that rule", {"rule": _ref("ActiveRule")}),
+    "rule_deleted": ("a rule deleted: its id", {"id": {"type": "integer"}}),
+    "rules": ("the rules cleared: an empty list", {"rules": {"type": "array", "maxItems": 0}}),
     "clock": ("the clock frozen, advanced or resumed", {"clock": _ref("Clock")}),
     "requests_cleared": ("journal entries dropped (`owner`: only that owner's; null: all)", {"owner": _OWNER_OR_ALL}),
     "dropped": ("this subscriber fell behind (1,000 events or 4 MiB waiting): `count` events were skipped here",

@@ -11,9 +11,9 @@ from hashlib import blake2b
 from typing import Any
 
 from .calls import Decision
-from .errors import ItemNotFound
+from .errors import ItemNotFound, TooManyRules
 from .events import Events
-from .rules import Attempt, Kind, Outcome, Rule
+from .rules import MAX_RULES, Attempt, Kind, Outcome, Rule
 from .scenario import LatencyConfig
 
 __all__ = ["ActiveRule", "FailurePolicy"]
@@ -32,7 +32,9 @@ class ActiveRule:
 
 
 class FailurePolicy:
-    """The seeded draws and the rules of one instance; changes to the rules are published."""
+    """The seeded draws and the rules of one instance (at most ``MAX_RULES``). Each change to the
+    rules is published as what changed: ``rule`` (one added, or its count used), ``rule_deleted``
+    (its id), or ``rules`` (all cleared)."""
 
     seed: int
     rules: list[ActiveRule]
@@ -105,16 +107,19 @@ class FailurePolicy:
             if active.remaining != 0 and active.rule.when.matches(attempt):
                 if active.remaining is not None:
                     active.remaining -= 1
-                    self._publish()
+                    self._publish(active)
                 return active
         return None
 
     def add_rule(self, rule: Rule) -> ActiveRule:
-        """Add a rule after the others (first match wins); it lasts until reset."""
+        """Add a rule after the others (first match wins); it lasts until reset. ``TooManyRules``
+        when ``MAX_RULES`` are in force."""
+        if len(self.rules) >= MAX_RULES:
+            raise TooManyRules(MAX_RULES)
         active = ActiveRule(self._next_rule_id, rule, rule.times)
         self._next_rule_id += 1
         self.rules.append(active)
-        self._publish()
+        self._publish(active)
         return active
 
     def delete_rule(self, rule_id: int) -> None:
@@ -123,7 +128,8 @@ class FailurePolicy:
         if len(kept) == len(self.rules):
             raise ItemNotFound(f"no rule with id {rule_id}")
         self.rules = kept
-        self._publish()
+        if self._events.subscribers:
+            self._events.publish("rule_deleted", id=rule_id)
 
     def rules_data(self) -> list[dict[str, Any]]:
         """The rules in force as the control API shows them."""
@@ -131,8 +137,10 @@ class FailurePolicy:
 
     def clear_rules(self) -> None:
         self.rules = []
-        self._publish()
-
-    def _publish(self) -> None:
         if self._events.subscribers:
-            self._events.publish("rules", rules=self.rules_data())
+            self._events.publish("rules", rules=[])
+
+    def _publish(self, active: ActiveRule) -> None:
+        """Tell listeners of one rule added or changed (never the whole list: it may be long)."""
+        if self._events.subscribers:
+            self._events.publish("rule", rule=active.to_data())

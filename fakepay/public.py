@@ -45,11 +45,19 @@ _OPERATIONS = {route.template: route.methods[route.allowed[0]] for route in ROUT
 
 
 class PublicApi:
-    """The four endpoints of the CEOS payment server, each journaled, with faults applied."""
+    """The four endpoints of the CEOS payment server, each journaled, with faults applied.
+
+    A request that outlives a reset of the state it was sent to (of everything, or of its owner,
+    or a scenario loaded) while it waits (latency, its body) is answered ``503 STATE_RESET`` and
+    kept out of the new state and journal; one held by latency or a fault is let go at once when
+    its client leaves or its state is reset."""
 
     def __init__(self, service: PaymentService, activity: ConnectionActivity) -> None:
         self._service = service
         self._activity = activity
+        #: The requests being held, each with the owner whose reset lets it go (None: any reset).
+        self._held: dict[asyncio.Future[None], str | None] = {}
+        service.reset_listeners.append(self._let_go)
 
     async def handle(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
         """Answer a request (``path`` raw, as sent): read it into a ``Call`` (404, 405, 400, 401,
@@ -58,13 +66,14 @@ class PublicApi:
         self._activity.started(request)
         try:
             arrived, started, number = time(), perf_counter(), service.journal.take_id()
+            epoch = service.epochs.current
             call: Call | None = None
             decision: Decision | None = None
             answered = True
             try:
                 latency = service.latency()
                 if latency:
-                    await asyncio.sleep(latency)
+                    await self._hold(request, latency)
                 found = _ROUTER.find(path)
                 if found is None:
                     raise RouteNotFound(request.method, path)
@@ -73,7 +82,7 @@ class PublicApi:
                 if operation is None:
                     call = Call(_OPERATIONS[route.template])  # journaled as the operation of its path
                     raise route.not_allowed(request.method, path)
-                call = Call(operation)
+                call = Call(operation, epoch=epoch)
                 call.path_value = decode_path_value(value)
                 if operation is not Operation.AUTH:
                     call.authorization = request.headers.get(hdrs.AUTHORIZATION)
@@ -90,17 +99,50 @@ class PublicApi:
             except Exception as exception:  # every error, a bug included, is answered as JSON
                 response = refusal(request, exception, f"request {number}")
                 outcome, rule = ("rejected" if as_error(exception) is not None else "error"), None
+            owner = None if call is None else call.owner
             service.journal.record(
                 number, arrived, request.method, path, call,
                 response.status if answered else None, cast(bytes, response.body)[:BODY_LIMIT] if answered else None,
-                outcome, rule, (perf_counter() - started) * 1000,
+                outcome, rule, (perf_counter() - started) * 1000, kept=not service.epochs.outlived(epoch, owner),
             )
             if decision is None or decision.answered:
                 return closing_if_body_awaited(request, response)
-            assert decision.fault is not None
-            return await _apply(decision.fault, request, response)
+            fault = decision.fault
+            assert fault is not None
+            delayed = response if fault.kind is Kind.DELAY else None
+            del call, decision, response  # a request held for minutes keeps nothing of its body
+            return await self._apply(fault, request, owner, delayed)
         finally:
             self._activity.finished(request)
+
+    async def _apply(self, fault: Outcome, request: web.BaseRequest, owner: str | None,
+                     delayed: web.Response | None) -> web.StreamResponse:
+        """Carry out ``fault``: send the ``delayed`` answer after its delay, or close the
+        connection unanswered (at once, or after a timeout)."""
+        if fault.kind is Kind.DELAY or fault.kind is Kind.TIMEOUT:
+            await self._hold(request, fault.delay_ms / 1000 if fault.kind is Kind.DELAY else fault.timeout_s, owner)
+        if delayed is not None:
+            return delayed
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response()
+
+    async def _hold(self, request: web.BaseRequest, seconds: float, owner: str | None = None) -> None:
+        """Wait ``seconds``, or less: until the client leaves, or the state the request was sent to
+        is reset (everything, or ``owner``'s)."""
+        released = asyncio.get_running_loop().create_future()
+        self._held[released] = owner
+        try:
+            await asyncio.wait((released, self._activity.closed(request)), timeout=seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            del self._held[released]
+
+    def _let_go(self, owner: str | None) -> None:
+        """Release the requests held for ``owner`` (all of them for None): its state was reset."""
+        for released, held_for in self._held.items():
+            if (owner is None or held_for == owner) and not released.done():
+                released.set_result(None)
 
 
 async def _read(request: web.BaseRequest, call: Call) -> None:
@@ -127,15 +169,3 @@ def _answer(decision: Decision) -> web.Response:
         return web.Response(body=decision.body, content_type="text/plain", charset="utf-8")
     return json_response(decision.body, decision.status)
 
-
-async def _apply(fault: Outcome, request: web.BaseRequest, response: web.Response) -> web.Response:
-    """Answer ``response`` as ``fault`` says: after a delay, or never (the connection closed, at
-    once or after a timeout)."""
-    if fault.kind is Kind.DELAY:
-        await asyncio.sleep(fault.delay_ms / 1000)
-        return response
-    if fault.kind is Kind.TIMEOUT:
-        await asyncio.sleep(fault.timeout_s)
-    if request.transport is not None:
-        request.transport.abort()
-    return response

@@ -179,11 +179,13 @@ class LogLimit:
 
 class ConnectionActivity:
     """When each connection last finished a request (None while one is being answered), for
-    ``Server`` to close connections that hold a socket without sending a request; and the clients
+    ``Server`` to close connections that hold a socket without sending a request; when the
+    connection of a request that waits (an event stream, a request held) closes; and the clients
     that leave before they are answered, each a short line in the log."""
 
     def __init__(self) -> None:
         self.last: dict[web.RequestHandler, float | None] = {}
+        self._closed: dict[object, asyncio.Future[None]] = {}
         #: How many connections ``last`` may hold before those that are closed are forgotten.
         self._bound = _CONNECTIONS_BOUND
         self._left = LogLimit("more clients left this second; they are not logged")
@@ -209,6 +211,24 @@ class ConnectionActivity:
 
     def finished(self, request: web.BaseRequest) -> None:
         self.last[request.protocol] = monotonic()
+        if self._closed:
+            self._closed.pop(request.protocol, None)
+
+    def closed(self, request: web.BaseRequest) -> asyncio.Future[None]:
+        """A future done once the request's connection is closed (its client left), as the server
+        reports it (``lost``: ``runner.Server`` does; in an ``Application``, never)."""
+        future = self._closed.get(request.protocol)
+        if future is None:
+            future = self._closed[request.protocol] = asyncio.get_running_loop().create_future()
+            if request.transport is None:  # closed already
+                future.set_result(None)
+        return future
+
+    def lost(self, connection: object) -> None:
+        """``connection`` closed: wake whoever waits on it."""
+        future = self._closed.pop(connection, None)
+        if future is not None and not future.done():
+            future.set_result(None)
 
     def close_idle(self, connections: list[web.RequestHandler], timeout: float) -> None:
         """Close the connections idle (or still sending headers) for over ``timeout`` seconds since

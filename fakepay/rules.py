@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .globs import Glob
 from .validation import InstantPaymentRequest
 
-__all__ = ["FAULTS", "MAX_GLOB", "OPERATIONS", "Attempt", "Kind", "Operation", "Outcome", "Rule", "When", "compile_glob"]
+__all__ = ["FAULTS", "MAX_RULES", "OPERATIONS", "Attempt", "Kind", "Operation", "Outcome", "Rule", "When"]
 
 DEFAULT_TIMEOUT_S = 30.0
+#: Rules in force at once (a scenario's, and those added since), so that matching a request, and
+#: the list the control API shows, stay small.
+MAX_RULES = 1000
 
 
 class Operation(str, Enum):
@@ -100,20 +102,8 @@ class Outcome:
         return self.kind.value
 
 
-#: A glob (a rule's paymentId or orderName, a journal filter) is at most this long: translating
-#: one costs time that grows with the square of its length.
-MAX_GLOB = 256
-
-
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """``pattern`` (``*``, ``?``, ``[...]``; at most ``MAX_GLOB`` characters) as a regular expression."""
-    if len(pattern) > MAX_GLOB:
-        raise ValueError(f"a pattern must be at most {MAX_GLOB} characters")
-    return re.compile(fnmatch.translate(pattern), re.DOTALL)
-
-
-def _glob(pattern: str | None) -> re.Pattern[str] | None:
-    return None if pattern is None else compile_glob(pattern)
+def _glob(pattern: str | None) -> Glob | None:
+    return None if pattern is None else Glob(pattern)
 
 
 @dataclass(frozen=True)
@@ -129,25 +119,25 @@ class When:
     amount_gte: int | None = None
     amount_lte: int | None = None
     amount_eq: int | None = None
-    _payment_id_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _order_name_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _payment_id_glob: Glob | None = field(init=False, repr=False, compare=False)
+    _order_name_glob: Glob | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_payment_id_re", _glob(self.payment_id))
-        object.__setattr__(self, "_order_name_re", _glob(self.order_name))
+        object.__setattr__(self, "_payment_id_glob", _glob(self.payment_id))
+        object.__setattr__(self, "_order_name_glob", _glob(self.order_name))
 
     def matches(self, attempt: Attempt) -> bool:
         if self.operation is not None and self.operation != attempt.operation:
             return False
         if self.owner is not None and self.owner != attempt.owner:
             return False
-        if self._payment_id_re is not None and not _matches(self._payment_id_re, attempt.payment_id):
+        if self._payment_id_glob is not None and not _matches(self._payment_id_glob, attempt.payment_id):
             return False
         request = attempt.request
         if request is None:  # a secret's request: it matches only rules on the operation and the owner
-            return (self._order_name_re is None and self.store_id is None and self.currency is None
+            return (self._order_name_glob is None and self.store_id is None and self.currency is None
                     and self.amount_eq is None and self.amount_gte is None and self.amount_lte is None)
-        if self._order_name_re is not None and not _matches(self._order_name_re, request.order_name):
+        if self._order_name_glob is not None and not _matches(self._order_name_glob, request.order_name):
             return False
         if self.store_id is not None and self.store_id != request.store_id:
             return False
@@ -183,8 +173,8 @@ class When:
         return data
 
 
-def _matches(pattern: re.Pattern[str], value: str | None) -> bool:
-    return value is not None and pattern.match(value) is not None
+def _matches(glob: Glob, value: str | None) -> bool:
+    return value is not None and glob.matches(value)
 
 
 @dataclass(frozen=True)

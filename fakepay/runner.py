@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 
 from .app import Front
 from .hosts import AllowedHosts
+from .responses import ConnectionActivity
 from .service import PaymentService
 
 __all__ = ["Server"]
@@ -55,8 +57,9 @@ class Server:
 
     async def start(self) -> None:
         """Bind and serve; ``OSError`` when the address is in use or cannot be bound."""
-        server = web.Server(
+        server = _LowLevelServer(
             self.front.handle,
+            self.front.activity,
             access_log=None,
             keepalive_timeout=self.idle_timeout,
             auto_decompress=False,  # bodies are read as sent; compressed ones are refused
@@ -94,3 +97,16 @@ class Server:
             await runner.cleanup()
             for transport in transports:  # a client that stopped reading keeps no socket open
                 transport.abort()
+
+
+class _LowLevelServer(web.Server):
+    """aiohttp's low-level server, telling ``activity`` at once of each connection that closes."""
+
+    def __init__(self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]], activity: ConnectionActivity,
+                 **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._activity = activity
+
+    def connection_lost(self, handler: web.RequestHandler, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self._activity.lost(handler)

@@ -16,9 +16,10 @@ from .auth import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
 from .clock import DEFAULT_TIMEZONE
 from .document import Document, Path, Reader
 from .errors import ScenarioError
+from .globs import MAX_GLOB
 from .journal import DEFAULT_MAX_ENTRIES
 from .payments import FAILED, PAID, STATUSES
-from .rules import FAULTS, MAX_GLOB, OPERATIONS, Kind, Outcome, Rule, When
+from .rules import FAULTS, MAX_RULES, OPERATIONS, Kind, Outcome, Rule, When
 from .validation import (
     CURRENCIES,
     INSTANT_FIELDS,
@@ -269,10 +270,11 @@ def _scenario(r: Reader, default_name: str) -> Scenario:
     payments = _payments(r, r.sequence(doc.get("payments"), ("payments",)), ("payments",))
     failure = _failure(r, doc.get("failure"))
     latency = _latency(r, doc.get("latency"))
+    rule_items = r.sequence(doc.get("rules"), ("rules",))
+    if len(rule_items) > MAX_RULES:
+        r.problem(("rules",), f"at most {MAX_RULES} rules, got {len(rule_items)}")
     rules = tuple(
-        rule
-        for index, item in enumerate(r.sequence(doc.get("rules"), ("rules",)))
-        if (rule := _rule(r, item, ("rules", index))) is not None
+        rule for index, item in enumerate(rule_items) if (rule := _rule(r, item, ("rules", index))) is not None
     )
     journal = r.mapping(_absent_empty(doc.get("journal")), ("journal",), ("max_entries",))
     max_entries = DEFAULT_MAX_ENTRIES

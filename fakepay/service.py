@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import gc
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
@@ -24,6 +24,7 @@ from .errors import (
     PaymentFailed,
     PaymentNotFound,
     PaymentNotPaid,
+    StateReset,
 )
 from .events import Events
 from .journal import Journal
@@ -35,7 +36,7 @@ from .validation import InstantPaymentRequest
 from .views import clock_data, config_data, payment_data
 from .wire import dumps, encode_payment, encode_receipt
 
-__all__ = ["PaymentService"]
+__all__ = ["Epochs", "PaymentService"]
 
 #: How many lookups' answers are remembered (then forgotten all at once), and how long one may be.
 ANSWERS_KEPT = 10_000
@@ -45,8 +46,8 @@ ANSWER_KEPT_BYTES = 1024
 FREEZE_AFTER = 10_000
 
 
-#: What a simulated failure says failed, by operation.
-_FAILED = {
+#: What a call asks, by operation.
+_ASKED = {
     Operation.AUTH: "issuing the secret of '{}'",
     Operation.GET: "lookup of payment '{}'",
     Operation.CANCEL: "cancel of payment '{}'",
@@ -56,6 +57,42 @@ _FAILED = {
 
 def _random_seed() -> int:
     return int.from_bytes(os.urandom(4), "big")
+
+
+class Epochs:
+    """Which state a request was sent to. Every reset (of everything, or of one owner) begins a
+    new epoch; a request that began in an older one has outlived the state it was sent to."""
+
+    #: How many owners' last resets are remembered; past that the oldest is forgotten, and a
+    #: request older than it counts as outlived whatever its owner.
+    OWNERS_KEPT = 10_000
+
+    def __init__(self) -> None:
+        #: The epoch a request that arrives now begins in.
+        self.current = 0
+        self._everything = 0
+        self._owners: dict[str, int] = {}
+        self._forgotten = 0
+
+    def begin(self, owner: str | None = None) -> None:
+        """A reset of everything (``owner`` None) or of ``owner``'s store begins a new epoch."""
+        self.current += 1
+        if owner is None:
+            self._everything = self.current
+            self._owners = {}
+            return
+        self._owners.pop(owner, None)  # to the end: the dict stays in the order of the resets
+        self._owners[owner] = self.current
+        if len(self._owners) > self.OWNERS_KEPT:
+            oldest = next(iter(self._owners))
+            self._forgotten = self._owners.pop(oldest)
+
+    def outlived(self, epoch: int, owner: str | None) -> bool:
+        """Whether a request that began in ``epoch`` (for ``owner``, if known) was sent to a state
+        that has since been reset."""
+        if epoch < self._everything:
+            return True
+        return owner is not None and epoch < self._owners.get(owner, self._forgotten)
 
 
 class PaymentService:
@@ -72,6 +109,9 @@ class PaymentService:
         self.events = Events()
         self.journal = Journal(sink=journal_sink, events=self.events)
         self.policy = FailurePolicy(self.events)
+        self.epochs = Epochs()
+        #: Told of every reset (its owner, None for everything), to let go of requests held for it.
+        self.reset_listeners: list[Callable[[str | None], None]] = []
         self.load(scenario or Scenario())
 
     # -- scenario, reset, configuration ------------------------------------------------------
@@ -86,7 +126,9 @@ class PaymentService:
 
     def reset(self, owner: str | None = None) -> None:
         """Return to the scenario's start; with ``owner``, only that store's payments, random
-        stream and journal entries."""
+        stream and journal entries. Requests in flight are kept out of the new state (see
+        ``decide``), and those held are let go."""
+        self.epochs.begin(owner)
         self._answers: dict[tuple[str, str], tuple[Payment, bytes]] = {}
         if owner is not None:
             self.store.clear(owner)
@@ -95,6 +137,8 @@ class PaymentService:
             self._seed_payments(p for p in self.scenario.payments if p.owner == owner)
         else:
             self._reset_all()
+        for listener in self.reset_listeners:
+            listener(owner)
         if self.events.subscribers:
             self.events.publish("reset", owner=owner)
 
@@ -191,9 +235,12 @@ class PaymentService:
         """The one decision for a call whose context is complete (path value, owner, parsed
         body), the same for the four operations: carried out or not as the seeded draw and the
         rules say, with the answer to send. The operation's own errors (a payment not found,
-        already paid, ...) are raised."""
+        already paid, ...) are raised, and ``StateReset`` for a call that outlived the state it
+        was sent to (nothing stored or drawn)."""
         operation, value = call.operation, call.path_value
         assert value is not None
+        if call.epoch is not None and self.epochs.outlived(call.epoch, call.owner):
+            raise StateReset(_ASKED[operation].format(value))
         if operation is Operation.AUTH:
             decision = self.issue_secret(value)
         else:
@@ -208,7 +255,7 @@ class PaymentService:
                 decision = self.pay(owner, value, call.payment)
         fault = decision.fault
         if decision.failed:
-            what = _FAILED[operation].format(value)
+            what = _ASKED[operation].format(value)
             decision.failure = PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)",
                                              self.config.failure.status)
         elif fault is not None and fault.kind is Kind.STATUS:

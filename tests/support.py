@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -66,6 +68,15 @@ class Api:
         response = await self.client.request(method, f"/__fakepay{path}", **kwargs)
         assert response.status == 200, await response.text()
         return await response.json()
+
+
+async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until ``condition()`` holds (checked every 10 ms), for what publishes no event; fail
+    after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"not so after {within} s"
+        await asyncio.sleep(0.01)
 
 
 def need(*tools: str, install: str) -> None:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 from fakepay import AlreadyCancelled, AlreadyPaid, Clock, PaymentNotFound, PaymentNotPaid, PaymentService, Unauthorized
 from fakepay.auth import DEFAULT_SIGNING_KEY, ISSUED_AT, Authenticator, issue_secret
-from fakepay.errors import InvalidRequest
+from fakepay.calls import Call
+from fakepay.errors import InvalidRequest, StateReset
+from fakepay.globs import Glob
+from fakepay.rules import Operation
 from fakepay.scenario import SeedPayment
+from fakepay.service import Epochs
 from fakepay.validation import InstantPaymentRequest
 from fakepay.views import StateSnapshot
 from fakepay.wire import decode_path_value, dumps, format_local_datetime, parse_local_datetime
@@ -109,6 +116,36 @@ def test_bad_path_values_are_refused(raw: str) -> None:
         decode_path_value(raw)
 
 
+# -- globs ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text("ab*?[]!-", max_size=12), st.text("ab*?[]!-", max_size=12))
+def test_a_glob_matches_as_fnmatch_does(pattern: str, text: str) -> None:
+    assert Glob(pattern).matches(text) is fnmatch.fnmatchcase(text, pattern)
+
+
+@pytest.mark.parametrize("pattern, text, expected", [
+    ("*" + "?" * 254 + "b", "a" * 8000 + "b", True),
+    ("*" + "?" * 254 + "b", "a" * 8000, False),
+    ("x*[*]*y", "x--*--y", True),
+    ("a*b*c", "abc", True),
+    ("a*b*c", "acb", False),
+    ("*a*a*", "a", False),
+    ("[!a]*", "ba", True),
+    ("[", "[", True),
+    ("*", "\n", True),
+])
+def test_a_glob_matches_the_whole_text(pattern: str, text: str, expected: bool) -> None:
+    assert Glob(pattern).matches(text) is expected
+
+
+def test_a_glob_costs_what_it_looks_for_between_stars() -> None:
+    assert Glob("*" + "?" * 254 + "b").cost(8000) == 255  # compared in place at the end
+    assert Glob("/payments/*/instant").cost(8000) == 18
+    assert Glob("*" + "?a" * 126 + "*").cost(100) == 252 * 100 + 100  # looked for at every place
+
+
 # -- clock ----------------------------------------------------------------------------------
 
 
@@ -185,6 +222,31 @@ def test_reset_of_one_owner_leaves_the_others() -> None:
     assert service.store.of("alice") == []
     assert [p.payment_id for p in service.store.of("bob")] == ["b1"]
     assert [service.pay("alice", f"p{i}", REQUEST).failed for i in range(10)] == first
+
+
+def test_epochs_tell_which_requests_outlived_a_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    epochs = Epochs()
+    before = epochs.current
+    epochs.begin("alice")
+    assert (epochs.outlived(before, "alice"), epochs.outlived(before, "bob"), epochs.outlived(before, None)) == (True, False, False)
+    assert not epochs.outlived(epochs.current, "alice")  # a request that arrived after it
+    epochs.begin()
+    assert epochs.outlived(before, "bob") and epochs.outlived(before, None)
+    monkeypatch.setattr(Epochs, "OWNERS_KEPT", 2)
+    started = epochs.current
+    for owner in ("a", "b", "c"):  # "a" is forgotten: older requests count as outlived for any owner
+        epochs.begin(owner)
+    assert epochs.outlived(started, "a") and epochs.outlived(started, "z") and epochs.outlived(started, "c")
+    assert not epochs.outlived(epochs.current, "a")
+
+
+def test_a_call_that_outlived_a_reset_is_not_carried_out() -> None:
+    service = PaymentService(scenario(failure={"rate": 0.5}))
+    call = Call(Operation.INSTANT, "p1", owner="alice", payment=REQUEST, epoch=service.epochs.current)
+    service.reset("alice")
+    with pytest.raises(StateReset, match="so payment 'p1' was not carried out"):
+        service.decide(call)
+    assert service.store.get("alice", "p1") is None and list(service.policy.owners()) == []
 
 
 def test_frozen_clock_stamps_payments() -> None:

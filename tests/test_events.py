@@ -16,8 +16,9 @@ from fakepay import PaymentService, Server, create_app
 from fakepay import control as control_module
 from fakepay import events as events_module
 from fakepay.events import QUEUE_BYTES, Events
+from fakepay.rules import MAX_RULES
 
-from .support import BODY, FROZEN, Api, bearer, scenario, serving
+from .support import BODY, FROZEN, Api, bearer, eventually, scenario, serving
 
 
 class Stream:
@@ -84,11 +85,17 @@ async def test_control_changes_are_events(client: TestClient, api: Api) -> None:
     config = await stream.next()
     assert (config["type"], config["config"]["failure"]["rate"]) == ("config", 0.5)
     await api.control("POST", "/rules", json={"when": {"operation": "instant"}, "then": "fail", "times": 1})
-    assert await stream.next() == {"type": "rules", "rules": [
-        {"id": 1, "when": {"operation": "instant"}, "then": "fail", "times": 1, "remaining": 1},
-    ]}
+    assert await stream.next() == {"type": "rule", "rule": {
+        "id": 1, "when": {"operation": "instant"}, "then": "fail", "times": 1, "remaining": 1,
+    }}
     assert (await api.pay("p1")).status == 500
-    assert [e["type"] for e in [await stream.next() for _ in range(3)]] == ["rules", "payment", "request"]
+    used, paid, request = [await stream.next() for _ in range(3)]
+    assert (used["type"], used["rule"]["id"], used["rule"]["remaining"]) == ("rule", 1, 0)
+    assert (paid["type"], request["type"]) == ("payment", "request")
+    await api.control("POST", "/rules", json={"then": "succeed"})
+    assert (await stream.next())["rule"]["id"] == 2
+    await api.control("DELETE", "/rules/1")
+    assert await stream.next() == {"type": "rule_deleted", "id": 1}
     await api.control("DELETE", "/rules")
     assert await stream.next() == {"type": "rules", "rules": []}
     await api.control("POST", "/clock", json={"advance_ms": 1000})
@@ -107,6 +114,18 @@ async def test_control_changes_are_events(client: TestClient, api: Api) -> None:
     assert await stream.next() == {"type": "requests_cleared", "owner": None}
     await api.control("PUT", "/scenario", json={"name": "next", "seed": 3})
     assert await stream.types(3) == ["requests_cleared", "reset", "scenario"]
+
+
+async def test_a_rule_used_is_published_alone_however_many_are_in_force(aiohttp_client: Any) -> None:
+    others = [{"when": {"owner": f"o{i}"}, "then": "fail"} for i in range(MAX_RULES - 1)]
+    rules = [*others, {"when": {"operation": "instant"}, "then": "succeed", "times": 5}]
+    client = await aiohttp_client(create_app(PaymentService(scenario(rules=rules))))
+    stream = await subscribe(client)
+    assert (await Api(client).pay("p1")).status == 200
+    assert await stream.next() == {"type": "rule", "rule": {
+        "id": MAX_RULES, "when": {"operation": "instant"}, "then": "succeed", "times": 5, "remaining": 4,
+    }}
+    assert await stream.types(2) == ["payment", "request"]
 
 
 async def test_a_scenario_load_names_it_and_its_seed(client: TestClient, api: Api) -> None:
@@ -291,6 +310,27 @@ async def test_streams_beyond_the_limit_are_refused(aiohttp_client: Any, monkeyp
     assert (refused.status, (await refused.json())["type"]) == (503, "TOO_MANY_SUBSCRIBERS")
     for response in open_:
         response.close()
+
+
+async def test_a_stream_whose_client_left_gives_its_place_up_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(control_module, "MAX_SUBSCRIBERS", 3)
+    service = PaymentService(scenario())
+    server = Server(service, "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession(server.url) as session:
+            streams = [await session.get("/__fakepay/events") for _ in range(3)]
+            for stream in streams:
+                assert await stream.content.readline() == b'data: {"type":"ready"}\n'
+            assert (await session.get("/__fakepay/events")).status == 503
+            for stream in streams:
+                stream.close()
+            await eventually(lambda: not service.events.subscribers)  # not at the next keep-alive, 15 s on
+            again = await session.get("/__fakepay/events")
+            assert again.status == 200
+            again.close()
+    finally:
+        await server.stop()
 
 
 def test_stopping_the_handle_closes_a_stream_whose_reader_stalled() -> None:

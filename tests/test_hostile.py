@@ -21,6 +21,8 @@ import pytest
 
 from fakepay import FakePay, issue_secret
 from fakepay.cli import main
+from fakepay.rules import MAX_RULES
+from fakepay.scenario import parse_scenario_bytes
 
 from .support import FROZEN
 
@@ -544,6 +546,46 @@ def test_a_bad_query_is_a_json_400_and_changes_nothing(fake: FakePay, method: st
     assert fake.state() == before
 
 
+def test_rules_are_bounded_with_a_clear_error(fake: FakePay) -> None:
+    rules = [{"when": {"owner": f"o{i}"}, "then": "fail"} for i in range(MAX_RULES)]
+    fake.load_scenario({**SCENARIO, "rules": rules})
+    try:
+        assert_json_error(*exchange(fake, request("POST", "/__fakepay/rules", b'{"then":"fail"}')), 409,
+                          "1000 rules are in force already, the most fakepay keeps; delete some")
+        assert len(fake.state()["rules"]) == MAX_RULES
+        too_many = json.dumps({**SCENARIO, "rules": [*rules, {"then": "fail"}]}).encode()
+        assert_json_error(*exchange(fake, request("PUT", "/__fakepay/scenario", too_many)), 400,
+                          "rules: at most 1000 rules, got 1001")
+    finally:
+        fake.load_scenario(SCENARIO)
+
+
+def test_a_path_filter_over_long_journaled_paths_is_answered_at_once(fake: FakePay) -> None:
+    import http.client
+    import time
+    from urllib.parse import quote
+
+    host, port = fake.url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def get(target: str) -> tuple[int, bytes]:
+        connection.request("GET", target)
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    for _ in range(1900):  # as many paths of 8,000 characters as the journal keeps
+        assert get("/payments/" + "a" * 8000)[0] == 400
+    started = time.perf_counter()
+    assert get("/__fakepay/requests?path=" + quote("*" + "?" * 254 + "b")) == (200, b'{"requests":[]}')
+    status, body = get("/__fakepay/requests?path=" + quote("*" + "?a" * 126 + "?b*"))
+    assert_json_error(status, {"content-type": "application/json"}, body, 400,
+                      "takes too long over the paths journaled (each place of a path is tried for its 254 characters")
+    assert time.perf_counter() - started < 1  # it took 5 s when the glob was a regular expression
+    status, body = get("/__fakepay/requests?limit=1&path=" + quote("/payments/a*"))
+    assert status == 200 and len(json.loads(body)["requests"]) == 1
+    connection.close()
+
+
 def test_a_clock_cannot_be_run_out_of_years(fake: FakePay) -> None:
     fake.resume_time()
     century = 100 * 365 * 24 * 3600 * 1000  # the most one call may move the clock
@@ -841,6 +883,36 @@ def test_other_requests_are_answered_while_a_large_scenario_is_read(fake: FakePa
     assert health == 3
     assert len(fake.payments("alice")) == 10_000
     fake.load_scenario(SCENARIO)
+
+
+def test_scenarios_sent_at_once_are_read_one_at_a_time(fake: FakePay, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from fakepay import control
+
+    reading: list[int] = []
+    lock = threading.Lock()
+
+    def parse(data: bytes, source: str) -> Any:  # a read of a large scenario: it takes a while, and memory
+        with lock:
+            reading.append(reading[-1] + 1 if reading else 1)
+        time.sleep(0.05)
+        with lock:
+            reading.append(reading[-1] - 1)
+        return parse_scenario_bytes(data, source)
+
+    monkeypatch.setattr(control, "parse_scenario_bytes", parse)
+    text = ("payments: [" + "1," * 1000 + "1]\n").encode()
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda: answers.append(exchange(fake, request(
+        "PUT", "/__fakepay/scenario", text, {"Content-Type": "application/yaml"}))[0])) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [400] * 8
+    assert max(reading) == 1  # while one was read, the others waited (they took 1.4 GiB at once)
 
 
 def test_a_long_file_name_gives_a_name_that_can_be_patched(tmp_path: Path) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import time
 from typing import Any
 
 import aiohttp
 import pytest
 
-from fakepay import PaymentService, create_app
+from fakepay import PaymentService, Server, create_app
 
-from .support import BODY, Api, scenario
+from .support import BODY, Api, bearer, eventually, scenario
 
 Closed = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError)
 
@@ -212,6 +214,96 @@ async def test_latency_delays_every_request_reproducibly(aiohttp_client) -> None
     two = PaymentService(scenario(latency={"fixed_ms": 0, "jitter_ms": 50}, seed=3))
     delays = [one.latency() for _ in range(5)]
     assert delays == [two.latency() for _ in range(5)] and all(0 <= d <= 0.05 for d in delays)
+
+
+# -- requests in flight across a reset, through real sockets -----------------------------------
+
+
+@pytest.fixture
+async def slow() -> Any:
+    """A server on which every request waits 1 s, and the first payment of alice (and of erin)
+    succeeds (seed 1, at a failure rate of 0.5: alice's second fails); a session to it; its
+    journal file."""
+    journal_file = io.StringIO()
+    service = PaymentService(scenario(latency={"fixed_ms": 1000}, failure={"rate": 0.5}, seed=1), journal_sink=journal_file)
+    server = Server(service, "127.0.0.1", 0)
+    await server.start()
+    async with aiohttp.ClientSession(server.url) as session:
+        yield server, session, journal_file
+    await server.stop()
+
+
+async def in_flight(server: Server, request: Any) -> asyncio.Future[aiohttp.ClientResponse]:
+    """``request`` sent, once the server is answering it."""
+    sent = asyncio.ensure_future(request)
+    await eventually(lambda: None in server.front.activity.last.values())
+    return sent
+
+
+def pay(session: aiohttp.ClientSession, payment_id: str, owner: str = "alice") -> Any:
+    return session.post(f"/payments/{payment_id}/instant", json=BODY, headers=bearer(owner))
+
+
+async def test_a_payment_in_flight_during_a_reset_is_kept_out_of_the_new_state(slow: Any) -> None:
+    server, session, journal_file = slow
+    paying = await in_flight(server, pay(session, "old"))
+    assert (await session.post("/__fakepay/reset")).status == 200
+    answer = await paying
+    assert answer.status == 503
+    assert await answer.json() == {
+        "type": "STATE_RESET",
+        "message": "fakepay was reset while this request was in flight, so payment 'old' was not carried out: "
+                   "nothing of it was stored, drawn or journaled",
+    }
+    assert (await (await session.get("/__fakepay/state")).json())["payments"] == []
+    assert await (await session.get("/__fakepay/requests")).json() == {"requests": []}
+    assert (await pay(session, "new")).status == 200  # the first draw of the new state, not the second
+    kept = [json.loads(line) for line in journal_file.getvalue().splitlines()]  # the file has every exchange
+    assert [(e["params"]["paymentId"], e["status"], e["outcome"]) for e in kept] == [("old", 503, "rejected"), ("new", 200, "ok")]
+
+
+async def test_an_owner_reset_keeps_only_that_owners_requests_in_flight_out(slow: Any) -> None:
+    server, session, _ = slow
+    alice = await in_flight(server, pay(session, "a1"))
+    erin = await in_flight(server, pay(session, "e1", owner="erin"))
+    assert (await session.post("/__fakepay/reset", params={"owner": "alice"})).status == 200
+    assert ((await alice).status, (await erin).status) == (503, 200)
+    state = await (await session.get("/__fakepay/state")).json()
+    assert [(p["owner"], p["paymentId"]) for p in state["payments"]] == [("erin", "e1")]
+    journal = await (await session.get("/__fakepay/requests")).json()
+    assert [(e["owner"], e["status"]) for e in journal["requests"]] == [("erin", 200)]
+
+
+async def test_a_scenario_loaded_keeps_requests_in_flight_out(slow: Any) -> None:
+    server, session, _ = slow
+    looking_up = await in_flight(server, session.get("/auth/alice"))
+    assert (await session.put("/__fakepay/scenario", json={"name": "next", "seed": 1})).status == 200
+    answer = await looking_up
+    assert answer.status == 503
+    assert (await answer.json())["message"].endswith("so issuing the secret of 'alice' was not carried out: "
+                                                     "nothing of it was stored, drawn or journaled")
+    assert await (await session.get("/__fakepay/requests")).json() == {"requests": []}
+
+
+async def test_a_request_held_by_a_timeout_is_let_go_by_a_reset_or_when_its_client_leaves() -> None:
+    service = PaymentService(scenario(rules=[{"when": {"operation": "instant"}, "then": {"timeout_s": 60}}]))
+    server = Server(service, "127.0.0.1", 0)
+    await server.start()
+    answering = server.front.activity.last.values
+
+    try:
+        async with aiohttp.ClientSession(server.url) as session:
+            waiting = [await in_flight(server, pay(session, f"p{i}")) for i in range(3)]
+            await eventually(lambda: len(service.journal) == 3)  # all three held now
+            for request in waiting[1:]:
+                request.cancel()  # those clients leave
+            await eventually(lambda: list(answering()).count(None) == 1)  # let go: only the first is still held
+            await session.post("/__fakepay/reset")
+            with pytest.raises(Closed):
+                await asyncio.wait_for(waiting[0], 5)  # closed unanswered at once, not after 60 s
+            assert None not in answering()
+    finally:
+        await server.stop()
 
 
 async def test_every_fault_is_journaled_with_its_rule(aiohttp_client) -> None:

@@ -147,6 +147,9 @@ async function onEvent(event) {
     case "dropped": say(`${event.count} events were missed; reloading`); return loadSnapshot();
     case "request": addRequest(event.request); return renderSoon(drawNewRequests);
     case "payment": putPayment(event.payment); return renderSoon(drawChangedPayments);
+    case "rule": state.rules = state.rules.filter((r) => r.id !== event.rule.id).concat(event.rule).sort((a, b) => a.id - b.id);
+      return renderSoon(renderRules);
+    case "rule_deleted": state.rules = state.rules.filter((r) => r.id !== event.id); return renderSoon(renderRules);
     case "rules": state.rules = event.rules; return renderSoon(renderRules);
     case "clock": setClock(event.clock); return renderSoon(renderConfig);
     case "config": state.config = event.config; return renderSoon(renderConfig);
