@@ -132,7 +132,7 @@ async def _exchange(address: tuple[str, int], data: bytes) -> tuple[int, dict[st
     (_request("GET", "/%5F%5Ffakepay/nothing"), 404, {"type": "NOT_FOUND", "message": "no route for GET /%5F%5Ffakepay/nothing"}),
     (_request("GET", "/__fakepayx/health"), 404, {"type": "NOT_FOUND", "message": "no route for GET /__fakepayx/health"}),
     (_request("GET", "/__fakepay/state?x=1"), 400,
-     {"type": "INVALID_REQUEST", "message": "unknown query parameter 'x'; known: owner"}),
+     {"type": "INVALID_REQUEST", "message": "unknown query parameter 'x'; known: owner, limit, offset"}),
 ])
 async def test_every_way_of_running_answers_alike(address: tuple[str, int], data: bytes, status: int,
                                                   answer: dict[str, str]) -> None:

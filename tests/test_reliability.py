@@ -73,7 +73,7 @@ def test_every_kind_of_event_matches_the_document() -> None:
         response = streamed.result()
     case.validate_response(response)
     seen = [json.loads(line[len("data: "):])["type"] for line in response.text.splitlines() if line.startswith("data: ")]
-    assert set(seen) == {"ready", "request", "payment", "rules", "config", "clock", "reset", "requests_cleared", "scenario", "dropped"}
+    assert set(seen) == {"ready", "request", "payment", "rule", "config", "clock", "reset", "requests_cleared", "scenario", "dropped"}
     assert seen[-1] == "dropped"
 
 
