@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -70,11 +71,13 @@ BLOB_INFO_CACHE = Path("/var/lib/containers/cache")
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def store() -> Iterator[Path]:
     """tools/container's podman store and base cache (FAKEPAY_CONTAINER_DIR) in a temporary folder,
-    removed at the end: the tests leave no image in the machine's store and nothing in ~/.cache."""
+    removed at the end: the tests leave no image in the machine's store and nothing in ~/.cache.
+    A short path of its own: podman refuses a run root longer than 50 characters (pytest's
+    temporary folders under xdist are longer)."""
     need("podman", "runc", "debootstrap", install="apt-get install podman runc debootstrap")
-    folder = tmp_path_factory.mktemp("containers")
+    folder = Path(tempfile.mkdtemp(prefix="fakepay-"))
     noted_before = BLOB_INFO_CACHE.exists()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FAKEPAY_CONTAINER_DIR", str(folder))
