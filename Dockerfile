@@ -1,5 +1,5 @@
 # fakepay as a container: `docker build -t fakepay .`, then `docker run -p 8080:8080 fakepay`.
-# Without a registry to pull the base from: `tools/container build` (README, "Without a registry").
+# Without a registry to pull the base from: `tools/container build` (docs/container-and-ci.md, "Without a registry").
 # Configure it with FAKEPAY_* variables (see `fakepay serve --help`) or with arguments to `serve`.
 ARG BASE_IMAGE=python:3.12-slim
 FROM ${BASE_IMAGE}

@@ -1,4 +1,4 @@
-"""fakepay's benchmarks (README: "Reliability and performance"), every comparison in one run against a baseline measured in the
+"""fakepay's benchmarks (docs/performance.md), every comparison in one run against a baseline measured in the
 same run, printed as a table of figures and ratios.
 
     python benchmarks/run.py [--quick]

@@ -62,7 +62,7 @@ def create_app(
     under ``/__fakepay`` (only ``health`` with ``control=False``; every call but ``health`` and
     the dashboard's files needs ``control_token`` when one is given). Without a token, control
     calls must name an IP address, ``localhost``, this machine or one of ``allow_hosts`` in their
-    ``Host`` (README: "The control API"). Event streams end when the app shuts down."""
+    ``Host`` (docs/control-api.md, "Who may call it"). Event streams end when the app shuts down."""
     front = Front(service or PaymentService(), control=control, control_token=control_token,
                   allowed_hosts=AllowedHosts(allow_hosts))
 

@@ -1,4 +1,4 @@
-"""The control API under ``/__fakepay`` (README: "The control API"): its own route table over the same
+"""The control API under ``/__fakepay`` (docs/control-api.md): its own route table over the same
 ``PaymentService``, for tests to reset, seed, configure, inspect and move the clock; its event
 stream; and the dashboard page that uses both."""
 

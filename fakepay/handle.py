@@ -112,12 +112,12 @@ class FakePay:
 
     Started here, it serves ``scenario`` (a shipped scenario's name, a file, a dict or a
     ``Scenario``; default: nothing seeded and no random failures) on ``host`` and ``port`` (0: a
-    free one), answering control calls for the names in ``allow_hosts`` too (README: "The control
-    API"). Attached, it uses the server's scenario unless one is given, which it then loads, and
-    when it stops it puts back the scenario it found if it changed anything. ``seed`` and
-    ``failure_rate`` override the scenario's; ``control_token`` is sent on every control call (and
-    required by a server started here). A token or a host name that cannot be used is a
-    ``ValueError`` at once.
+    free one), answering control calls for the names in ``allow_hosts`` too
+    (docs/control-api.md, "Who may call it"). Attached, it uses the server's scenario unless one is
+    given, which it then loads, and when it stops it puts back the scenario it found if it changed
+    anything. ``seed`` and ``failure_rate`` override the scenario's; ``control_token`` is sent on
+    every control call (and required by a server started here). A token or a host name that cannot
+    be used is a ``ValueError`` at once.
     """
 
     def __init__(
@@ -309,7 +309,7 @@ class FakePay:
         self.configure({"failure": {"rate": rate}})
 
     def add_rule(self, then: str | dict[str, Any], when: dict[str, Any] | None = None, times: int | None = None) -> dict[str, Any]:
-        """Add a rule (README: "Rules and faults"): ``add_rule("fail", {"operation": "instant", "paymentId": "big-*"})``."""
+        """Add a rule (docs/rules-and-faults.md): ``add_rule("fail", {"operation": "instant", "paymentId": "big-*"})``."""
         rule: dict[str, Any] = {"then": then, "when": when or {}}
         if times is not None:
             rule["times"] = times

@@ -1,4 +1,4 @@
-"""The request journal (README: "The control API"): a bounded ring of what the public API was asked and answered."""
+"""The request journal (docs/control-api.md, "The journal"): a bounded ring of what the public API was asked and answered."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The OpenAPI 3 document of fakepay: the public CEOS payment API and the control API
-(README: "The API, with curl", "The control API"), served at ``GET /__fakepay/openapi.json``."""
+(docs/api.md, docs/control-api.md), served at ``GET /__fakepay/openapi.json``."""
 
 from __future__ import annotations
 

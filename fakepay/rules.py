@@ -1,4 +1,4 @@
-"""Rules (README: "Rules and faults"): what a request must look like, and the outcome or fault forced on it."""
+"""Rules (docs/rules-and-faults.md): what a request must look like, and the outcome or fault forced on it."""
 
 from __future__ import annotations
 

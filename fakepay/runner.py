@@ -26,7 +26,7 @@ IDLE_TIMEOUT = 15.0
 class Server:
     """A fakepay server listening on ``host:port`` (port 0: a free one, see ``port`` once started).
     Without ``control_token``, control calls must name an IP address, ``localhost``, this machine,
-    ``host`` or one of ``allow_hosts`` in their ``Host`` (README: "The control API")."""
+    ``host`` or one of ``allow_hosts`` in their ``Host`` (docs/control-api.md, "Who may call it")."""
 
     def __init__(
         self,

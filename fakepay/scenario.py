@@ -1,4 +1,4 @@
-"""Scenarios (README: "The scenario format"): the whole starting state and behaviour of an instance, read strictly from
+"""Scenarios (docs/scenarios.md): the whole starting state and behaviour of an instance, read strictly from
 YAML or JSON, every problem reported as ``file:line:col: key.path: message``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The fields of a payment and their rules (README: "The API, with curl"), shared by the API and seeded scenarios."""
+"""The fields of a payment and their rules (docs/api.md, "The request body"), shared by the API and seeded scenarios."""
 
 from __future__ import annotations
 

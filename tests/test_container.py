@@ -1,5 +1,5 @@
-"""The container image, built by tools/container from this checkout and run with podman, as the
-README's "Container" section uses it: through the mapped port, the environment and volumes."""
+"""The container image, built by tools/container from this checkout and run with podman, as
+docs/container-and-ci.md uses it: through the mapped port, the environment and volumes."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def test_a_shipped_scenario_by_name(run: Callable[..., Container]) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project folder as the README's examples expect: ./scenarios/mine.yaml (one seeded payment),
+    """A project folder as the examples of docs/container-and-ci.md expect: ./scenarios/mine.yaml (one seeded payment),
     and ./journal, writable by the container's user."""
     tmp_path.chmod(0o755)  # as a checkout's folder is; pytest makes it readable to its owner only
     (tmp_path / "scenarios").mkdir(mode=0o755)
@@ -175,7 +175,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def mount(volume: str, project: Path) -> str:
-    """A README ``-v ./folder:/path`` with the folder in ``project``."""
+    """An example's ``-v ./folder:/path`` with the folder in ``project``."""
     return "--volume=" + re.sub(r"^\./", f"{project}/", volume)
 
 
@@ -236,7 +236,7 @@ def test_a_bad_variable_stops_the_container_with_exit_code_2(run: Callable[..., 
 
 
 def test_the_readmes_docker_run_commands(run: Callable[..., Container], project: Path) -> None:
-    lines = "".join(blocks("sh", "docker run")).splitlines()
+    lines = "".join(blocks("sh", "docker run", "docs/container-and-ci.md")).splitlines()
     commands = [shlex.split(line, comments=True) for line in lines if line.startswith("docker run")]
     banners = []
     for command in commands:
@@ -253,11 +253,11 @@ def test_the_readmes_docker_run_commands(run: Callable[..., Container], project:
 
 
 def test_the_readmes_github_actions_service_and_compose_file(run: Callable[..., Container], project: Path) -> None:
-    (workflow,) = blocks("yaml", "services:\n      fakepay:")
+    (workflow,) = blocks("yaml", "services:\n      fakepay:", "docs/container-and-ci.md")
     service = yaml.safe_load(workflow)["jobs"]["test"]["services"]["fakepay"]
     assert service["ports"] == ["8080:8080"]
     assert "happy-path" in run(**service["env"]).logs()
-    (compose,) = blocks("yaml", "# compose.yaml")
+    (compose,) = blocks("yaml", "# compose.yaml", "docs/container-and-ci.md")
     fakepay = yaml.safe_load(compose)["services"]["fakepay"]
     container = run(*[mount(volume, project) for volume in fakepay["volumes"]], **fakepay["environment"])
     token = fakepay["environment"]["FAKEPAY_CONTROL_TOKEN"]
@@ -283,9 +283,9 @@ def docker_socket(image: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def test_testcontainers_as_the_readme_uses_it(docker_socket: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's JUnit 5 usage, with Python's Testcontainers: the image, its environment, port 8080
-    exposed, a wait on /__fakepay/health, the mapped URL handed to the client."""
-    (java,) = blocks("java", "new GenericContainer<>")
+    """The JUnit 5 usage of docs/container-and-ci.md, with Python's Testcontainers: the image, its
+    environment, port 8080 exposed, a wait on /__fakepay/health, the mapped URL handed to the client."""
+    (java,) = blocks("java", "new GenericContainer<>", "docs/container-and-ci.md")
     assert ".withExposedPorts(8080)" in java and 'Wait.forHttp("/__fakepay/health").forStatusCode(200)' in java
     variables = re.findall(r'\.withEnv\("(\w+)", "([^"]*)"\)', java)
     monkeypatch.setenv("DOCKER_HOST", docker_socket)

@@ -47,7 +47,7 @@ def junit(classes: Path, *more: str, select: str | None = None, cwd: Path | None
 
 
 def test_the_readme_commands_build_and_run_it_and_fakepay_is_stopped_at_the_end(classes: Path, tmp_path: Path) -> None:
-    (commands,) = blocks("sh", "junit-platform-console-standalone.jar")
+    (commands,) = blocks("sh", "junit-platform-console-standalone.jar", "docs/junit.md")
     shutil.copytree(EXAMPLE, tmp_path / "examples" / "junit")
     pid_file = tmp_path / "pid"
     wrapper = tmp_path / "fakepay.sh"
@@ -75,7 +75,7 @@ SPRING_STUBS = {
 
 def test_the_readme_spring_boot_test_compiles_and_runs(classes: Path, tmp_path: Path) -> None:
     """Against stand-ins for the three Spring types it names, with Spring's signatures."""
-    (example,) = blocks("java", "new FakePayExtension()")
+    (example,) = blocks("java", "new FakePayExtension()", "docs/junit.md")
     for name, text in {**SPRING_STUBS, "CheckoutTest.java": example}.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)

@@ -1,4 +1,5 @@
-"""The README's examples work: its scenarios load, its shell walk-throughs run, its tests pass."""
+"""The examples of the README and of docs/ work: their scenarios load, their shell walk-throughs run,
+their tests pass. A block is found by what it contains, in the page that shows it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -20,27 +22,33 @@ from fakepay import issue_secret, parse_scenario_text, shipped_scenarios
 from .support import SCHEMA, fetch, serving
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.DOTALL)
+PYTEST_EXAMPLES = ROOT / "examples" / "pytest"
 
 
-def blocks(language: str, containing: str) -> list[str]:
-    found = [text for lang, text in BLOCKS if lang == language and containing in text]
-    assert found, f"no {language} block with {containing!r} in the README"
+@cache
+def fenced(page: str) -> list[tuple[str, str]]:
+    """The fenced blocks of a page of the repository (``README.md``, ``docs/pytest.md``): language, text."""
+    return re.findall(r"```(\w*)\n(.*?)```", (ROOT / page).read_text(), re.DOTALL)
+
+
+def blocks(language: str, containing: str, page: str = "README.md") -> list[str]:
+    """The ``language`` blocks of ``page`` that contain ``containing``: at least one."""
+    found = [text for lang, text in fenced(page) if lang == language and containing in text]
+    assert found, f"no {language} block with {containing!r} in {page}"
     return found
 
 
 def test_the_scenario_format_example_is_valid() -> None:
-    (text,) = blocks("yaml", "name: checkout-happy-path")
-    scenario = parse_scenario_text(text, "README")
+    (text,) = blocks("yaml", "name: checkout-happy-path", "docs/scenarios.md")
+    scenario = parse_scenario_text(text, "docs/scenarios.md")
     assert scenario.seed == 42 and scenario.payments[0].payment_id == "20251022_0001"
     assert scenario.failure.rate == 0.0  # a happy path
     jsonschema.validate(yaml.safe_load(text), SCHEMA, cls=jsonschema.Draft202012Validator)
 
 
 def test_the_rules_example_is_valid() -> None:
-    (text,) = blocks("yaml", "rules:\n  - when:")
-    assert parse_scenario_text("version: 1\n" + text, "README").rules[0].times == 1
+    (text,) = blocks("yaml", "rules:\n  - when:", "docs/rules-and-faults.md")
+    assert parse_scenario_text("version: 1\n" + text, "docs/rules-and-faults.md").rules[0].times == 1
 
 
 def run_shell(script: str, url: str) -> str:
@@ -63,7 +71,7 @@ def test_the_curl_walk_through() -> None:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the examples use curl")
 def test_the_control_api_examples() -> None:
-    (script,) = blocks("sh", "__fakepay/config")
+    (script,) = blocks("sh", "__fakepay/config", "docs/control-api.md")
     with serving() as (_, banner):
         answers = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines() if line]
     assert answers[0]["failure"]["rate"] == 0.0
@@ -74,7 +82,7 @@ def test_the_control_api_examples() -> None:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the example uses curl")
 def test_the_event_stream_example() -> None:
-    (script,) = blocks("sh", "__fakepay/events")
+    (script,) = blocks("sh", "__fakepay/events", "docs/control-api.md")
     with serving("--failure-rate", "0") as (_, banner):
         url = banner.group(1)
         command = "exec " + script.splitlines()[0].replace("http://127.0.0.1:8080", url)
@@ -95,7 +103,7 @@ def test_the_event_stream_example() -> None:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the CI example uses curl")
 def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
-    (text,) = blocks("yaml", "__fakepay/health")
+    (text,) = blocks("yaml", "__fakepay/health", "docs/container-and-ci.md")
     steps = [step["run"] for step in yaml.safe_load(text) if "run" in step]
     serve, wait = steps[1], steps[2]
     assert serve.startswith("fakepay serve") and serve.endswith("&")
@@ -118,21 +126,27 @@ def test_the_ci_example_starts_and_waits(tmp_path: Path) -> None:
 
 
 def test_the_gradle_job_installs_fakepay_before_the_tests() -> None:
-    (text,) = blocks("yaml", "\n- run: ./gradlew test\n")
+    (text,) = blocks("yaml", "\n- run: ./gradlew test\n", "docs/junit.md")
     steps = yaml.safe_load(text)
     assert [step.get("uses", step.get("run", "")).split("@")[0] for step in steps] == [
         "actions/setup-java", "actions/setup-python", "pip install ./fakepay", "./gradlew test"
     ]
 
+def write_pytest_project(project: Path) -> int:
+    """The pytest examples as a user's project: examples/pytest's tests, and docs/pytest.md's marked
+    test and pytest.ini; how many tests the project has."""
+    examples = sorted(PYTEST_EXAMPLES.glob("test_*.py"))
+    for example in examples:
+        shutil.copy(example, project / example.name)
+    (project / "test_marked.py").write_text(blocks("python", "@pytest.mark.fakepay(", "docs/pytest.md")[0])
+    (project / "pytest.ini").write_text(blocks("ini", "asyncio_mode", "docs/pytest.md")[0])
+    return len(examples) + 1
+
 
 def test_the_pytest_examples(pytester: pytest.Pytester) -> None:
-    (checkout,) = blocks("python", "# test_checkout.py")
-    (marked,) = blocks("python", "@pytest.mark.fakepay(")
-    (in_process,) = blocks("python", "fakepay_app")
-    (ini,) = blocks("ini", "asyncio_mode")
-    pytester.makepyfile(test_checkout=checkout, test_marked=marked, test_in_process=in_process)
-    pytester.makeini(ini)
-    pytester.runpytest("--strict-markers").assert_outcomes(passed=3)
+    """In a process of their own: the suite also collects examples/pytest, under the same module names."""
+    tests = write_pytest_project(pytester.path)
+    pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider").assert_outcomes(passed=tests)
 
 
 def test_the_two_commands_are_the_ones_ci_runs() -> None:
@@ -141,8 +155,37 @@ def test_the_two_commands_are_the_ones_ci_runs() -> None:
     assert second.strip() in (ROOT / ".ci" / "run").read_text()
 
 
+def test_the_readmes_scenario_validates_and_serves(tmp_path: Path) -> None:
+    """As the README runs it: its payment is there from the start, and a ``lost-`` payment is stored
+    but never answered."""
+    (text,) = blocks("yaml", "# checkout.yaml")
+    (command,) = blocks("sh", "fakepay validate")
+    validate, serve = (part.split() for part in command.strip().split(" && "))
+    (tmp_path / "checkout.yaml").write_text(text)
+    result = subprocess.run([sys.executable, "-m", *validate], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "checkout.yaml: ok\n"), result.stderr
+    assert serve[:2] == ["fakepay", "serve"]
+    with serving(*serve[2:], cwd=tmp_path) as (_, banner):
+        url, headers = banner.group(1), {"Authorization": f"Bearer {issue_secret('alice')}"}
+        assert (banner.group(3), banner.group(4)) == ("checkout", "0")
+        status, body = fetch(f"{url}/payments/order-1", headers=headers)
+        assert status == 200 and json.loads(body)["paymentStatus"] == "PAID"
+        payment = json.dumps({"storeId": "s", "orderName": "o", "totalPayAmount": 1, "currency": "KRW"}).encode()
+        with pytest.raises(ConnectionError):
+            fetch(f"{url}/payments/lost-1/instant", "POST", payment, {**headers, "Content-Type": "application/json"})
+        status, body = fetch(f"{url}/payments/lost-1", headers=headers)
+        assert status == 200 and json.loads(body)["paymentStatus"] == "PAID"
+
+
+def test_the_readmes_container_line_is_the_one_the_container_tests_run() -> None:
+    """The README's one line is docs/container-and-ci.md's first two, which tests/test_container.py runs."""
+    (line,) = blocks("sh", "docker build")
+    (lines,) = blocks("sh", "docker build", "docs/container-and-ci.md")
+    assert line.strip() == " && ".join(lines.strip().splitlines())
+
+
 def test_the_handle_example_without_pytest() -> None:
-    (example,) = blocks("python", "with FakePay() as fake:")
+    (example,) = blocks("python", "with FakePay() as fake:", "docs/pytest.md")
     result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     url, status = result.stdout.split()
@@ -151,7 +194,7 @@ def test_the_handle_example_without_pytest() -> None:
 
 def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they_name(tmp_path: Path) -> None:
     """A fresh virtual environment with fakepay installed from a copy of this checkout (not
-    editable, so its scenarios must be in the package) and the packages the README names."""
+    editable, so its scenarios must be in the package) and the packages the docs name."""
     source = tmp_path / "fakepay"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=120)
@@ -161,16 +204,13 @@ def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they
     assert install.returncode == 0, install.stderr
     project = tmp_path / "project"
     project.mkdir()
-    (project / "pytest.ini").write_text(blocks("ini", "asyncio_mode")[0])
-    for name, marker in (("test_checkout", "# test_checkout.py"), ("test_marked", "@pytest.mark.fakepay("),
-                         ("test_in_process", "fakepay_app")):
-        (project / f"{name}.py").write_text(blocks("python", marker)[0])
+    tests = write_pytest_project(project)
     environment = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # such as CI's --cov
-    tests = subprocess.run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
-                           cwd=project, capture_output=True, text=True, timeout=300, env=environment)
-    assert tests.returncode == 0 and "3 passed" in tests.stdout, tests.stdout + tests.stderr
-    handle = subprocess.run([str(bin_ / "python"), "-c", blocks("python", "with FakePay() as fake:")[0]],
-                            cwd=project, capture_output=True, text=True, timeout=60)
+    run = subprocess.run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+                         cwd=project, capture_output=True, text=True, timeout=300, env=environment)
+    assert run.returncode == 0 and f"{tests} passed" in run.stdout, run.stdout + run.stderr
+    (example,) = blocks("python", "with FakePay() as fake:", "docs/pytest.md")
+    handle = subprocess.run([str(bin_ / "python"), "-c", example], cwd=project, capture_output=True, text=True, timeout=60)
     assert handle.returncode == 0 and handle.stdout.split()[1] == "PAID", handle.stderr
     names = subprocess.run([str(bin_ / "fakepay"), "validate", *shipped_scenarios()], cwd=project, capture_output=True,
                            text=True, timeout=60)

@@ -1,4 +1,4 @@
-"""Rules and faults (README: "Rules and faults") through real sockets: what the client sees and the state left behind."""
+"""Rules and faults (docs/rules-and-faults.md) through real sockets: what the client sees and the state left behind."""
 
 from __future__ import annotations
 

@@ -127,8 +127,8 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
         }
     }
 
-    /** Replaces the scenario until the next test (or {@link #reset()}) with one written in YAML (README:
-     *  "The scenario format"); returns {@code {"scenario": name, "seed": n}}. */
+    /** Replaces the scenario until the next test (or {@link #reset()}) with one written in YAML
+     *  (docs/scenarios.md); returns {@code {"scenario": name, "seed": n}}. */
     public String loadScenarioYaml(String yaml) {
         Server server = server();
         synchronized (server) {
