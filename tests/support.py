@@ -31,6 +31,8 @@ BODY = {
     "customData": '{"item":"노트북","quantity":1}',
 }
 FROZEN = "2025-10-22T20:21:35.529482"
+#: The checkout: the folder of pyproject.toml.
+ROOT = Path(__file__).resolve().parent.parent
 #: The JSON Schema of scenario files, as shipped.
 SCHEMA = json.loads(resources.files("fakepay").joinpath("scenario.schema.json").read_text())
 
