@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -13,7 +12,7 @@ import yaml
 from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
 from fakepay.rules import FAULTS
 
-from .support import ROOT, SCHEMA
+from .support import FAKEPAY, ROOT, SCHEMA
 
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
@@ -232,9 +231,6 @@ def test_defaults_are_the_real_servers() -> None:
 
 
 # -- command line ---------------------------------------------------------------------------
-
-FAKEPAY = [sys.executable, "-m", "fakepay"]
-
 
 def test_validate_passes_the_shipped_scenarios() -> None:
     result = subprocess.run([*FAKEPAY, "validate", *map(str, SHIPPED)], capture_output=True, text=True, timeout=30)
