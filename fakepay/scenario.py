@@ -8,6 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from importlib import resources
 from pathlib import Path as FilePath
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -180,8 +181,20 @@ def _merge(base: Any, patch: Any) -> Any:
     return copy.deepcopy(patch)
 
 
+def _shipped_folder() -> FilePath:
+    """The folder of the scenarios that ship with fakepay: the package ``fakepay.scenarios``, which
+    the install makes of the project's top-level ``scenarios/`` (as files: setuptools does not zip).
+    Where fakepay is imported from a checkout rather than its installation, as by ``python -m
+    fakepay`` in the checkout's root after ``pip install .``, that package is not beside it, and the
+    checkout's own folder serves."""
+    try:
+        return FilePath(str(resources.files("fakepay.scenarios")))
+    except ModuleNotFoundError:
+        return FilePath(__file__).parent.parent / "scenarios"
+
+
 #: The folder of the scenarios that ship with fakepay, loadable by name.
-SHIPPED = FilePath(__file__).with_name("scenarios")
+SHIPPED = _shipped_folder()
 
 
 def shipped_scenarios() -> list[str]:

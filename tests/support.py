@@ -1,5 +1,5 @@
-"""What the tests share: a payment body, scenarios, a client of the public API over HTTP, and
-``fakepay serve`` run as a real process."""
+"""What the tests share: a payment body, scenarios, a client of the public API over HTTP, raw HTTP
+for what no client library sends, and ``fakepay serve`` run as a real process."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
@@ -30,7 +31,11 @@ BODY = {
     "currency": "KRW",
     "customData": '{"item":"노트북","quantity":1}',
 }
+#: ``BODY`` as a client sends it: JSON in UTF-8.
+BODY_JSON = json.dumps(BODY, ensure_ascii=False).encode()
 FROZEN = "2025-10-22T20:21:35.529482"
+#: The checkout: the folder of pyproject.toml.
+ROOT = Path(__file__).resolve().parent.parent
 #: The JSON Schema of scenario files, as shipped.
 SCHEMA = json.loads(resources.files("fakepay").joinpath("scenario.schema.json").read_text())
 
@@ -93,6 +98,77 @@ def need(*tools: str, install: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
+
+
+# -- raw HTTP: requests as written, answers as they come ------------------------------------------
+
+class Answer(NamedTuple):
+    """An answer as read off the connection: status (0: the connection closed unanswered), headers
+    by lower-case name, body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def raw_request(method: str, target: str, body: bytes = b"", headers: Mapping[str, str | None] | None = None,
+                owner: str | None = "alice") -> bytes:
+    """One HTTP/1.1 request as bytes: ``Host``, a JSON ``Content-Type``, ``Connection: close``,
+    ``owner``'s bearer secret (None: no ``Authorization``) and the body's ``Content-Length``, each
+    unless ``headers`` sets it (None drops it). Text that is not UTF-8 (a lone surrogate) is sent as
+    the bytes it stands for."""
+    fields: dict[str, str | None] = {"Host": "127.0.0.1", "Content-Type": "application/json", "Connection": "close"}
+    if owner is not None:
+        fields.update(bearer(owner))
+    if body:
+        fields["Content-Length"] = str(len(body))
+    fields.update(headers or {})
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items() if value is not None)
+    return f"{method} {target} HTTP/1.1\r\n{head}\r\n".encode("utf-8", "surrogateescape") + body
+
+
+async def connect(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the server at ``url`` (``http://host:port``)."""
+    parts = urlsplit(url)
+    return await asyncio.open_connection(parts.hostname, parts.port)
+
+
+async def read_answer(reader: asyncio.StreamReader) -> Answer:
+    """The next answer on a connection: its head, then as much body as its ``Content-Length`` says
+    (all up to the close without one)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as closed:
+        if closed.partial:
+            raise
+        return Answer(0, {}, b"")
+    status_line, *lines = head.decode("latin-1").removesuffix("\r\n\r\n").split("\r\n")
+    status = int(status_line.split()[1])
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    length = headers.get("content-length")
+    return Answer(status, headers, await reader.readexactly(int(length)) if length is not None else await reader.read())
+
+
+async def exchange_async(url: str, data: bytes, timeout: float = 15.0) -> Answer:
+    """Send ``data`` on a new connection to ``url``; the answer."""
+    reader, writer = await connect(url)
+    try:
+        writer.write(data)
+        return await asyncio.wait_for(read_answer(reader), timeout)
+    finally:
+        writer.close()
+        with suppress(ConnectionError):  # reset by the server: closed all the same
+            await writer.wait_closed()
+
+
+def exchange(url: str, data: bytes, timeout: float = 15.0) -> Answer:
+    """``exchange_async`` for a test that runs no event loop (fakepay served by a ``FakePay`` or a
+    process): on a loop of its own."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(exchange_async(url, data, timeout))
+    finally:
+        loop.close()
 
 
 # -- fakepay serve, as a real process -------------------------------------------------------------

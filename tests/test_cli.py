@@ -16,7 +16,7 @@ import pytest
 
 from fakepay import issue_secret, shipped_scenarios
 
-from .support import FAKEPAY, environment, fetch, free_port, serving
+from .support import BODY_JSON, FAKEPAY, bearer, environment, fetch, free_port, serving
 
 
 def test_serve_prints_one_banner_and_answers() -> None:
@@ -105,9 +105,7 @@ def test_bound_to_every_address_the_banner_gives_urls_a_person_can_open() -> Non
 def test_failure_rate_option_is_used() -> None:
     with serving("--failure-rate", "1") as (_, banner):
         url = banner.group(1)
-        body = json.dumps({"storeId": "s", "orderName": "o", "totalPayAmount": 1, "currency": "KRW"}).encode()
-        headers = {"Authorization": f"Bearer {issue_secret('alice')}", "Content-Type": "application/json"}
-        status, answer = fetch(f"{url}/payments/p1/instant", "POST", body, headers)
+        status, answer = fetch(f"{url}/payments/p1/instant", "POST", BODY_JSON, {**bearer("alice"), "Content-Type": "application/json"})
         assert status == 500 and json.loads(answer)["type"] == "PAYMENT_FAILED"
 
 

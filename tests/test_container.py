@@ -21,7 +21,7 @@ from fakepay import issue_secret
 from .support import BODY, fetch, need
 from .test_readme import blocks
 
-pytestmark = pytest.mark.container
+pytestmark = [pytest.mark.container, pytest.mark.toolchain]
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = str(ROOT / "tools" / "container")

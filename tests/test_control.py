@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -12,9 +11,7 @@ from yarl import URL
 
 from fakepay import PaymentService, create_app, issue_secret, shipped_scenarios
 
-from .support import BODY, FROZEN, Api, bearer, scenario
-
-ROOT = Path(__file__).resolve().parent.parent
+from .support import BODY, FROZEN, ROOT, Api, bearer, scenario
 
 
 async def test_health(api: Api) -> None:
@@ -145,7 +142,7 @@ async def test_reset_restores_seeded_payments_and_rule_counters(aiohttp_client) 
 
 async def test_put_scenario_replaces_everything(api: Api) -> None:
     await api.pay("p1")
-    text = (ROOT / "fakepay" / "scenarios" / "seeded-payments.yaml").read_bytes()
+    text = (ROOT / "scenarios" / "seeded-payments.yaml").read_bytes()
     answer = await api.control("PUT", "/scenario", data=text, headers={"Content-Type": "application/yaml"})
     assert answer == {"scenario": "seeded-payments", "seed": 42}
     state = await api.control("GET", "/state")

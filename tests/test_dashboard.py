@@ -20,6 +20,8 @@ from fakepay import issue_secret, shipped_scenarios
 
 from .support import BODY, need, serving
 
+pytestmark = pytest.mark.toolchain
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from fakepay import PaymentService, create_app, issue_secret
 
-from .support import BANNER, BODY, FROZEN, Api, scenario
+from .support import BANNER, BODY, FAKEPAY, FROZEN, Api, scenario
 
 
 async def entries(api: Api, **filters: str) -> list[dict]:
@@ -119,7 +118,7 @@ async def test_the_journal_is_a_bounded_ring(aiohttp_client) -> None:
 def test_journal_file_gets_one_json_line_per_request(tmp_path: Path) -> None:
     journal = tmp_path / "journal.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "fakepay", "serve", "--port", "0", "--journal-file", str(journal)],
+        [*FAKEPAY, "serve", "--port", "0", "--journal-file", str(journal)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

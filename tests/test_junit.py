@@ -17,6 +17,8 @@ from .support import need, scenario_of, serving
 from .test_readme import blocks
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "junit"
+pytestmark = pytest.mark.toolchain
+
 LAUNCHER = "/usr/share/java/junit-platform-console-standalone.jar"
 JACKSON = [f"/usr/share/java/jackson-{name}.jar" for name in ("databind", "core", "annotations")]
 

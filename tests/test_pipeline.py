@@ -11,17 +11,15 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestServer
 
-from fakepay import PaymentService, Server, create_app, issue_secret
+from fakepay import PaymentService, Server, create_app
 from fakepay.calls import Call
 from fakepay.responses import MAX_BODY
 from fakepay.routing import Route, Router
 from fakepay.rules import Operation
 from fakepay.validation import InstantPaymentRequest
 
-from .support import BODY, scenario
+from .support import BODY, BODY_JSON, connect, exchange_async, raw_request, read_answer, scenario
 
-SECRET = issue_secret("alice")
-PAYMENT = json.dumps(BODY).encode()
 REQUEST = InstantPaymentRequest(BODY["storeId"], BODY["orderName"], BODY["totalPayAmount"], BODY["currency"], None)
 
 
@@ -74,105 +72,78 @@ def _service() -> PaymentService:
 
 
 @pytest.fixture(params=["server", "application"])
-async def address(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, int]]:
+async def url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     """A fakepay on a socket: run as ``Server`` (aiohttp's low-level server), or as the
     ``Application`` of ``create_app`` (as pytest-aiohttp users run it)."""
     if request.param == "server":
         server = Server(_service(), port=0)
         await server.start()
-        yield server.host, server.port
+        yield server.url
         await server.stop()
     else:
         test_server = TestServer(create_app(_service()), host="127.0.0.1")
         await test_server.start_server()
-        assert test_server.port is not None
-        yield "127.0.0.1", test_server.port
+        yield f"http://127.0.0.1:{test_server.port}"
         await test_server.close()
 
 
-def _request(method: str, target: str, body: bytes = b"", **headers: str) -> bytes:
-    fields = {"Host": "127.0.0.1", "Authorization": f"Bearer {SECRET}", "Content-Type": "application/json",
-              "Connection": "close", **headers}
-    if body or method == "POST":
-        fields["Content-Length"] = str(len(body))
-    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
-    return f"{method} {target} HTTP/1.1\r\n{head}\r\n".encode() + body
-
-
-async def _answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in head[1:] if line)}
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return int(head[0].split()[1]), headers, body
-
-
-async def _exchange(address: tuple[str, int], data: bytes) -> tuple[int, dict[str, str], bytes]:
-    reader, writer = await asyncio.open_connection(*address)
-    try:
-        writer.write(data)
-        return await _answer(reader)
-    finally:
-        writer.close()
-
-
 @pytest.mark.parametrize(("data", "status", "answer"), [
-    (_request("POST", "/payments/p1/instant", PAYMENT), 200, {"paymentId": "p1", "paidAt": "2025-10-22T20:21:35.5"}),
-    (_request("GET", "/payments/nope"), 404, {"type": "PAYMENT_NOT_FOUND", "message": "payment 'nope' not found"}),
-    (_request("OPTIONS", "*"), 404, {"type": "NOT_FOUND", "message": "no route for OPTIONS *"}),
-    (_request("GET", "http://127.0.0.1"), 404, {"type": "NOT_FOUND", "message": "no route for GET /"}),
-    (_request("GET", "http://127.0.0.1?/auth/alice"), 404, {"type": "NOT_FOUND", "message": "no route for GET /"}),
-    (_request("POST", "http://127.0.0.1?owner=alice#/__fakepay/reset"), 404,
+    (raw_request("POST", "/payments/p1/instant", BODY_JSON), 200, {"paymentId": "p1", "paidAt": "2025-10-22T20:21:35.5"}),
+    (raw_request("GET", "/payments/nope"), 404, {"type": "PAYMENT_NOT_FOUND", "message": "payment 'nope' not found"}),
+    (raw_request("OPTIONS", "*"), 404, {"type": "NOT_FOUND", "message": "no route for OPTIONS *"}),
+    (raw_request("GET", "http://127.0.0.1"), 404, {"type": "NOT_FOUND", "message": "no route for GET /"}),
+    (raw_request("GET", "http://127.0.0.1?/auth/alice"), 404, {"type": "NOT_FOUND", "message": "no route for GET /"}),
+    (raw_request("POST", "http://127.0.0.1?owner=alice#/__fakepay/reset"), 404,
      {"type": "NOT_FOUND", "message": "no route for POST /"}),
-    (_request("GET", "/payments/a%0Ab"), 400,
+    (raw_request("GET", "/payments/a%0Ab"), 400,
      {"type": "INVALID_REQUEST", "message": "path value 'a%0Ab' must not contain '/' or control characters"}),
-    (_request("PUT", "/payments/p1"), 405,
+    (raw_request("PUT", "/payments/p1"), 405,
      {"type": "METHOD_NOT_ALLOWED", "message": "method PUT is not allowed on /payments/p1; allowed: GET, HEAD"}),
-    (_request("GET", "/__fakepay/health?probe=1"), 200, {"status": "ok"}),
-    (_request("GET", "/__f%61kepay/health"), 200, {"status": "ok"}),  # a literal may be percent-encoded
-    (_request("GET", "/%5F%5Ffakepay/nothing"), 404, {"type": "NOT_FOUND", "message": "no route for GET /%5F%5Ffakepay/nothing"}),
-    (_request("GET", "/__fakepayx/health"), 404, {"type": "NOT_FOUND", "message": "no route for GET /__fakepayx/health"}),
-    (_request("GET", "/__fakepay/state?x=1"), 400,
+    (raw_request("GET", "/__fakepay/health?probe=1"), 200, {"status": "ok"}),
+    (raw_request("GET", "/__f%61kepay/health"), 200, {"status": "ok"}),  # a literal may be percent-encoded
+    (raw_request("GET", "/%5F%5Ffakepay/nothing"), 404, {"type": "NOT_FOUND", "message": "no route for GET /%5F%5Ffakepay/nothing"}),
+    (raw_request("GET", "/__fakepayx/health"), 404, {"type": "NOT_FOUND", "message": "no route for GET /__fakepayx/health"}),
+    (raw_request("GET", "/__fakepay/state?x=1"), 400,
      {"type": "INVALID_REQUEST", "message": "unknown query parameter 'x'; known: owner, limit, offset"}),
 ])
-async def test_every_way_of_running_answers_alike(address: tuple[str, int], data: bytes, status: int,
+async def test_every_way_of_running_answers_alike(url: str, data: bytes, status: int,
                                                   answer: dict[str, str]) -> None:
-    got, headers, body = await _exchange(address, data)
+    got, headers, body = await exchange_async(url, data)
     assert (got, headers["content-type"], json.loads(body)) == (status, "application/json", answer)
 
 
-async def test_a_client_that_expects_100_continue_is_told_to_send_its_body(address: tuple[str, int]) -> None:
-    reader, writer = await asyncio.open_connection(*address)
+async def test_a_client_that_expects_100_continue_is_told_to_send_its_body(url: str) -> None:
+    reader, writer = await connect(url)
     try:
-        writer.write(_request("POST", "/payments/e1/instant", Expect="100-continue").replace(
-            b"Content-Length: 0", f"Content-Length: {len(PAYMENT)}".encode()))
+        writer.write(raw_request("POST", "/payments/e1/instant", headers={"Expect": "100-continue", "Content-Length": str(len(BODY_JSON))}))
         interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
-        writer.write(PAYMENT)
-        status, _, body = await _answer(reader)
+        writer.write(BODY_JSON)
+        status, _, body = await read_answer(reader)
     finally:
         writer.close()
     assert (status, json.loads(body)["paymentId"]) == (200, "e1")
 
 
-async def test_a_body_sent_with_its_expect_header_is_answered_at_once(address: tuple[str, int]) -> None:
-    status, _, body = await _exchange(address, _request("POST", "/payments/e2/instant", PAYMENT, Expect="100-continue"))
+async def test_a_body_sent_with_its_expect_header_is_answered_at_once(url: str) -> None:
+    status, _, body = await exchange_async(url, raw_request("POST", "/payments/e2/instant", BODY_JSON, {"Expect": "100-continue"}))
     assert (status, json.loads(body)["paymentId"]) == (200, "e2")
 
 
-async def test_a_lookup_answers_the_payment_as_it_is_now(address: tuple[str, int]) -> None:
+async def test_a_lookup_answers_the_payment_as_it_is_now(url: str) -> None:
     """Answers are remembered per stored version of a payment, never past a change."""
 
     async def status_of(payment_id: str) -> tuple[int, str | None]:
-        status, _, body = await _exchange(address, _request("GET", f"/payments/{payment_id}"))
+        status, _, body = await exchange_async(url, raw_request("GET", f"/payments/{payment_id}"))
         return status, json.loads(body).get("paymentStatus")
 
-    assert (await _exchange(address, _request("POST", "/payments/c1/instant", PAYMENT)))[0] == 200
+    assert (await exchange_async(url, raw_request("POST", "/payments/c1/instant", BODY_JSON)))[0] == 200
     assert await status_of("c1") == (200, "PAID")
-    assert (await _exchange(address, _request("POST", "/payments/c1/cancel")))[0] == 200
+    assert (await exchange_async(url, raw_request("POST", "/payments/c1/cancel")))[0] == 200
     assert await status_of("c1") == (200, "CANCELLED")
-    assert (await _exchange(address, _request("POST", "/__fakepay/reset")))[0] == 200
+    assert (await exchange_async(url, raw_request("POST", "/__fakepay/reset")))[0] == 200
     assert await status_of("c1") == (404, None)
-    assert (await _exchange(address, _request("POST", "/payments/c1/instant", PAYMENT)))[0] == 200
+    assert (await exchange_async(url, raw_request("POST", "/payments/c1/instant", BODY_JSON)))[0] == 200
     assert await status_of("c1") == (200, "PAID")
 
 
@@ -181,18 +152,18 @@ def _chunked(body: bytes, piece: int = 64 * 1024) -> bytes:
 
 
 @pytest.mark.parametrize(("extra", "status"), [(0, 200), (1, 413)])
-async def test_a_chunked_body_is_taken_up_to_1_mib(address: tuple[str, int], extra: int, status: int) -> None:
+async def test_a_chunked_body_is_taken_up_to_1_mib(url: str, extra: int, status: int) -> None:
     empty = json.dumps({**BODY, "customData": ""}).encode()
     body = json.dumps({**BODY, "customData": "x" * (MAX_BODY - len(empty) + extra)}).encode()
     assert len(body) == MAX_BODY + extra
-    head = _request("POST", "/payments/big/instant").replace(b"Content-Length: 0\r\n", b"Transfer-Encoding: chunked\r\n")
-    reader, writer = await asyncio.open_connection(*address)
+    head = raw_request("POST", "/payments/big/instant", headers={"Transfer-Encoding": "chunked"})
+    reader, writer = await connect(url)
     try:
         writer.write(head)
         await writer.drain()
         await asyncio.sleep(0.05)  # the body follows its headers: it is waited for
         writer.write(_chunked(body))
-        got, headers, answer = await _answer(reader)
+        got, headers, answer = await read_answer(reader)
     finally:
         writer.close()
     assert (got, headers["content-type"]) == (status, "application/json")
@@ -211,17 +182,16 @@ def test_remembered_answers_are_bounded_and_stay_right(monkeypatch: pytest.Monke
         assert len(service._answers) <= 2
 
 
-async def test_a_refused_request_whose_body_was_never_sent_closes_its_connection(address: tuple[str, int]) -> None:
+async def test_a_refused_request_whose_body_was_never_sent_closes_its_connection(url: str) -> None:
     """A client waiting for 100 Continue that gets a final answer instead is told the connection
     closes, so that the body it may still send is never read as its next request."""
-    reader, writer = await asyncio.open_connection(*address)
+    reader, writer = await connect(url)
     try:
-        head = _request("POST", "/payments/e3/instant", Expect="100-continue", Authorization="Bearer nobody",
-                        Connection="keep-alive")
-        writer.write(head.replace(b"Content-Length: 0", f"Content-Length: {len(PAYMENT)}".encode()))
-        status, headers, _ = await asyncio.wait_for(_answer(reader), 5)
+        writer.write(raw_request("POST", "/payments/e3/instant", headers={
+            "Expect": "100-continue", "Authorization": "Bearer nobody", "Connection": "keep-alive", "Content-Length": str(len(BODY_JSON))}))
+        status, headers, _ = await asyncio.wait_for(read_answer(reader), 5)
         assert (status, headers.get("connection")) == (401, "close")
-        writer.write(PAYMENT)  # sent anyway: taken as the rest of the refused request, not as a new one
+        writer.write(BODY_JSON)  # sent anyway: taken as the rest of the refused request, not as a new one
         assert await asyncio.wait_for(reader.read(), 5) == b""  # no answer to it: the connection closes
     finally:
         writer.close()

@@ -29,7 +29,9 @@ def pay(fakepay, payment_id, owner="alice"):
 """
 
 
-INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+#: The pytest.ini of a project that uses fakepay. The pytest plugins of fakepay's own test tools,
+#: installed here but not in such a project, are left out: they take seconds to load in each run.
+INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:schemathesis -p no:hypothesispytest\n"
 
 
 @pytest.fixture
@@ -363,7 +365,7 @@ def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
             pass
 
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page) as server:
-        thread = threading.Thread(target=server.serve_forever)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})  # shutdown() waits for a poll
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}"
         server.shutdown()
@@ -531,6 +533,7 @@ def test_importing_the_plugin_loads_no_server_code() -> None:
 
 def test_a_project_that_does_not_use_fakepay_is_untouched(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.makeini(INI)
     result = pytester.runpytest_subprocess("--strict-markers")
     result.assert_outcomes(passed=1)
     assert "fakepay serving" not in result.stdout.str()

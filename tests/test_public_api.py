@@ -424,7 +424,9 @@ async def test_about_ten_percent_of_2000_payments_fail_reproducibly(aiohttp_clie
                 assert (await error_of(response))[1] == "PAYMENT_FAILED"
         outcomes.append(run)
         failed = [i for i, status in enumerate(run) if status == 500]
-        assert 150 <= len(failed) <= 250
+        # Seed 7's draw, exact: a change to what is drawn, or in which order, changes this count and
+        # with it every replay of a user's seed, which is what this test is to show.
+        assert len(failed) == 170
         lookup = await (await api.get(f"p{failed[0]}")).json()
         assert lookup["paymentStatus"] == "FAILED" and lookup["paidAt"] is None
         await client.close()

@@ -8,7 +8,6 @@ import asyncio
 import gc
 import json
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,20 @@ from fakepay import PaymentService, Server, create_app
 from fakepay.journal import MAX_BYTES
 from fakepay.rules import Kind, Outcome, Rule, When
 
-from .support import BODY, Api, bearer, fetch, scenario, serving
+from .support import (
+    BODY,
+    BODY_JSON,
+    Api,
+    bearer,
+    connect,
+    exchange,
+    exchange_async,
+    fetch,
+    raw_request,
+    read_answer,
+    scenario,
+    serving,
+)
 
 
 def rss_kib(pid: int) -> int:
@@ -39,7 +51,7 @@ async def test_slow_and_idle_sockets_are_closed_while_requests_are_answered() ->
     try:
         slow = []
         for _ in range(300):  # slow-loris: headers begun, never finished
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            reader, writer = await connect(server.url)
             writer.write(b"GET /payments/x HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             slow.append((reader, writer))
         async with aiohttp.ClientSession() as session:
@@ -60,10 +72,10 @@ async def test_an_idle_keep_alive_connection_is_closed() -> None:
     server = Server(PaymentService(scenario()), "127.0.0.1", 0, idle_timeout=0.5)
     await server.start()
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(b"GET /__fakepay/health HTTP/1.1\r\nHost: x\r\n\r\n")
-        answer = await asyncio.wait_for(reader.readuntil(b'{"status":"ok"}'), 5)
-        assert answer.startswith(b"HTTP/1.1 200 OK")
+        reader, writer = await connect(server.url)
+        writer.write(raw_request("GET", "/__fakepay/health", headers={"Connection": None}))
+        status, _, body = await asyncio.wait_for(read_answer(reader), 5)
+        assert (status, body) == (200, b'{"status":"ok"}')
         assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server once idle
         writer.close()
     finally:
@@ -86,18 +98,18 @@ async def test_an_app_run_by_aiohttp_keeps_nothing_of_connections_once_closed() 
     runner = web.AppRunner(create_app(PaymentService(scenario())))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    gc.collect()
-    before = sum(isinstance(thing, RequestHandler) for thing in gc.get_objects())  # other tests' servers
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    health = raw_request("GET", "/__fakepay/health")
+
+    def handlers() -> int:
+        gc.collect()
+        return sum(isinstance(thing, RequestHandler) for thing in gc.get_objects())
+
+    before = handlers()  # what earlier tests in this process left
     try:
         for _ in range(3000):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"GET /__fakepay/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            assert (await reader.read()).startswith(b"HTTP/1.1 200 OK")
-            writer.close()
-            await writer.wait_closed()
-        gc.collect()
-        kept = sum(isinstance(thing, RequestHandler) for thing in gc.get_objects()) - before
+            assert (await exchange_async(url, health)).status == 200
+        kept = handlers() - before
         assert kept <= 1100, f"{kept} connections of 3000 are still held"  # a bounded few, not one per connection
     finally:
         await runner.cleanup()
@@ -151,7 +163,7 @@ def test_a_journal_file_that_cannot_be_written_is_reported_once() -> None:
         url = banner.group(1)
         secret = fetch(f"{url}/auth/alice")[1].decode()
         for i in range(5):
-            status, body = fetch(f"{url}/payments/p{i}/instant", "POST", json.dumps(BODY).encode(),
+            status, body = fetch(f"{url}/payments/p{i}/instant", "POST", BODY_JSON,
                                  {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
             assert status == 200, body
         state = json.loads(fetch(f"{url}/__fakepay/state")[1])
@@ -165,11 +177,8 @@ def test_a_journal_file_that_cannot_be_written_is_reported_once() -> None:
 
 def test_bad_connections_are_short_lines_in_the_log() -> None:
     with serving() as (process, banner):
-        port = int(banner.group(2))
         for _ in range(20):
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                sock.sendall(b"GET /payments/a\x00b HTTP/1.1\r\nHost: x\r\n\r\n")
-                assert sock.recv(100).split(b" ")[1] == b"400"
+            assert exchange(banner.group(1), b"GET /payments/a\x00b HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5).status == 400
         process.terminate()
         process.wait(timeout=5)
         lines = process.stderr.read().splitlines()  # type: ignore[union-attr]
