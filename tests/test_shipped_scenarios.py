@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from fakepay import PaymentService, create_app, issue_secret, load_scenario
 
@@ -22,27 +24,31 @@ from .support import BODY, ROOT, Api
 Closed = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 
+#: Serves a shipped scenario, by name, to an ``Api`` client.
+Serve = Callable[[str], Awaitable[Api]]
+
+
 @pytest.fixture
-def serve(aiohttp_client):
+def serve(aiohttp_client: AiohttpClient) -> Serve:
     async def serve(name: str) -> Api:
         return Api(await aiohttp_client(create_app(PaymentService(load_scenario(name)))))
 
     return serve
 
 
-async def test_default_fails_about_one_in_ten(serve) -> None:
+async def test_default_fails_about_one_in_ten(serve: Serve) -> None:
     api = await serve("default")
     statuses = [(await api.pay(f"p{i}")).status for i in range(500)]
     assert set(statuses) == {200, 500}
     assert 25 <= statuses.count(500) <= 80
 
 
-async def test_happy_path_never_fails(serve) -> None:
+async def test_happy_path_never_fails(serve: Serve) -> None:
     api = await serve("happy-path")
     assert {(await api.pay(f"p{i}")).status for i in range(300)} == {200}
 
 
-async def test_always_fail_fails_every_attempt_and_allows_retries(serve) -> None:
+async def test_always_fail_fails_every_attempt_and_allows_retries(serve: Serve) -> None:
     api = await serve("always-fail")
     for _ in range(3):
         response = await api.pay("p1")
@@ -50,7 +56,7 @@ async def test_always_fail_fails_every_attempt_and_allows_retries(serve) -> None
     assert (await (await api.get("p1")).json())["paymentStatus"] == "FAILED"
 
 
-async def test_seeded_payments(serve) -> None:
+async def test_seeded_payments(serve: Serve) -> None:
     api = await serve("seeded-payments")
     paid = await api.client.get("/payments/20251022_0001", headers={"Authorization": "Bearer ci-secret-alice"})
     assert await paid.read() == (
@@ -66,7 +72,7 @@ async def test_seeded_payments(serve) -> None:
     assert (await (await api.pay("20251022_0004")).json())["paidAt"] == "2025-10-22T20:21:35.529482"
 
 
-async def test_slow_network(serve) -> None:
+async def test_slow_network(serve: Serve) -> None:
     api = await serve("slow-network")
     started = time.perf_counter()
     assert (await api.pay("fast-1")).status == 200
@@ -79,7 +85,7 @@ async def test_slow_network(serve) -> None:
     assert time.perf_counter() - started >= 2.2
 
 
-async def test_lost_responses(serve) -> None:
+async def test_lost_responses(serve: Serve) -> None:
     api = await serve("lost-responses")
     with pytest.raises(Closed):
         await api.pay("first")
@@ -95,7 +101,7 @@ async def test_lost_responses(serve) -> None:
     assert (await api.cancel("second")).status == 200
 
 
-async def test_any_jwt_accepts_a_real_servers_secret(serve) -> None:
+async def test_any_jwt_accepts_a_real_servers_secret(serve: Serve) -> None:
     api = await serve("any-jwt")
     foreign = issue_secret("dave", "the real server's own key")
     response = await api.client.get("/payments/p1", headers={"Authorization": f"Bearer {foreign}"})
