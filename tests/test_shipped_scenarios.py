@@ -1,17 +1,11 @@
-"""Each scenario fakepay ships does what its comments say, loaded by name, through real HTTP; the
-top-level scenarios/ folder is what ships."""
+"""Each scenario fakepay ships does what its comments say, loaded by name, through real HTTP."""
 
 from __future__ import annotations
 
 import base64
 import json
-import shutil
-import subprocess
-import sys
 import time
-import zipfile
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,7 +13,7 @@ from pytest_aiohttp import AiohttpClient
 
 from fakepay import PaymentService, create_app, issue_secret, load_scenario
 
-from .support import BODY, ROOT, Api
+from .support import BODY, Api
 
 Closed = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
@@ -117,34 +111,3 @@ async def test_any_jwt_accepts_a_real_servers_secret(serve: Serve) -> None:
     state = await api.control("GET", "/state")
     assert state["config"]["auth"]["mode"] == "any-jwt"
 
-
-# -- what ships -------------------------------------------------------------------------------
-
-
-def test_the_wheel_holds_every_file_of_scenarios(tmp_path: Path) -> None:
-    """The wheel ``pip install .`` installs, built from a copy of the checkout: pyproject.toml maps
-    the top-level scenarios/ into it as the package fakepay.scenarios."""
-    source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__"))
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                            "--wheel-dir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=120)
-    assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("*.whl")
-    folder = "fakepay/scenarios/"
-    with zipfile.ZipFile(wheel) as archive:
-        packaged = sorted(name.removeprefix(folder) for name in archive.namelist() if name.startswith(folder))
-    assert packaged == sorted(path.name for path in (ROOT / "scenarios").iterdir() if path.is_file())
-
-
-def test_fakepay_run_from_a_checkout_it_is_not_installed_from_finds_the_checkouts_scenarios(tmp_path: Path) -> None:
-    """``python -m fakepay`` in a checkout's root after ``pip install .`` imports fakepay from the
-    checkout, where no package fakepay.scenarios is beside it: the checkout's scenarios/ serves. (An
-    editable install's finder would map it in, so the subprocess leaves that finder out.)"""
-    checkout = tmp_path / "checkout"
-    for folder in ("fakepay", "scenarios"):
-        shutil.copytree(ROOT / folder, checkout / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (checkout / "scenarios" / "mine.yaml").write_text("version: 1\n")
-    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if not f.__module__.startswith('__editable__')]; "
-            "from fakepay.cli import main; sys.exit(main(['validate', 'mine', 'happy-path']))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "mine: ok\nhappy-path: ok\n", "")
