@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ PAYMENT = (
 RECEIPT = b'{"paymentId":"p1","paidAt":"2025-10-22T20:21:35.529482"}'
 
 
-def canned(body: bytes, parse: bool = False):
+def canned(body: bytes, parse: bool = False) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         if parse:
             json.loads(await request.read())

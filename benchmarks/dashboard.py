@@ -17,6 +17,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from http.client import HTTPConnection
 from typing import TypeVar
 
@@ -115,7 +116,7 @@ def main() -> None:
     with process(fakepay_command(port), port):
         seed(port, args.payments)
         for label, path in (("3 x GET /state", "/__fakepay/state"), ("3 x GET /state?limit=1000", "/__fakepay/state?limit=1000")):
-            latencies, (seconds, size) = health_while(port, lambda path=path: snapshots(port, path, 3))
+            latencies, (seconds, size) = health_while(port, partial(snapshots, port, path, 3))
             health_row(label, latencies, f"each {statistics.median(seconds):.2f} s, {size:,} bytes")
         latencies, (rendered, shown) = health_while(port, lambda: page_figures(f"http://127.0.0.1:{port}", port))
         health_row("the dashboard's opening", latencies, f"opened to payments drawn: {rendered:.2f} s")

@@ -49,7 +49,7 @@ def pinned(core: int, command: Sequence[str]) -> list[str]:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def wait_ready(port: int, path: str = "/__fakepay/health", timeout: float = 30.0) -> float:

@@ -16,13 +16,12 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from . import (
     PaymentService,
     Scenario,
     ScenarioError,
-    Server,
     __version__,
     environment_warnings,
     issue_secret,
@@ -33,8 +32,10 @@ from . import (
 from .auth import CONTROL_TOKEN_RULE, valid_control_token
 from .errors import InvalidRequest
 from .hosts import allowed_host_names
-from .responses import LogLimit
 from .scenario import MAX_SEED
+
+if TYPE_CHECKING:
+    from .runner import Server
 
 __all__ = ["main"]
 
@@ -275,6 +276,8 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as error:
         reason = "it is a FIFO that no process reads" if error.errno == errno.ENXIO else error.strerror
         return _fail(f"{_given(args, 'journal_file')}: cannot open journal file: {reason}: {args.journal_file}")
+    from .runner import Server  # aiohttp, loaded to serve only: the other commands and usage errors answer at once
+
     try:
         server = Server(
             PaymentService(scenario, journal_sink=journal),
@@ -338,6 +341,8 @@ class _ShortLines(logging.Filter):
     line, at most five a second; fakepay's own lines (its bugs with their traceback) pass as they are."""
 
     def __init__(self) -> None:
+        from .responses import LogLimit  # made to serve only, as Server
+
         super().__init__()
         self._limit = LogLimit("more bad connections this second; they are not logged")
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from fakepay import PaymentService, create_app
 
-from .support import Api, scenario
+from .support import Api, Client, scenario
 
 pytest_plugins = ["pytester"]
 
@@ -20,10 +19,10 @@ def service() -> PaymentService:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], service: PaymentService) -> TestClient:
+async def client(aiohttp_client: Callable[..., Awaitable[Client]], service: PaymentService) -> Client:
     return await aiohttp_client(create_app(service))
 
 
 @pytest.fixture
-def api(client: TestClient) -> Api:
+def api(client: Client) -> Api:
     return Api(client)

@@ -16,15 +16,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 from urllib.parse import urlsplit
 
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from fakepay import Scenario, issue_secret, parse_scenario
 
-BODY = {
+BODY: dict[str, Any] = {
     "storeId": "my_store_001",
     "orderName": "노트북외 1건",
     "totalPayAmount": 1500000,
@@ -36,6 +36,8 @@ BODY_JSON = json.dumps(BODY, ensure_ascii=False).encode()
 FROZEN = "2025-10-22T20:21:35.529482"
 #: The checkout: the folder of pyproject.toml.
 ROOT = Path(__file__).resolve().parent.parent
+#: An aiohttp test client of a fakepay app, as the ``client`` fixture and ``aiohttp_client`` give.
+Client: TypeAlias = TestClient[web.Request, web.Application]
 #: The JSON Schema of scenario files, as shipped.
 SCHEMA = json.loads(resources.files("fakepay").joinpath("scenario.schema.json").read_text())
 
@@ -55,7 +57,7 @@ def scenario(**data: Any) -> Scenario:
 class Api:
     """The calls a client of the CEOS payment server makes, through real HTTP."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
 
     async def pay(self, payment_id: str, owner: str = "alice", body: Any = None, **headers: str) -> ClientResponse:
@@ -183,7 +185,7 @@ def environment(**variables: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(*args: str, cwd: Path | None = None, **variables: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
+def serving(*args: str, cwd: str | Path | None = None, **variables: str) -> Iterator[tuple[subprocess.Popen[str], re.Match[str]]]:
     """``fakepay serve`` on a free port (``FAKEPAY_PORT=0`` unless given) until the block ends."""
     process = subprocess.Popen(
         [*FAKEPAY, "serve", *args],
@@ -197,7 +199,7 @@ def serving(*args: str, cwd: Path | None = None, **variables: str) -> Iterator[t
         assert process.stdout is not None
         line = process.stdout.readline()
         banner = BANNER.fullmatch(line.strip())
-        assert banner, (line, process.stderr.read() if process.poll() is not None else "")
+        assert banner, (line, process.stderr.read() if process.stderr and process.poll() is not None else "")
         yield process, banner
     finally:
         if process.poll() is None:

@@ -139,6 +139,16 @@ def test_bad_options_are_exit_2(args: list[str]) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+def test_what_does_not_serve_loads_no_server_code() -> None:
+    """``secret``, ``validate`` and ``serve`` refused before it listens answer without loading aiohttp,
+    which takes longer to load than they take to run."""
+    code = ("import sys; from fakepay.cli import main; "
+            "print(main(['secret', 'alice']) + main(['validate', 'happy-path']) + main(['serve', '--scenario', 'nope'])); "
+            "print(sorted(m for m in ('aiohttp', 'fakepay.runner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20, env=environment())
+    assert result.stdout.splitlines()[-2:] == ["2", "[]"], result.stderr
+
+
 def test_installed_console_script_is_the_same_program() -> None:
     script = Path(sys.executable).with_name("fakepay")
     result = subprocess.run([str(script), "secret", "alice"], capture_output=True, text=True, timeout=20)

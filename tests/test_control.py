@@ -6,12 +6,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 from yarl import URL
 
 from fakepay import PaymentService, create_app, issue_secret, shipped_scenarios
 
-from .support import BODY, FROZEN, ROOT, Api, bearer, scenario
+from .support import BODY, FROZEN, ROOT, Api, Client, bearer, scenario
 
 
 async def test_health(api: Api) -> None:
@@ -70,13 +70,13 @@ async def test_state_pages_its_payments_and_counts_every_store(api: Api) -> None
     ("offset=x", "offset must be a whole number from 0 to 999999999, got 'x'"),
     ("offset=1.5", "offset must be a whole number from 0 to 999999999, got '1.5'"),
 ])
-async def test_state_paging_takes_whole_numbers(client: TestClient, query: str, message: str) -> None:
+async def test_state_paging_takes_whole_numbers(client: Client, query: str, message: str) -> None:
     response = await client.get(f"/__fakepay/state?{query}")
     assert (response.status, await response.json()) == (400, {"type": "INVALID_REQUEST", "message": message})
 
 
 async def test_a_large_state_is_the_same_json_written_in_pieces(api: Api) -> None:
-    seeded = [{"owner": f"owner{i % 3}", "paymentId": f"p{i}", "storeId": "s", "orderName": "노트북", "totalPayAmount": i + 1,
+    seeded: list[dict[str, Any]] = [{"owner": f"owner{i % 3}", "paymentId": f"p{i}", "storeId": "s", "orderName": "노트북", "totalPayAmount": i + 1,
                "currency": "KRW", "customData": "x" * (i % 300)} for i in range(3000)]
     await api.control("POST", "/payments", json=seeded)
     response = await api.client.get("/__fakepay/state")
@@ -115,7 +115,7 @@ async def test_reset_of_one_owner_leaves_the_others(api: Api) -> None:
     await api.control("POST", "/reset", params={"owner": "nobody"})
 
 
-async def test_reset_replays_the_same_random_outcomes(aiohttp_client) -> None:
+async def test_reset_replays_the_same_random_outcomes(aiohttp_client: AiohttpClient) -> None:
     api = Api(await aiohttp_client(create_app(PaymentService(scenario(failure={"rate": 0.5}, seed=9)))))
     first = [(await api.pay(f"p{i}")).status for i in range(20)]
     await api.control("POST", "/reset")
@@ -124,7 +124,7 @@ async def test_reset_replays_the_same_random_outcomes(aiohttp_client) -> None:
     assert [(await api.pay(f"p{i}")).status for i in range(20)] == first
 
 
-async def test_reset_restores_seeded_payments_and_rule_counters(aiohttp_client) -> None:
+async def test_reset_restores_seeded_payments_and_rule_counters(aiohttp_client: AiohttpClient) -> None:
     service = PaymentService(scenario(
         payments=[{"owner": "alice", "paymentId": "seeded", "storeId": "s", "orderName": "o", "totalPayAmount": 5, "currency": "KRW"}],
         rules=[{"when": {"operation": "instant"}, "then": "fail", "times": 1}],
@@ -278,7 +278,7 @@ async def test_bad_clock_requests_are_400(api: Api, body: object) -> None:
     assert response.status == 400 and (await response.json())["type"] == "INVALID_REQUEST"
 
 
-async def test_control_errors_are_json(client: TestClient) -> None:
+async def test_control_errors_are_json(client: Client) -> None:
     for method, path, status in (
         ("GET", "/__fakepay/nope", 404),
         ("DELETE", "/__fakepay/health", 405),
@@ -291,7 +291,7 @@ async def test_control_errors_are_json(client: TestClient) -> None:
         assert list(await response.json()) == ["type", "message"]
 
 
-async def test_control_token_guards_every_control_call_but_health(aiohttp_client) -> None:
+async def test_control_token_guards_every_control_call_but_health(aiohttp_client: AiohttpClient) -> None:
     client = await aiohttp_client(create_app(PaymentService(scenario()), control_token="s3cret"))
     assert (await client.get("/__fakepay/health")).status == 200
     for method, path in (("GET", "/__fakepay/state"), ("POST", "/__fakepay/reset"), ("GET", "/__fakepay/requests")):
@@ -326,7 +326,7 @@ async def test_control_calls_to_another_host_name_are_refused_unless_allowed(aio
     assert (await client.get("/auth/alice", headers={"Host": "evil.example"})).status == 200
 
 
-async def test_no_control_leaves_only_health(aiohttp_client) -> None:
+async def test_no_control_leaves_only_health(aiohttp_client: AiohttpClient) -> None:
     client = await aiohttp_client(create_app(PaymentService(scenario()), control=False))
     assert (await client.get("/__fakepay/health")).status == 200
     response = await client.post("/__fakepay/reset")

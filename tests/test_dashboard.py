@@ -95,8 +95,12 @@ def open_page(browser: Any) -> Iterator[Callable[..., tuple[Any, Served]]]:
         if before is not None:
             before(page, served)
         errors: list[str] = []
-        page.on("console", lambda message: message.type == "error" and not (tolerate and tolerate in message.text)
-                and errors.append(message.text))
+
+        def console(message: Any) -> None:
+            if message.type == "error" and not (tolerate and tolerate in message.text):
+                errors.append(message.text)
+
+        page.on("console", console)
         page.on("pageerror", lambda error: errors.append(str(error)))
         opened.append((page, served, errors))
         page.goto(served.url + "/__fakepay/")

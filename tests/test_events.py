@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
 
 from fakepay import PaymentService, Server, create_app
 from fakepay import control as control_module
@@ -18,7 +17,7 @@ from fakepay import events as events_module
 from fakepay.events import QUEUE_BYTES, Events
 from fakepay.rules import MAX_RULES
 
-from .support import BODY, FROZEN, Api, bearer, eventually, scenario, serving
+from .support import BODY, FROZEN, Api, Client, bearer, eventually, scenario, serving
 
 
 class Stream:
@@ -43,7 +42,7 @@ class Stream:
         return [(await self.next())["type"] for _ in range(count)]
 
 
-async def subscribe(client: TestClient, **headers: str) -> Stream:
+async def subscribe(client: Client, **headers: str) -> Stream:
     response = await client.get("/__fakepay/events", headers=headers)
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
@@ -53,7 +52,7 @@ async def subscribe(client: TestClient, **headers: str) -> Stream:
     return stream
 
 
-async def test_public_api_calls_arrive_in_order_with_their_changes(client: TestClient, api: Api) -> None:
+async def test_public_api_calls_arrive_in_order_with_their_changes(client: Client, api: Api) -> None:
     stream = await subscribe(client)
     assert (await api.pay("p1")).status == 200
     assert (await api.cancel("p1")).status == 200
@@ -79,7 +78,7 @@ async def test_public_api_calls_arrive_in_order_with_their_changes(client: TestC
     assert [entry["id"] for entry in journal["requests"]] == [1, 2, 3]
 
 
-async def test_control_changes_are_events(client: TestClient, api: Api) -> None:
+async def test_control_changes_are_events(client: Client, api: Api) -> None:
     stream = await subscribe(client)
     await api.control("PATCH", "/config", json={"failure": {"rate": 0.5}})
     config = await stream.next()
@@ -128,14 +127,14 @@ async def test_a_rule_used_is_published_alone_however_many_are_in_force(aiohttp_
     assert await stream.types(2) == ["payment", "request"]
 
 
-async def test_a_scenario_load_names_it_and_its_seed(client: TestClient, api: Api) -> None:
+async def test_a_scenario_load_names_it_and_its_seed(client: Client, api: Api) -> None:
     stream = await subscribe(client)
     await api.control("PUT", "/scenario", json={"name": "next", "seed": 3})
     await stream.types(2)
     assert await stream.next() == {"type": "scenario", "scenario": "next", "seed": 3}
 
 
-async def test_many_subscribers_each_get_every_event(client: TestClient, api: Api, service: PaymentService) -> None:
+async def test_many_subscribers_each_get_every_event(client: Client, api: Api, service: PaymentService) -> None:
     streams = [await subscribe(client) for _ in range(20)]
     assert len(service.events.subscribers) == 20
     await api.pay("p1")
@@ -159,13 +158,13 @@ async def test_the_stream_needs_the_control_token(aiohttp_client: Any) -> None:
     await subscribe(client, Authorization="Bearer tok")
 
 
-async def test_head_answers_the_headers_without_subscribing(client: TestClient, service: PaymentService) -> None:
+async def test_head_answers_the_headers_without_subscribing(client: Client, service: PaymentService) -> None:
     response = await client.head("/__fakepay/events")
     assert (response.status, response.headers["Content-Type"]) == (200, "text/event-stream; charset=utf-8")
     assert service.events.subscribers == []
 
 
-async def test_an_idle_stream_gets_keep_alive_comments(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_idle_stream_gets_keep_alive_comments(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(control_module, "KEEP_ALIVE_S", 0.05)
     stream = await subscribe(client)
     await asyncio.sleep(0.2)
@@ -295,9 +294,12 @@ def test_a_queue_is_bounded_in_bytes_too() -> None:
     for _ in range(20):
         events.publish("payment", customData="x" * (QUEUE_BYTES // 8))
     assert len(subscription) < 8
-    assert sum(map(len, asyncio.run(subscription.get(0)) or [])) <= QUEUE_BYTES
+    kept = asyncio.run(subscription.get(0))
+    assert kept is not None and sum(map(len, kept)) <= QUEUE_BYTES
     events.publish("payment", customData="small")
-    [dropped, small] = asyncio.run(subscription.get(0)) or []
+    kept = asyncio.run(subscription.get(0))
+    assert kept is not None
+    [dropped, small] = kept
     assert json.loads(dropped) == {"type": "dropped", "count": 20 - 7}
     assert json.loads(small)["customData"] == "small"
 

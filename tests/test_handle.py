@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,8 @@ def test_started_and_attached_handles_see_the_same_server() -> None:
     with FakePay(seed=3) as started:
         started.seed_payment("alice", "p1")
         with FakePay(url=started.url) as attached:
-            assert attached.payment("alice", "p1")["status"] == "PAID"
+            seeded = attached.payment("alice", "p1")
+            assert seeded is not None and seeded["status"] == "PAID"
             assert attached.state()["seed"] == 3
         assert started.payments("alice")  # the attached handle's exit stops nothing
 
@@ -65,7 +67,7 @@ def test_an_attached_handle_puts_back_the_scenario_it_found() -> None:
             assert state["payments"] == []
 
 
-def test_load_scenario_takes_a_shipped_scenarios_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_scenario_takes_a_shipped_scenarios_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with FakePay() as fake:
         fake.load_scenario("lost-responses")

@@ -7,14 +7,18 @@ import subprocess
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
+
+from pytest_aiohttp import AiohttpClient
 
 from fakepay import PaymentService, create_app, issue_secret
 
 from .support import BANNER, BODY, FAKEPAY, FROZEN, Api, scenario
 
 
-async def entries(api: Api, **filters: str) -> list[dict]:
-    return (await api.control("GET", "/requests", params=filters))["requests"]
+async def entries(api: Api, **filters: str) -> list[dict[str, Any]]:
+    journal: list[dict[str, Any]] = (await api.control("GET", "/requests", params=filters))["requests"]
+    return journal
 
 
 async def test_an_instant_payment_is_recorded_whole(api: Api) -> None:
@@ -108,7 +112,7 @@ async def test_ids_are_unique_for_the_life_of_the_server(api: Api) -> None:
     assert [e["id"] for e in await entries(api)] == [3]
 
 
-async def test_the_journal_is_a_bounded_ring(aiohttp_client) -> None:
+async def test_the_journal_is_a_bounded_ring(aiohttp_client: AiohttpClient) -> None:
     api = Api(await aiohttp_client(create_app(PaymentService(scenario(journal={"max_entries": 5})))))
     for i in range(12):
         await api.get(f"p{i}")

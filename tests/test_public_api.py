@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import ClientResponse
+from pytest_aiohttp import AiohttpClient
 from yarl import URL
 
 from fakepay import PaymentService, create_app, issue_secret
 from fakepay.views import StateSnapshot
 
-from .support import BODY, Api, bearer, scenario
+from .support import BODY, Api, Client, bearer, scenario
 
 PAYMENT = (
     '{"paymentId":"20251022_0001","paymentStatus":"PAID","orderName":"노트북외 1건","pgProvider":"CEOS_PAY",'
@@ -20,7 +22,7 @@ PAYMENT = (
 )
 
 
-async def error_of(response) -> tuple[int, str, str]:
+async def error_of(response: ClientResponse) -> tuple[int, str, str]:
     assert response.headers["Content-Type"] == "application/json"
     body = await response.json()
     assert list(body) == ["type", "message"]
@@ -30,26 +32,26 @@ async def error_of(response) -> tuple[int, str, str]:
 # -- auth -----------------------------------------------------------------------------------
 
 
-async def test_auth_returns_the_secret_as_plain_text(client: TestClient) -> None:
+async def test_auth_returns_the_secret_as_plain_text(client: Client) -> None:
     response = await client.get("/auth/alice")
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert await response.read() == issue_secret("alice").encode()
 
 
-async def test_auth_secret_never_changes_and_differs_per_id(client: TestClient) -> None:
+async def test_auth_secret_never_changes_and_differs_per_id(client: Client) -> None:
     first = await (await client.get("/auth/alice")).text()
     again = await (await client.get("/auth/alice")).text()
     other = await (await client.get("/auth/bob")).text()
     assert first == again != other
 
 
-async def test_auth_path_value_is_percent_decoded(client: TestClient) -> None:
+async def test_auth_path_value_is_percent_decoded(client: Client) -> None:
     assert await (await client.get(URL("/auth/al%69ce", encoded=True))).text() == issue_secret("alice")
 
 
 @pytest.mark.parametrize("github_id", ["a" * 101, "al%20ice", "%ED%95%9C", "a%2Fb", "%ZZ"])
-async def test_auth_rejects_bad_github_ids(client: TestClient, github_id: str) -> None:
+async def test_auth_rejects_bad_github_ids(client: Client, github_id: str) -> None:
     status, type_, _ = await error_of(await client.get(URL(f"/auth/{github_id}", encoded=True)))
     assert (status, type_) == (400, "INVALID_REQUEST")
 
@@ -116,7 +118,7 @@ async def test_unknown_fields_are_ignored(api: Api) -> None:
         ),
     ],
 )
-async def test_a_400_names_the_unknown_field_that_looks_like_a_bad_one(api: Api, body: dict, message: str) -> None:
+async def test_a_400_names_the_unknown_field_that_looks_like_a_bad_one(api: Api, body: dict[str, Any], message: str) -> None:
     assert await error_of(await api.pay("p1", body=body)) == (400, "INVALID_REQUEST", message)
 
 
@@ -150,7 +152,7 @@ async def test_a_400_names_the_unknown_field_that_looks_like_a_bad_one(api: Api,
         ({"customData": 3}, "customData"),
     ],
 )
-async def test_each_field_rule_gives_400_naming_the_field(api: Api, change: dict, field: str) -> None:
+async def test_each_field_rule_gives_400_naming_the_field(api: Api, change: dict[str, Any], field: str) -> None:
     body = {**BODY, **change}
     body = {k: v for k, v in body.items() if not (v is None and k in change and k != "customData")}
     status, type_, message = await error_of(await api.pay("p1", body=body))
@@ -181,14 +183,14 @@ async def test_one_message_names_every_bad_field(api: Api) -> None:
     "raw",
     [b"{", b"[]", b'"text"', b"null", b"1", b"{'a': 1}", b"\xff\xfe", b"", b"   ", b'{"totalPayAmount": NaN}', b"[" * 100000],
 )
-async def test_malformed_json_is_400(client: TestClient, raw: bytes) -> None:
+async def test_malformed_json_is_400(client: Client, raw: bytes) -> None:
     response = await client.post(
         "/payments/p1/instant", data=raw, headers={**bearer("alice"), "Content-Type": "application/json"}
     )
     assert (await error_of(response))[:2] == (400, "INVALID_REQUEST")
 
 
-async def test_json_content_type_with_charset_is_accepted(client: TestClient) -> None:
+async def test_json_content_type_with_charset_is_accepted(client: Client) -> None:
     response = await client.post(
         "/payments/p1/instant",
         data=json.dumps(BODY).encode(),
@@ -198,7 +200,7 @@ async def test_json_content_type_with_charset_is_accepted(client: TestClient) ->
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"])
-async def test_instant_without_json_content_type_is_415(client: TestClient, content_type: str | None) -> None:
+async def test_instant_without_json_content_type_is_415(client: Client, content_type: str | None) -> None:
     headers = bearer("alice")
     if content_type:
         headers["Content-Type"] = content_type
@@ -208,7 +210,7 @@ async def test_instant_without_json_content_type_is_415(client: TestClient, cont
     assert (await error_of(response))[:2] == (415, "UNSUPPORTED_MEDIA_TYPE")
 
 
-async def test_body_over_one_mebibyte_is_413_and_the_client_sees_it(client: TestClient) -> None:
+async def test_body_over_one_mebibyte_is_413_and_the_client_sees_it(client: Client) -> None:
     big = json.dumps({**BODY, "pad": "x" * (1024 * 1024)}).encode()
     response = await client.post(
         "/payments/p1/instant", data=big, headers={**bearer("alice"), "Content-Type": "application/json"}
@@ -216,7 +218,7 @@ async def test_body_over_one_mebibyte_is_413_and_the_client_sees_it(client: Test
     assert (await error_of(response))[:2] == (413, "PAYLOAD_TOO_LARGE")
 
 
-async def test_body_of_exactly_one_mebibyte_is_accepted(client: TestClient) -> None:
+async def test_body_of_exactly_one_mebibyte_is_accepted(client: Client) -> None:
     base = json.dumps({**BODY, "pad": ""}).encode()
     body = base[:-2] + b"x" * (1024 * 1024 - len(base)) + b'"}'
     assert len(body) == 1024 * 1024
@@ -229,7 +231,7 @@ async def test_body_of_exactly_one_mebibyte_is_accepted(client: TestClient) -> N
 # -- check order ----------------------------------------------------------------------------
 
 
-async def test_checks_run_in_the_documented_order(client: TestClient) -> None:
+async def test_checks_run_in_the_documented_order(client: Client) -> None:
     bad_json = {"Content-Type": "application/json"}
     # route before anything
     assert (await client.put(URL("/payments/%ZZ/instant", encoded=True))).status == 405
@@ -267,14 +269,14 @@ async def test_fields_are_checked_before_state(api: Api) -> None:
         "Bearer 한글.토큰.값",
     ],
 )
-async def test_bad_authorization_is_401(client: TestClient, authorization: str | None) -> None:
+async def test_bad_authorization_is_401(client: Client, authorization: str | None) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     for method, path in (("GET", "/payments/p1"), ("POST", "/payments/p1/cancel"), ("POST", "/payments/p1/instant")):
         response = await client.request(method, path, headers=headers, json=BODY)
         assert (await error_of(response))[:2] == (401, "UNAUTHORIZED")
 
 
-async def test_bearer_scheme_is_case_insensitive(client: TestClient) -> None:
+async def test_bearer_scheme_is_case_insensitive(client: Client) -> None:
     response = await client.get("/payments/p1", headers={"Authorization": "bearer " + issue_secret("alice")})
     assert (await error_of(response))[:2] == (404, "PAYMENT_NOT_FOUND")
 
@@ -308,7 +310,7 @@ async def test_cancel_answers_the_cancelled_payment_with_its_original_paid_at(ap
     ("data", "content_type"),
     [(b"", None), (b'{"reason":"changed my mind"}', "application/json"), (b"garbage{", "text/plain"), (b"x" * 2_000_000, "application/json")],
 )
-async def test_cancel_ignores_any_body(client: TestClient, api: Api, data: bytes, content_type: str | None) -> None:
+async def test_cancel_ignores_any_body(client: Client, api: Api, data: bytes, content_type: str | None) -> None:
     await api.pay("p1")
     headers = bearer("alice")
     if content_type:
@@ -333,7 +335,7 @@ async def test_get_unknown_payment_is_404_naming_it(api: Api) -> None:
     assert "nope" in message
 
 
-async def test_head_on_a_payment_answers_like_get_without_body(client: TestClient, api: Api) -> None:
+async def test_head_on_a_payment_answers_like_get_without_body(client: Client, api: Api) -> None:
     await api.pay("p1")
     get = await client.get("/payments/p1", headers=bearer("alice"))
     response = await client.head("/payments/p1", headers=bearer("alice"))
@@ -357,7 +359,7 @@ async def test_head_on_a_payment_answers_like_get_without_body(client: TestClien
         ("PATCH", "/auth/alice", "GET,HEAD"),
     ],
 )
-async def test_wrong_method_is_405_with_allow(client: TestClient, method: str, path: str, allow: str) -> None:
+async def test_wrong_method_is_405_with_allow(client: Client, method: str, path: str, allow: str) -> None:
     response = await client.request(method, path, headers=bearer("alice"))
     assert response.headers["Allow"] == allow
     status, type_, message = await error_of(response)
@@ -369,7 +371,7 @@ async def test_wrong_method_is_405_with_allow(client: TestClient, method: str, p
     "path",
     ["/", "/payments", "/payments/", "/payments/p1/", "/payments/p1/instant/", "/auth/", "/auth/alice/", "/v2/payments/p1", "/payments/p1/refund", "/__fakepay/nope"],
 )
-async def test_unknown_route_is_json_404(client: TestClient, path: str) -> None:
+async def test_unknown_route_is_json_404(client: Client, path: str) -> None:
     status, type_, _ = await error_of(await client.get(path, headers=bearer("alice")))
     assert (status, type_) == (404, "NOT_FOUND")
 
@@ -389,7 +391,7 @@ async def test_unknown_route_is_json_404(client: TestClient, path: str) -> None:
         ("%F0%9F%98%80", "😀"),
     ],
 )
-async def test_payment_ids_are_decoded_and_echoed(client: TestClient, api: Api, encoded: str, decoded: str) -> None:
+async def test_payment_ids_are_decoded_and_echoed(client: Client, api: Api, encoded: str, decoded: str) -> None:
     response = await client.post(URL(f"/payments/{encoded}/instant", encoded=True), json=BODY, headers=bearer("alice"))
     assert response.status == 200
     assert (await response.json())["paymentId"] == decoded
@@ -401,7 +403,7 @@ async def test_payment_ids_are_decoded_and_echoed(client: TestClient, api: Api, 
 @pytest.mark.parametrize(
     "encoded", ["%", "%Z1", "%ZZ", "%C3%28", "%E0%A4%A", "a%2Fb", "%2F", "%00", "%0A", "%7F", "%C2%85", "x" * 257, "%ED%A0%80"]
 )
-async def test_bad_payment_ids_are_400(client: TestClient, encoded: str) -> None:
+async def test_bad_payment_ids_are_400(client: Client, encoded: str) -> None:
     for method, path in (("GET", f"/payments/{encoded}"), ("POST", f"/payments/{encoded}/instant"), ("POST", f"/payments/{encoded}/cancel")):
         response = await client.request(method, URL(path, encoded=True), json=BODY, headers=bearer("alice"))
         assert (await error_of(response))[:2] == (400, "INVALID_REQUEST"), (method, path)
@@ -410,7 +412,7 @@ async def test_bad_payment_ids_are_400(client: TestClient, encoded: str) -> None
 # -- the simulated failure ------------------------------------------------------------------
 
 
-async def test_about_ten_percent_of_2000_payments_fail_reproducibly(aiohttp_client) -> None:
+async def test_about_ten_percent_of_2000_payments_fail_reproducibly(aiohttp_client: AiohttpClient) -> None:
     outcomes = []
     for _ in range(2):
         service = PaymentService(scenario(failure={"rate": 0.1}, seed=7))
@@ -433,7 +435,7 @@ async def test_about_ten_percent_of_2000_payments_fail_reproducibly(aiohttp_clie
     assert outcomes[0] == outcomes[1]
 
 
-async def test_each_owner_has_its_own_stream(aiohttp_client) -> None:
+async def test_each_owner_has_its_own_stream(aiohttp_client: AiohttpClient) -> None:
     async def alice_outcomes(interleave: bool) -> list[int]:
         service = PaymentService(scenario(failure={"rate": 0.5}, seed=3))
         api = Api(await aiohttp_client(create_app(service)))
@@ -508,7 +510,7 @@ async def test_every_successful_concurrent_payment_is_readable(api: Api) -> None
 # -- time -----------------------------------------------------------------------------------
 
 
-async def test_paid_at_trims_fraction_zeros(aiohttp_client) -> None:
+async def test_paid_at_trims_fraction_zeros(aiohttp_client: AiohttpClient) -> None:
     for frozen, shown in (
         ("2025-10-22T20:21:35.529400", "2025-10-22T20:21:35.5294"),
         ("2025-10-22T20:21:35", "2025-10-22T20:21:35"),
@@ -520,7 +522,7 @@ async def test_paid_at_trims_fraction_zeros(aiohttp_client) -> None:
         assert (await (await api.pay("p1")).json())["paidAt"] == shown
 
 
-async def test_real_clock_gives_seoul_local_time(aiohttp_client) -> None:
+async def test_real_clock_gives_seoul_local_time(aiohttp_client: AiohttpClient) -> None:
     from datetime import datetime, timedelta, timezone
 
     service = PaymentService(scenario(clock={}))
@@ -530,7 +532,7 @@ async def test_real_clock_gives_seoul_local_time(aiohttp_client) -> None:
     assert abs((seoul_now - paid_at).total_seconds()) < 5
 
 
-async def test_no_5xx_for_odd_but_valid_http(client: TestClient) -> None:
+async def test_no_5xx_for_odd_but_valid_http(client: Client) -> None:
     for method, path, headers, data in (
         ("GET", "/payments/p1", {"Authorization": "Bearer " + "a" * 5000}, None),
         ("POST", "/payments/p1/instant", {**bearer("alice"), "Content-Type": "application/json"}, b'{"storeId": "\\ud800"}'),

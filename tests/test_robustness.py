@@ -17,8 +17,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from aiohttp.web_protocol import RequestHandler
+from pytest_aiohttp import AiohttpClient
 
 from fakepay import PaymentService, Server, create_app
 from fakepay.journal import MAX_BYTES
@@ -28,6 +28,7 @@ from .support import (
     BODY,
     BODY_JSON,
     Api,
+    Client,
     bearer,
     connect,
     exchange,
@@ -115,7 +116,7 @@ async def test_an_app_run_by_aiohttp_keeps_nothing_of_connections_once_closed() 
         await runner.cleanup()
 
 
-async def test_the_journal_is_bounded_in_bytes(client: TestClient) -> None:
+async def test_the_journal_is_bounded_in_bytes(client: Client) -> None:
     api = Api(client)
     padded = {**BODY, "padding": "x" * 70_000}
     for i in range(300):
@@ -135,7 +136,7 @@ async def test_journal_ids_go_on_after_a_reset(api: Api) -> None:
 
 
 async def test_a_bug_answers_internal_error_and_is_logged_with_its_request_id(
-    aiohttp_client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = PaymentService(scenario())
     api = Api(await aiohttp_client(create_app(service)))

@@ -6,10 +6,12 @@ import asyncio
 import io
 import json
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from fakepay import PaymentService, Server, create_app
 
@@ -18,7 +20,7 @@ from .support import BODY, Api, bearer, eventually, scenario
 Closed = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError)
 
 
-async def make_api(aiohttp_client, rules: list[dict[str, Any]], **data: Any) -> Api:
+async def make_api(aiohttp_client: AiohttpClient, rules: list[dict[str, Any]], **data: Any) -> Api:
     return Api(await aiohttp_client(create_app(PaymentService(scenario(rules=rules, **data)))))
 
 
@@ -28,20 +30,20 @@ async def state_of(api: Api, payment_id: str, owner: str = "alice") -> str | Non
     return found[0] if found else None
 
 
-async def test_fail_on_instant_stores_failed(aiohttp_client) -> None:
+async def test_fail_on_instant_stores_failed(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "fail"}])
     response = await api.pay("p1")
     assert response.status == 500 and (await response.json())["type"] == "PAYMENT_FAILED"
     assert await state_of(api, "p1") == "FAILED"
 
 
-async def test_succeed_beats_the_random_draw(aiohttp_client) -> None:
+async def test_succeed_beats_the_random_draw(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"paymentId": "vip-*"}, "then": "succeed"}], failure={"rate": 1.0})
     assert (await api.pay("vip-1")).status == 200
     assert (await api.pay("other")).status == 500
 
 
-async def test_delay_holds_the_answer_then_behaves_normally(aiohttp_client) -> None:
+async def test_delay_holds_the_answer_then_behaves_normally(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "get"}, "then": {"delay_ms": 300}}])
     await api.pay("p1")
     started = time.perf_counter()
@@ -50,7 +52,7 @@ async def test_delay_holds_the_answer_then_behaves_normally(aiohttp_client) -> N
     assert response.status == 200 and (await response.json())["paymentId"] == "p1"
 
 
-async def test_delay_holds_a_failed_payment_too(aiohttp_client) -> None:
+async def test_delay_holds_a_failed_payment_too(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": {"delay_ms": 300}}], failure={"rate": 1.0})
     started = time.perf_counter()
     response = await api.pay("p1")
@@ -60,7 +62,7 @@ async def test_delay_holds_a_failed_payment_too(aiohttp_client) -> None:
     assert (entry["outcome"], entry["status"], entry["rule"]) == ("delay", 500, 1)
 
 
-async def test_timeout_holds_then_closes_and_stores_nothing(aiohttp_client) -> None:
+async def test_timeout_holds_then_closes_and_stores_nothing(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": {"timeout_s": 0.4}}])
     started = time.perf_counter()
     with pytest.raises(Closed):
@@ -69,13 +71,13 @@ async def test_timeout_holds_then_closes_and_stores_nothing(aiohttp_client) -> N
     assert await state_of(api, "p1") is None
 
 
-async def test_timeout_is_seen_by_a_client_with_a_shorter_timeout(aiohttp_client) -> None:
+async def test_timeout_is_seen_by_a_client_with_a_shorter_timeout(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"then": "timeout"}])
     with pytest.raises(asyncio.TimeoutError):
         await api.client.get("/auth/alice", timeout=aiohttp.ClientTimeout(total=0.3))
 
 
-async def test_reset_closes_and_stores_nothing(aiohttp_client) -> None:
+async def test_reset_closes_and_stores_nothing(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "reset", "times": 1}])
     with pytest.raises(Closed):
         await api.pay("p1")
@@ -83,7 +85,7 @@ async def test_reset_closes_and_stores_nothing(aiohttp_client) -> None:
     assert (await api.pay("p1")).status == 200
 
 
-async def test_lost_response_stores_paid_and_closes(aiohttp_client) -> None:
+async def test_lost_response_stores_paid_and_closes(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "lost_response", "times": 1}])
     with pytest.raises(Closed):
         await api.pay("p1")
@@ -92,7 +94,7 @@ async def test_lost_response_stores_paid_and_closes(aiohttp_client) -> None:
     assert retry.status == 409 and (await retry.json())["type"] == "ALREADY_PAID"
 
 
-async def test_custom_status_and_body_store_nothing(aiohttp_client) -> None:
+async def test_custom_status_and_body_store_nothing(aiohttp_client: AiohttpClient) -> None:
     rule = {"when": {"operation": "instant"}, "then": {"status": 503, "body": {"error": "maintenance", "값": 1}}}
     api = await make_api(aiohttp_client, [rule])
     response = await api.pay("p1")
@@ -102,8 +104,8 @@ async def test_custom_status_and_body_store_nothing(aiohttp_client) -> None:
     assert await state_of(api, "p1") is None
 
 
-async def test_cancel_outcomes(aiohttp_client) -> None:
-    rules = [
+async def test_cancel_outcomes(aiohttp_client: AiohttpClient) -> None:
+    rules: list[dict[str, Any]] = [
         {"when": {"operation": "cancel", "paymentId": "fail"}, "then": "fail"},
         {"when": {"operation": "cancel", "paymentId": "lost"}, "then": "lost_response"},
         {"when": {"operation": "cancel", "paymentId": "reset"}, "then": "reset"},
@@ -129,8 +131,8 @@ async def test_cancel_outcomes(aiohttp_client) -> None:
     assert await state_of(api, "slow") == "CANCELLED"
 
 
-async def test_get_and_auth_outcomes(aiohttp_client) -> None:
-    rules = [
+async def test_get_and_auth_outcomes(aiohttp_client: AiohttpClient) -> None:
+    rules: list[dict[str, Any]] = [
         {"when": {"operation": "get", "paymentId": "fail"}, "then": "fail"},
         {"when": {"operation": "get", "paymentId": "lost"}, "then": "lost_response"},
         {"when": {"operation": "auth", "owner": "broken"}, "then": "fail"},
@@ -166,13 +168,13 @@ async def test_get_and_auth_outcomes(aiohttp_client) -> None:
         ({"operation": "instant", "owner": "bob", "currency": "USD"}, {"owner": "bob", "body": {**BODY, "currency": "USD"}}, {"owner": "bob"}),
     ],
 )
-async def test_when_conditions(aiohttp_client, when: dict, matching: dict, other: dict) -> None:
+async def test_when_conditions(aiohttp_client: AiohttpClient, when: dict[str, Any], matching: dict[str, Any], other: dict[str, Any]) -> None:
     api = await make_api(aiohttp_client, [{"when": when, "then": "fail"}])
     assert (await api.pay(**{"payment_id": "p1", **matching})).status == 500
     assert (await api.pay(**{"payment_id": "p2", **other})).status == 200
 
 
-async def test_first_match_wins_and_times_retires_a_rule(aiohttp_client) -> None:
+async def test_first_match_wins_and_times_retires_a_rule(aiohttp_client: AiohttpClient) -> None:
     rules = [
         {"when": {"operation": "instant"}, "then": "fail", "times": 2},
         {"when": {"operation": "instant"}, "then": {"status": 503}},
@@ -181,13 +183,13 @@ async def test_first_match_wins_and_times_retires_a_rule(aiohttp_client) -> None
     assert [(await api.pay(f"p{i}")).status for i in range(4)] == [500, 500, 503, 503]
 
 
-async def test_rejected_requests_do_not_use_up_a_rule(aiohttp_client) -> None:
+async def test_rejected_requests_do_not_use_up_a_rule(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "fail", "times": 1}])
     assert (await api.pay("p1", body={**BODY, "currency": "EUR"})).status == 400
     assert (await api.pay("p1")).status == 500
 
 
-async def test_rules_never_shift_later_random_outcomes(aiohttp_client) -> None:
+async def test_rules_never_shift_later_random_outcomes(aiohttp_client: AiohttpClient) -> None:
     async def run(rules: list[dict[str, Any]]) -> list[int]:
         api = await make_api(aiohttp_client, rules, failure={"rate": 0.5}, seed=21)
         statuses = []
@@ -205,7 +207,7 @@ async def test_rules_never_shift_later_random_outcomes(aiohttp_client) -> None:
     assert {200, 500} <= set(plain)
 
 
-async def test_latency_delays_every_request_reproducibly(aiohttp_client) -> None:
+async def test_latency_delays_every_request_reproducibly(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [], latency={"fixed_ms": 100, "jitter_ms": 50})
     started = time.perf_counter()
     assert (await api.client.get("/auth/alice")).status == 200
@@ -233,14 +235,14 @@ async def slow() -> Any:
     await server.stop()
 
 
-async def in_flight(server: Server, request: Any) -> asyncio.Future[aiohttp.ClientResponse]:
+async def in_flight(server: Server, request: Awaitable[aiohttp.ClientResponse]) -> asyncio.Future[aiohttp.ClientResponse]:
     """``request`` sent, once the server is answering it."""
     sent = asyncio.ensure_future(request)
     await eventually(lambda: None in server.front.activity.last.values())
     return sent
 
 
-def pay(session: aiohttp.ClientSession, payment_id: str, owner: str = "alice") -> Any:
+def pay(session: aiohttp.ClientSession, payment_id: str, owner: str = "alice") -> Awaitable[aiohttp.ClientResponse]:
     return session.post(f"/payments/{payment_id}/instant", json=BODY, headers=bearer(owner))
 
 
@@ -306,7 +308,7 @@ async def test_a_request_held_by_a_timeout_is_let_go_by_a_reset_or_when_its_clie
         await server.stop()
 
 
-async def test_every_fault_is_journaled_with_its_rule(aiohttp_client) -> None:
+async def test_every_fault_is_journaled_with_its_rule(aiohttp_client: AiohttpClient) -> None:
     api = await make_api(aiohttp_client, [{"when": {"operation": "instant"}, "then": "lost_response"}])
     with pytest.raises(Closed):
         await api.pay("p1")

@@ -1,48 +1,48 @@
-"""Each scenario fakepay ships does what its comments say, loaded by name, through real HTTP; the
-top-level scenarios/ folder is what ships."""
+"""Each scenario fakepay ships does what its comments say, loaded by name, through real HTTP."""
 
 from __future__ import annotations
 
 import base64
 import json
-import shutil
-import subprocess
-import sys
 import time
-import zipfile
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from fakepay import PaymentService, create_app, issue_secret, load_scenario
 
-from .support import BODY, ROOT, Api
+from .support import BODY, Api
 
 Closed = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 
+#: Serves a shipped scenario, by name, to an ``Api`` client.
+Serve = Callable[[str], Awaitable[Api]]
+
+
 @pytest.fixture
-def serve(aiohttp_client):
+def serve(aiohttp_client: AiohttpClient) -> Serve:
     async def serve(name: str) -> Api:
         return Api(await aiohttp_client(create_app(PaymentService(load_scenario(name)))))
 
     return serve
 
 
-async def test_default_fails_about_one_in_ten(serve) -> None:
+async def test_default_fails_about_one_in_ten(serve: Serve) -> None:
     api = await serve("default")
     statuses = [(await api.pay(f"p{i}")).status for i in range(500)]
     assert set(statuses) == {200, 500}
     assert 25 <= statuses.count(500) <= 80
 
 
-async def test_happy_path_never_fails(serve) -> None:
+async def test_happy_path_never_fails(serve: Serve) -> None:
     api = await serve("happy-path")
     assert {(await api.pay(f"p{i}")).status for i in range(300)} == {200}
 
 
-async def test_always_fail_fails_every_attempt_and_allows_retries(serve) -> None:
+async def test_always_fail_fails_every_attempt_and_allows_retries(serve: Serve) -> None:
     api = await serve("always-fail")
     for _ in range(3):
         response = await api.pay("p1")
@@ -50,7 +50,7 @@ async def test_always_fail_fails_every_attempt_and_allows_retries(serve) -> None
     assert (await (await api.get("p1")).json())["paymentStatus"] == "FAILED"
 
 
-async def test_seeded_payments(serve) -> None:
+async def test_seeded_payments(serve: Serve) -> None:
     api = await serve("seeded-payments")
     paid = await api.client.get("/payments/20251022_0001", headers={"Authorization": "Bearer ci-secret-alice"})
     assert await paid.read() == (
@@ -66,7 +66,7 @@ async def test_seeded_payments(serve) -> None:
     assert (await (await api.pay("20251022_0004")).json())["paidAt"] == "2025-10-22T20:21:35.529482"
 
 
-async def test_slow_network(serve) -> None:
+async def test_slow_network(serve: Serve) -> None:
     api = await serve("slow-network")
     started = time.perf_counter()
     assert (await api.pay("fast-1")).status == 200
@@ -79,7 +79,7 @@ async def test_slow_network(serve) -> None:
     assert time.perf_counter() - started >= 2.2
 
 
-async def test_lost_responses(serve) -> None:
+async def test_lost_responses(serve: Serve) -> None:
     api = await serve("lost-responses")
     with pytest.raises(Closed):
         await api.pay("first")
@@ -95,7 +95,7 @@ async def test_lost_responses(serve) -> None:
     assert (await api.cancel("second")).status == 200
 
 
-async def test_any_jwt_accepts_a_real_servers_secret(serve) -> None:
+async def test_any_jwt_accepts_a_real_servers_secret(serve: Serve) -> None:
     api = await serve("any-jwt")
     foreign = issue_secret("dave", "the real server's own key")
     response = await api.client.get("/payments/p1", headers={"Authorization": f"Bearer {foreign}"})
@@ -111,34 +111,3 @@ async def test_any_jwt_accepts_a_real_servers_secret(serve) -> None:
     state = await api.control("GET", "/state")
     assert state["config"]["auth"]["mode"] == "any-jwt"
 
-
-# -- what ships -------------------------------------------------------------------------------
-
-
-def test_the_wheel_holds_every_file_of_scenarios(tmp_path: Path) -> None:
-    """The wheel ``pip install .`` installs, built from a copy of the checkout: pyproject.toml maps
-    the top-level scenarios/ into it as the package fakepay.scenarios."""
-    source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__"))
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                            "--wheel-dir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=120)
-    assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("*.whl")
-    folder = "fakepay/scenarios/"
-    with zipfile.ZipFile(wheel) as archive:
-        packaged = sorted(name.removeprefix(folder) for name in archive.namelist() if name.startswith(folder))
-    assert packaged == sorted(path.name for path in (ROOT / "scenarios").iterdir() if path.is_file())
-
-
-def test_fakepay_run_from_a_checkout_it_is_not_installed_from_finds_the_checkouts_scenarios(tmp_path: Path) -> None:
-    """``python -m fakepay`` in a checkout's root after ``pip install .`` imports fakepay from the
-    checkout, where no package fakepay.scenarios is beside it: the checkout's scenarios/ serves. (An
-    editable install's finder would map it in, so the subprocess leaves that finder out.)"""
-    checkout = tmp_path / "checkout"
-    for folder in ("fakepay", "scenarios"):
-        shutil.copytree(ROOT / folder, checkout / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (checkout / "scenarios" / "mine.yaml").write_text("version: 1\n")
-    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if not f.__module__.startswith('__editable__')]; "
-            "from fakepay.cli import main; sys.exit(main(['validate', 'mine', 'happy-path']))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "mine: ok\nhappy-path: ok\n", "")

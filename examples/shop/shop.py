@@ -43,7 +43,8 @@ class PaymentClient:
                     return paid
                 continue
             if response.status_code == 200:
-                return response.json()
+                receipt: dict[str, Any] = response.json()
+                return receipt
             if response.status_code == 409:
                 paid = self._paid(payment_id)
                 if paid:
@@ -57,13 +58,15 @@ class PaymentClient:
         if response.status_code == 404:
             return None
         response.raise_for_status()
-        return response.json()
+        payment: dict[str, Any] = response.json()
+        return payment
 
     def cancel(self, payment_id: str) -> dict[str, Any]:
         response = self.session.post(f"{self.base_url}/payments/{payment_id}/cancel", timeout=self.timeout)
         if response.status_code != 200:
             raise PaymentError(f"{response.status_code}: {response.text}")
-        return response.json()
+        cancelled: dict[str, Any] = response.json()
+        return cancelled
 
     def _paid(self, payment_id: str) -> dict[str, Any] | None:
         found = self.lookup(payment_id)
