@@ -192,6 +192,7 @@ def test_the_handle_example_without_pytest() -> None:
     assert url.startswith("http://127.0.0.1:") and status == "PAID"
 
 
+@pytest.mark.toolchain
 def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they_name(tmp_path: Path) -> None:
     """A fresh virtual environment with fakepay installed from a copy of this checkout (not
     editable, so its scenarios must be in the package) and the packages the docs name."""
