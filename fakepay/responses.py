@@ -74,9 +74,14 @@ def closing_if_body_awaited(request: web.BaseRequest, response: _Response) -> _R
     """``response``, told to close the connection after it if the client still waits for ``100
     Continue`` to send a body that was not read: what it sends next, that body or its next
     request, is then never read as the one or the other."""
-    if not request.content.is_eof() and request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
+    if not request.content.is_eof() and _expects_continue(request):
         response.force_close()
     return response
+
+
+def _expects_continue(request: web.BaseRequest) -> bool:
+    """Whether the client asked to be told (``100 Continue``) before it sends its body."""
+    return request.headers.get(hdrs.EXPECT, "").lower() == "100-continue"
 
 
 def as_error(exception: Exception) -> FakePayError | None:
@@ -129,8 +134,7 @@ async def _wait_for_body(request: web.BaseRequest) -> bytes:
     when the client leaves."""
     if (request.content_length or 0) > MAX_BODY:
         raise PayloadTooLarge(MAX_BODY)
-    expect = request.headers.get(hdrs.EXPECT)
-    if expect is not None and expect.lower() == "100-continue" and request.version == HttpVersion11:
+    if _expects_continue(request) and request.version == HttpVersion11:
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     try:
         return await asyncio.wait_for(_read_all(request.content), BODY_TIMEOUT)
