@@ -314,17 +314,17 @@ def pytest_suites(rounds: int) -> tuple[float, float]:
 BIG_SERVER = """
 import asyncio, gc, sys, time
 from fakepay import PaymentService, Server, parse_scenario
-from fakepay.scenario import SeedPayment
-from fakepay.validation import InstantPaymentRequest
+from fakepay.dialects.ceos.scenario import SeedPayment
+from fakepay.dialects.ceos.models import InstantPaymentRequest
 
 async def main(port, count):
     service = PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1}))
     await (server := Server(service, "127.0.0.1", port)).start()
     if count:
-        service.add_payments(tuple(
+        service.state.add_payments(tuple(
             SeedPayment(f"owner{i % 1000}", f"payment-{i}", InstantPaymentRequest("my_store_001", "order", 1000 + i, "KRW", None))
             for i in range(count)))
-    service.add_payments((SeedPayment("alice", "p1", InstantPaymentRequest("s", "order", 1, "KRW", None)),))
+    service.state.add_payments((SeedPayment("alice", "p1", InstantPaymentRequest("s", "order", 1, "KRW", None)),))
     started = time.perf_counter()
     gc.collect()  # a full collection, as one would come during a long run
     print(f"ready {(time.perf_counter() - started) * 1000:.1f}", flush=True)
@@ -365,19 +365,18 @@ def million(count: int, seconds: float) -> dict[str, float]:
 def small_reset() -> float:
     """Seconds one ``PaymentService.reset()`` takes with a few payments and journal entries."""
     from fakepay import PaymentService, parse_scenario
-    from fakepay.calls import Call
-    from fakepay.rules import Operation
-    from fakepay.validation import InstantPaymentRequest
+    from fakepay.core.calls import Answer, Call
+    from fakepay.dialects.ceos.models import InstantPaymentRequest
 
     service = PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}}))
     request = InstantPaymentRequest("s", "o", 1, "KRW", None)
     times = []
     for _ in range(200):
         for i in range(10):
-            call = Call(Operation.INSTANT, f"p{i}", owner="alice", payment=request)
+            call = Call(service.journal.take_id(), time.time(), time.perf_counter(), "POST", f"/payments/p{i}/instant",
+                        "instant", f"p{i}", owner="alice", request=request)
             decision = service.decide(call)
-            service.journal.record(service.journal.take_id(), time.time(), "POST", f"/payments/p{i}/instant", call,
-                                   decision.status, decision.body, decision.outcome, None, 0.1)
+            service.journal.record(call, Answer(200, b"{}", decision.outcome))
         started = time.perf_counter()
         service.reset()
         times.append(time.perf_counter() - started)

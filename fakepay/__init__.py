@@ -12,36 +12,36 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "AlreadyCancelled": "errors",
-    "AlreadyPaid": "errors",
-    "FakePayError": "errors",
-    "InternalError": "errors",
-    "InvalidRequest": "errors",
-    "MethodNotAllowed": "errors",
-    "PayloadTooLarge": "errors",
-    "PaymentFailed": "errors",
-    "PaymentNotFound": "errors",
-    "PaymentNotPaid": "errors",
-    "RouteNotFound": "errors",
-    "ScenarioError": "errors",
-    "Unauthorized": "errors",
-    "UnsupportedMediaType": "errors",
-    "Clock": "clock",
+    "AlreadyCancelled": "dialects.ceos.errors",
+    "AlreadyPaid": "dialects.ceos.errors",
+    "FakePayError": "core.errors",
+    "InternalError": "core.errors",
+    "InvalidRequest": "core.errors",
+    "MethodNotAllowed": "core.errors",
+    "PayloadTooLarge": "core.errors",
+    "PaymentFailed": "dialects.ceos.errors",
+    "PaymentNotFound": "core.errors",
+    "PaymentNotPaid": "dialects.ceos.errors",
+    "RouteNotFound": "core.errors",
+    "ScenarioError": "core.errors",
+    "Unauthorized": "core.errors",
+    "UnsupportedMediaType": "core.errors",
+    "Clock": "core.clock",
     "environment_warnings": "environment",
-    "issue_secret": "auth",
-    "Payment": "payments",
-    "Rule": "rules",
-    "Scenario": "scenario",
+    "issue_secret": "dialects.ceos.secrets",
+    "Payment": "dialects.ceos.payments",
+    "Rule": "core.rules",
+    "Scenario": "core.config",
     "load_scenario": "scenario",
     "parse_scenario": "scenario",
     "parse_scenario_text": "scenario",
     "scenario_file": "scenario",
     "shipped_scenarios": "scenario",
-    "PaymentService": "service",
-    "create_app": "app",
-    "Server": "runner",
-    "FakePay": "handle",
-    "FakePayControlError": "handle",
+    "PaymentService": "server",
+    "create_app": "server",
+    "Server": "server",
+    "FakePay": "testing.client",
+    "FakePayControlError": "testing.client",
 }
 
 __all__ = [
@@ -94,29 +94,25 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .app import create_app
-    from .auth import issue_secret
-    from .clock import Clock
-    from .environment import environment_warnings
-    from .errors import (
-        AlreadyCancelled,
-        AlreadyPaid,
+    from .core.clock import Clock
+    from .core.config import Scenario
+    from .core.errors import (
         FakePayError,
         InternalError,
         InvalidRequest,
         MethodNotAllowed,
         PayloadTooLarge,
-        PaymentFailed,
         PaymentNotFound,
-        PaymentNotPaid,
         RouteNotFound,
         ScenarioError,
         Unauthorized,
         UnsupportedMediaType,
     )
-    from .handle import FakePay, FakePayControlError
-    from .payments import Payment
-    from .rules import Rule
-    from .runner import Server
-    from .scenario import Scenario, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
-    from .service import PaymentService
+    from .core.rules import Rule
+    from .dialects.ceos.errors import AlreadyCancelled, AlreadyPaid, PaymentFailed, PaymentNotPaid
+    from .dialects.ceos.payments import Payment
+    from .dialects.ceos.secrets import issue_secret
+    from .environment import environment_warnings
+    from .scenario import load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
+    from .server import PaymentService, Server, create_app
+    from .testing.client import FakePay, FakePayControlError

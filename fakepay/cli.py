@@ -19,23 +19,22 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from . import (
-    PaymentService,
     Scenario,
     ScenarioError,
     __version__,
     environment_warnings,
-    issue_secret,
     load_scenario,
     scenario_file,
     shipped_scenarios,
 )
-from .auth import CONTROL_TOKEN_RULE, valid_control_token
-from .errors import InvalidRequest
-from .hosts import allowed_host_names
-from .scenario import MAX_SEED
+from .core.errors import InvalidRequest
+from .core.instance import Instance
+from .dialects import dialect
+from .http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
+from .scenario.reader import MAX_SEED
 
 if TYPE_CHECKING:
-    from .runner import Server
+    from .server import Server
 
 __all__ = ["main"]
 
@@ -276,7 +275,10 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as error:
         reason = "it is a FIFO that no process reads" if error.errno == errno.ENXIO else error.strerror
         return _fail(f"{_given(args, 'journal_file')}: cannot open journal file: {reason}: {args.journal_file}")
-    from .runner import Server  # aiohttp, loaded to serve only: the other commands and usage errors answer at once
+    from .server import (  # aiohttp, loaded to serve only: the other commands and usage errors answer at once
+        PaymentService,
+        Server,
+    )
 
     try:
         server = Server(
@@ -341,7 +343,7 @@ class _ShortLines(logging.Filter):
     line, at most five a second; fakepay's own lines (its bugs with their traceback) pass as they are."""
 
     def __init__(self) -> None:
-        from .responses import LogLimit  # made to serve only, as Server
+        from .http.answers import LogLimit  # made to serve only, as Server
 
         super().__init__()
         self._limit = LogLimit("more bad connections this second; they are not logged")
@@ -463,7 +465,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _secret(args: argparse.Namespace) -> int:
     try:
         scenario = _scenario(args.scenario, "--scenario")
-        print(issue_secret(args.github_id, scenario.auth.signing_key))
+        print(Instance(dialect(scenario.api), scenario).state.secret(args.github_id))
     except ScenarioError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return EXIT_USAGE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .validation import suggestion
+from .core.text import suggestion
 
 __all__ = ["PREFIX", "VARIABLES", "environment_warnings"]
 

@@ -23,6 +23,10 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from fakepay import Scenario, issue_secret, parse_scenario
+from fakepay.control.stream import EventStream, Subscription
+from fakepay.core.calls import Call
+from fakepay.core.instance import Instance
+from fakepay.dialects.ceos.state import CeosState
 
 BODY: dict[str, Any] = {
     "storeId": "my_store_001",
@@ -39,11 +43,31 @@ ROOT = Path(__file__).resolve().parent.parent
 #: An aiohttp test client of a fakepay app, as the ``client`` fixture and ``aiohttp_client`` give.
 Client: TypeAlias = TestClient[web.Request, web.Application]
 #: The JSON Schema of scenario files, as shipped.
-SCHEMA = json.loads(resources.files("fakepay").joinpath("scenario.schema.json").read_text())
+SCHEMA = json.loads(resources.files("fakepay.scenario").joinpath("schema.json").read_text())
 
 
 def bearer(github_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_secret(github_id)}"}
+
+
+def call(operation: str, path_value: str, owner: str | None = None, request: Any = None,
+         epoch: int | None = None) -> Call:
+    """A call of the API as the pipeline fills it in once it is read."""
+    return Call(0, time.time(), time.perf_counter(), "POST", "/", operation, path_value, owner=owner,
+                request=request, epoch=epoch)
+
+
+def ceos(service: Instance) -> CeosState:
+    """The CEOS state of ``service``: its store, its secrets, its four operations."""
+    assert isinstance(service.state, CeosState)
+    return service.state
+
+
+def subscribers(service: Instance) -> list[Subscription]:
+    """The event stream's subscriptions to ``service`` (the stream listens to it only while it has some)."""
+    owners = [getattr(listener, "__self__", None) for listener in service.events.listeners]
+    streams = [owner for owner in owners if isinstance(owner, EventStream)]
+    return [subscription for stream in streams for subscription in stream.subscribers]
 
 
 def scenario(**data: Any) -> Scenario:

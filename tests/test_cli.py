@@ -144,7 +144,7 @@ def test_what_does_not_serve_loads_no_server_code() -> None:
     which takes longer to load than they take to run."""
     code = ("import sys; from fakepay.cli import main; "
             "print(main(['secret', 'alice']) + main(['validate', 'happy-path']) + main(['serve', '--scenario', 'nope'])); "
-            "print(sorted(m for m in ('aiohttp', 'fakepay.runner') if m in sys.modules))")
+            "print(sorted(m for m in ('aiohttp', 'fakepay.server') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20, env=environment())
     assert result.stdout.splitlines()[-2:] == ["2", "[]"], result.stderr
 

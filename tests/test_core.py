@@ -8,24 +8,28 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import hypothesis.strategies as st
 import pytest
 from hypothesis import given, settings
 
 from fakepay import AlreadyCancelled, AlreadyPaid, Clock, PaymentNotFound, PaymentNotPaid, PaymentService, Unauthorized
-from fakepay.auth import DEFAULT_SIGNING_KEY, ISSUED_AT, Authenticator, issue_secret
-from fakepay.calls import Call
-from fakepay.errors import InvalidRequest, StateReset
-from fakepay.globs import Glob
-from fakepay.rules import Operation
-from fakepay.scenario import SeedPayment
-from fakepay.service import Epochs
-from fakepay.validation import InstantPaymentRequest
-from fakepay.views import StateSnapshot
-from fakepay.wire import decode_path_value, dumps, format_local_datetime, parse_local_datetime
+from fakepay.control.views import StateSnapshot
+from fakepay.core.clock import format_local_datetime, parse_local_datetime
+from fakepay.core.errors import InvalidRequest, StateReset
+from fakepay.core.globs import Glob
+from fakepay.core.instance import Epochs
+from fakepay.core.jsontext import dumps
+from fakepay.core.text import decode_path_value
+from fakepay.dialects.ceos.models import InstantPaymentRequest
+from fakepay.dialects.ceos.scenario import SeedPayment
+from fakepay.dialects.ceos.secrets import DEFAULT_SIGNING_KEY, ISSUED_AT, Authenticator, issue_secret
 
-from .support import scenario
+from .support import call as support_call
+from .support import ceos, scenario
+
+SEOUL = ZoneInfo("Asia/Seoul")
 
 REQUEST = InstantPaymentRequest("my_store_001", "주문", 1000, "KRW", None)
 
@@ -151,7 +155,7 @@ def test_a_glob_costs_what_it_looks_for_between_stars() -> None:
 
 def test_clock_freezes_advances_and_resumes() -> None:
     clock = Clock("UTC")
-    at = datetime(2025, 1, 1, 12, 0)
+    at = datetime(2025, 1, 1, 12, 0, tzinfo=ZoneInfo("UTC"))
     clock.freeze(at)
     assert clock.now() == at and clock.frozen
     clock.advance(timedelta(seconds=90))
@@ -172,31 +176,31 @@ def test_running_clock_can_be_advanced() -> None:
 
 def test_pay_get_cancel_states() -> None:
     service = PaymentService(scenario())
-    paid = service.pay("alice", "p1", REQUEST).value
+    paid = ceos(service).pay("alice", "p1", REQUEST).value
     assert (paid.status, paid.attempts) == ("PAID", 1)
-    assert service.get("alice", "p1").value is paid
+    assert ceos(service).get("alice", "p1").value is paid
     with pytest.raises(AlreadyPaid):
-        service.pay("alice", "p1", REQUEST)
-    assert service.cancel("alice", "p1").value.status == "CANCELLED"
+        ceos(service).pay("alice", "p1", REQUEST)
+    assert ceos(service).cancel("alice", "p1").value.status == "CANCELLED"
     with pytest.raises(AlreadyCancelled):
-        service.cancel("alice", "p1")
+        ceos(service).cancel("alice", "p1")
     with pytest.raises(AlreadyPaid):
-        service.pay("alice", "p1", REQUEST)
+        ceos(service).pay("alice", "p1", REQUEST)
     with pytest.raises(PaymentNotFound):
-        service.get("bob", "p1")
+        ceos(service).get("bob", "p1")
 
 
 def test_failed_payment_is_stored_and_not_cancellable() -> None:
     service = PaymentService(scenario(failure={"rate": 1.0}))
-    result = service.pay("alice", "p1", REQUEST)
+    result = ceos(service).pay("alice", "p1", REQUEST)
     assert result.failed and result.value.status == "FAILED" and result.value.paid_at is None
     with pytest.raises(PaymentNotPaid):
-        service.cancel("alice", "p1")
+        ceos(service).cancel("alice", "p1")
 
 
 def test_seeded_streams_are_per_owner_and_reproducible() -> None:
     def outcomes(service: PaymentService, owner: str, n: int = 200) -> list[bool]:
-        return [service.pay(owner, f"{owner}-{i}", REQUEST).failed for i in range(n)]
+        return [ceos(service).pay(owner, f"{owner}-{i}", REQUEST).failed for i in range(n)]
 
     one = PaymentService(scenario(failure={"rate": 0.3}, seed=11))
     two = PaymentService(scenario(failure={"rate": 0.3}, seed=11))
@@ -208,20 +212,20 @@ def test_seeded_streams_are_per_owner_and_reproducible() -> None:
 
 def test_reset_returns_to_the_start_and_replays_the_same_outcomes() -> None:
     service = PaymentService(scenario(failure={"rate": 0.5}, seed=5))
-    first = [service.pay("alice", f"p{i}", REQUEST).failed for i in range(30)]
+    first = [ceos(service).pay("alice", f"p{i}", REQUEST).failed for i in range(30)]
     service.reset()
-    assert len(service.store) == 0
-    assert [service.pay("alice", f"p{i}", REQUEST).failed for i in range(30)] == first
+    assert len(ceos(service).store) == 0
+    assert [ceos(service).pay("alice", f"p{i}", REQUEST).failed for i in range(30)] == first
 
 
 def test_reset_of_one_owner_leaves_the_others() -> None:
     service = PaymentService(scenario(failure={"rate": 0.5}, seed=5))
-    first = [service.pay("alice", f"p{i}", REQUEST).failed for i in range(10)]
-    service.pay("bob", "b1", REQUEST)
+    first = [ceos(service).pay("alice", f"p{i}", REQUEST).failed for i in range(10)]
+    ceos(service).pay("bob", "b1", REQUEST)
     service.reset("alice")
-    assert service.store.of("alice") == []
-    assert [p.payment_id for p in service.store.of("bob")] == ["b1"]
-    assert [service.pay("alice", f"p{i}", REQUEST).failed for i in range(10)] == first
+    assert ceos(service).store.of("alice") == []
+    assert [p.payment_id for p in ceos(service).store.of("bob")] == ["b1"]
+    assert [ceos(service).pay("alice", f"p{i}", REQUEST).failed for i in range(10)] == first
 
 
 def test_epochs_tell_which_requests_outlived_a_reset(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -242,18 +246,18 @@ def test_epochs_tell_which_requests_outlived_a_reset(monkeypatch: pytest.MonkeyP
 
 def test_a_call_that_outlived_a_reset_is_not_carried_out() -> None:
     service = PaymentService(scenario(failure={"rate": 0.5}))
-    call = Call(Operation.INSTANT, "p1", owner="alice", payment=REQUEST, epoch=service.epochs.current)
+    call = support_call("instant", "p1", owner="alice", request=REQUEST, epoch=service.epochs.current)
     service.reset("alice")
     with pytest.raises(StateReset, match="so payment 'p1' was not carried out"):
         service.decide(call)
-    assert service.store.get("alice", "p1") is None and list(service.policy.owners()) == []
+    assert ceos(service).store.get("alice", "p1") is None and list(service.policy.owners()) == []
 
 
 def test_frozen_clock_stamps_payments() -> None:
     service = PaymentService(scenario(clock={"frozen_at": "2025-10-22T20:21:35.5"}))
-    assert service.pay("alice", "p1", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 35, 500000)
+    assert ceos(service).pay("alice", "p1", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 35, 500000, tzinfo=SEOUL)
     service.move_clock(advance_ms=1500)
-    assert service.pay("alice", "p2", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 37)
+    assert ceos(service).pay("alice", "p2", REQUEST).value.paid_at == datetime(2025, 10, 22, 20, 21, 37, tzinfo=SEOUL)
 
 
 def test_the_public_api_resolves() -> None:
@@ -267,12 +271,12 @@ def test_the_public_api_resolves() -> None:
 
 def test_a_state_in_pieces_is_its_json_and_stays_as_it_was_taken() -> None:
     service = PaymentService(scenario())
-    service.add_payments(tuple(SeedPayment(f"owner{i % 3}", f"p{i}", InstantPaymentRequest("s", "노트북", i + 1, "KRW", "x" * (i % 400)))
+    ceos(service).add_payments(tuple(SeedPayment(f"owner{i % 3}", f"p{i}", InstantPaymentRequest("s", "노트북", i + 1, "KRW", "x" * (i % 400)))
                                for i in range(3000)))
     for n, (owner, offset, limit) in enumerate(((None, 0, None), ("owner1", 10, 500), (None, 2990, 100), (None, 0, 0))):
         snapshot = StateSnapshot(service, owner, offset=offset, limit=limit)
         expected = dumps(snapshot.data())
-        service.pay("owner1", f"later-{n}", InstantPaymentRequest("s", "o", 1, "KRW", None))  # after it was taken
+        ceos(service).pay("owner1", f"later-{n}", InstantPaymentRequest("s", "o", 1, "KRW", None))  # after it was taken
         pieces = list(snapshot.pieces())
         assert b"".join(pieces) == expected
         assert max(map(len, pieces)) < 100_000  # none much over 64 KiB

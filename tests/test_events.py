@@ -12,12 +12,14 @@ import aiohttp
 import pytest
 
 from fakepay import PaymentService, Server, create_app
-from fakepay import control as control_module
-from fakepay import events as events_module
-from fakepay.events import QUEUE_BYTES, Events
-from fakepay.rules import MAX_RULES
+from fakepay.control import api as control_module
+from fakepay.control import stream as events_module
+from fakepay.control.stream import QUEUE_BYTES, QUEUE_LIMIT, Subscription
+from fakepay.core.events import Event, Events
+from fakepay.core.jsontext import dumps
+from fakepay.core.rules import MAX_RULES
 
-from .support import BODY, FROZEN, Api, Client, bearer, eventually, scenario, serving
+from .support import BODY, FROZEN, Api, Client, bearer, eventually, scenario, serving, subscribers
 
 
 class Stream:
@@ -136,7 +138,7 @@ async def test_a_scenario_load_names_it_and_its_seed(client: Client, api: Api) -
 
 async def test_many_subscribers_each_get_every_event(client: Client, api: Api, service: PaymentService) -> None:
     streams = [await subscribe(client) for _ in range(20)]
-    assert len(service.events.subscribers) == 20
+    assert len(subscribers(service)) == 20
     await api.pay("p1")
     for stream in streams:
         assert await stream.types(2) == ["payment", "request"]
@@ -147,7 +149,7 @@ async def test_many_subscribers_each_get_every_event(client: Client, api: Api, s
     await api.pay("p3")
     for stream in streams[10:]:
         assert await stream.types(4) == ["payment", "request", "payment", "request"]
-    assert len(service.events.subscribers) == 10
+    assert len(subscribers(service)) == 10
 
 
 async def test_the_stream_needs_the_control_token(aiohttp_client: Any) -> None:
@@ -161,7 +163,7 @@ async def test_the_stream_needs_the_control_token(aiohttp_client: Any) -> None:
 async def test_head_answers_the_headers_without_subscribing(client: Client, service: PaymentService) -> None:
     response = await client.head("/__fakepay/events")
     assert (response.status, response.headers["Content-Type"]) == (200, "text/event-stream; charset=utf-8")
-    assert service.events.subscribers == []
+    assert subscribers(service) == []
 
 
 async def test_an_idle_stream_gets_keep_alive_comments(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,8 +176,8 @@ async def test_an_idle_stream_gets_keep_alive_comments(client: Client, monkeypat
 
 
 async def test_nobody_listening_publishes_nothing(api: Api, service: PaymentService, monkeypatch: pytest.MonkeyPatch) -> None:
-    published: list[str] = []
-    monkeypatch.setattr(Events, "publish", lambda self, type_, **data: published.append(type_))
+    published: list[Event] = []
+    monkeypatch.setattr(Events, "publish", lambda self, event: published.append(event))
     await api.pay("p1")
     await api.control("POST", "/reset")
     assert published == []
@@ -185,7 +187,7 @@ async def test_nobody_listening_publishes_nothing(api: Api, service: PaymentServ
 
 
 def test_a_full_queue_drops_and_says_so_once_in_place() -> None:
-    subscription = Events().subscribe(limit=3)
+    subscription = Subscription(limit=3)
     for n in range(5):
         subscription.put(b"%d" % n)
     assert len(subscription) == 3
@@ -205,7 +207,7 @@ def test_a_full_queue_drops_and_says_so_once_in_place() -> None:
 
 
 def test_a_gap_at_the_end_is_told_when_the_queue_is_empty() -> None:
-    subscription = Events().subscribe(limit=1)
+    subscription = Subscription(limit=1)
     subscription.put(b"0")
     subscription.put(b"1")
 
@@ -226,9 +228,9 @@ async def test_a_stalled_subscriber_neither_blocks_the_api_nor_grows(monkeypatch
     try:
         await asyncio.get_running_loop().sock_connect(stalled, ("127.0.0.1", server.port))
         stalled.sendall(b"GET /__fakepay/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        while not service.events.subscribers:
+        while not subscribers(service):
             await asyncio.sleep(0.01)
-        subscription = service.events.subscribers[0]
+        subscription = subscribers(service)[0]
         largest = 0
         statuses = []
         async with aiohttp.ClientSession(server.url, headers=bearer("alice")) as session:
@@ -289,14 +291,13 @@ def test_sigterm_ends_open_streams_and_exits_quietly() -> None:
 
 
 def test_a_queue_is_bounded_in_bytes_too() -> None:
-    events = Events()
-    subscription = events.subscribe()
+    subscription = Subscription(QUEUE_LIMIT)
     for _ in range(20):
-        events.publish("payment", customData="x" * (QUEUE_BYTES // 8))
+        subscription.put(dumps({"type": "payment", "customData": "x" * (QUEUE_BYTES // 8)}))
     assert len(subscription) < 8
     kept = asyncio.run(subscription.get(0))
     assert kept is not None and sum(map(len, kept)) <= QUEUE_BYTES
-    events.publish("payment", customData="small")
+    subscription.put(dumps({"type": "payment", "customData": "small"}))
     kept = asyncio.run(subscription.get(0))
     assert kept is not None
     [dropped, small] = kept
@@ -327,7 +328,7 @@ async def test_a_stream_whose_client_left_gives_its_place_up_at_once(monkeypatch
             assert (await session.get("/__fakepay/events")).status == 503
             for stream in streams:
                 stream.close()
-            await eventually(lambda: not service.events.subscribers)  # not at the next keep-alive, 15 s on
+            await eventually(lambda: not subscribers(service))  # not at the next keep-alive, 15 s on
             again = await session.get("/__fakepay/events")
             assert again.status == 200
             again.close()

@@ -21,8 +21,8 @@ import pytest
 
 from fakepay import FakePay, issue_secret
 from fakepay.cli import main
-from fakepay.rules import MAX_RULES
-from fakepay.scenario import parse_scenario_bytes
+from fakepay.core.rules import MAX_RULES
+from fakepay.scenario import parse_scenario_bytes, patched
 
 from .support import BODY, BODY_JSON, FAKEPAY, FROZEN, connect, exchange, raw_request, read_answer
 
@@ -285,7 +285,7 @@ def test_malformed_http_is_a_4xx_and_no_traceback(fake: FakePay, data: bytes) ->
 
 
 def test_a_body_that_stops_is_answered_400_and_journaled(fake: FakePay, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fakepay import responses
+    from fakepay.http import answers as responses
 
     monkeypatch.setattr(responses, "BODY_TIMEOUT", 0.3)
     head = raw_request("POST", "/payments/stalled/instant", headers={"Transfer-Encoding": "chunked"})
@@ -831,7 +831,7 @@ def test_a_merge_key_can_be_overridden(fake: FakePay) -> None:
 
 def test_other_requests_are_answered_while_a_scenario_is_read(fake: FakePay, monkeypatch: pytest.MonkeyPatch) -> None:
     """A large scenario takes seconds to read: here the read is held until the other requests are answered."""
-    from fakepay import control
+    from fakepay.control import api as control
 
     reading, read = threading.Event(), threading.Event()
 
@@ -863,7 +863,7 @@ def test_scenarios_sent_at_once_are_read_one_at_a_time(fake: FakePay, monkeypatc
     import threading
     import time
 
-    from fakepay import control
+    from fakepay.control import api as control
 
     reading: list[int] = []
     lock = threading.Lock()
@@ -896,7 +896,7 @@ def test_a_long_file_name_gives_a_name_that_can_be_patched(tmp_path: Path) -> No
 
     scenario = load_scenario(path)
     assert scenario.name == "n" * 100
-    assert scenario.patched({"failure": {"rate": 0.5}}).failure.rate == 0.5
+    assert patched(scenario, {"failure": {"rate": 0.5}}).failure.rate == 0.5
 
 
 def test_a_scenario_with_many_problems_lists_the_first_hundred(fake: FakePay) -> None:
@@ -908,7 +908,7 @@ def test_a_scenario_with_many_problems_lists_the_first_hundred(fake: FakePay) ->
 
 def test_a_scenario_of_too_many_values_is_refused_as_it_is_read(fake: FakePay, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the limit lowered from 250,000 (the alias bombs above meet that one), as reading to it takes seconds."""
-    monkeypatch.setattr("fakepay.document.MAX_VALUES", 1000)
+    monkeypatch.setattr("fakepay.core.document.MAX_VALUES", 1000)
     text = "payments: [" + "1," * 1010 + "1]\n"
     status, headers, body = exchange(fake.url, raw_request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
     assert_json_error(status, headers, body, 400, "more than 1000 values")

@@ -12,13 +12,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from fakepay import PaymentService, Server, create_app
-from fakepay.calls import Call
-from fakepay.responses import MAX_BODY
-from fakepay.routing import Route, Router
-from fakepay.rules import Operation
-from fakepay.validation import InstantPaymentRequest
+from fakepay.dialects.ceos.models import InstantPaymentRequest
+from fakepay.http.answers import MAX_BODY
+from fakepay.http.routing import Route, Router
 
-from .support import BODY, BODY_JSON, connect, exchange_async, raw_request, read_answer, scenario
+from .support import BODY, BODY_JSON, call, ceos, connect, exchange_async, raw_request, read_answer, scenario
 
 REQUEST = InstantPaymentRequest(BODY["storeId"], BODY["orderName"], BODY["totalPayAmount"], BODY["currency"], None)
 
@@ -172,14 +170,13 @@ async def test_a_chunked_body_is_taken_up_to_1_mib(url: str, extra: int, status:
 
 
 def test_remembered_answers_are_bounded_and_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("fakepay.service.ANSWERS_KEPT", 2)
+    monkeypatch.setattr("fakepay.dialects.ceos.state.ANSWERS_KEPT", 2)
     service = _service()
     for payment_id in ("a", "b", "c"):
-        service.pay("alice", payment_id, REQUEST)
+        ceos(service).pay("alice", payment_id, REQUEST)
     for payment_id in ("a", "b", "c", "a"):
-        call = Call(Operation.GET, payment_id, owner="alice")
-        assert json.loads(service.decide(call).body)["paymentId"] == payment_id
-        assert len(service._answers) <= 2
+        assert json.loads(_looked_up(service, payment_id))["paymentId"] == payment_id
+        assert len(ceos(service)._answers) <= 2
 
 
 async def test_a_refused_request_whose_body_was_never_sent_closes_its_connection(url: str) -> None:
@@ -202,8 +199,14 @@ def test_only_the_current_version_of_a_small_answer_is_remembered(monkeypatch: p
     service.configure({"failure": {"rate": 1.0}})  # a failed id is paid again: a new version each time
     big = REQUEST._replace(custom_data="x" * 100_000)
     for request in (REQUEST, REQUEST, big, big):
-        service.pay("alice", "same", request)
-        answer = json.loads(service.decide(Call(Operation.GET, "same", owner="alice")).body)
+        ceos(service).pay("alice", "same", request)
+        answer = json.loads(_looked_up(service, "same"))
         assert answer["customData"] == request.custom_data
-        assert len(service._answers) <= 1
-    assert service._answers == {}  # a large answer is encoded each time, never kept
+        assert len(ceos(service)._answers) <= 1
+    assert ceos(service)._answers == {}  # a large answer is encoded each time, never kept
+
+
+def _looked_up(service: PaymentService, payment_id: str) -> bytes:
+    """The answer to a lookup of alice's ``payment_id``, as the API encodes it."""
+    looked_up = call("get", payment_id, owner="alice")
+    return service.dialect.operations["get"].encode(service.state, looked_up, service.decide(looked_up)).body

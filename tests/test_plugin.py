@@ -526,7 +526,7 @@ def test_fakepay_app_for_aiohttp_client(consumer: pytest.Pytester) -> None:
 
 
 def test_importing_the_plugin_loads_no_server_code() -> None:
-    code = "import sys, fakepay.plugin; print(sorted(m for m in ('aiohttp', 'yaml', 'fakepay.service') if m in sys.modules))"
+    code = "import sys, fakepay.testing.plugin; print(sorted(m for m in ('aiohttp', 'yaml', 'fakepay.core.instance') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert result.stdout.strip() == "[]"
 

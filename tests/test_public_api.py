@@ -12,7 +12,7 @@ from pytest_aiohttp import AiohttpClient
 from yarl import URL
 
 from fakepay import PaymentService, create_app, issue_secret
-from fakepay.views import StateSnapshot
+from fakepay.control.views import StateSnapshot
 
 from .support import BODY, Api, Client, bearer, scenario
 

@@ -41,7 +41,7 @@ def blocks(language: str, containing: str, page: str = "README.md") -> list[str]
 def test_the_scenario_format_example_is_valid() -> None:
     (text,) = blocks("yaml", "name: checkout-happy-path", "docs/scenarios.md")
     scenario = parse_scenario_text(text, "docs/scenarios.md")
-    assert scenario.seed == 42 and scenario.payments[0].payment_id == "20251022_0001"
+    assert scenario.seed == 42 and scenario.section.payments[0].payment_id == "20251022_0001"
     assert scenario.failure.rate == 0.0  # a happy path
     jsonschema.validate(yaml.safe_load(text), SCHEMA, cls=jsonschema.Draft202012Validator)
 

@@ -20,14 +20,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fakepay import FakePay, issue_secret
-from fakepay.openapi import openapi_document
+from fakepay.control.openapi import openapi_document
+from fakepay.dialects.ceos import CEOS
 
 from .support import BODY, bearer
 
 #: Examples per operation; CI's 40 are derandomized (the same every run), set FUZZ_EXAMPLES to explore.
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 # Calls that change behaviour on purpose (a rule or a rate can make 500s) are tested elsewhere.
-SCHEMA = schemathesis.openapi.from_dict(openapi_document()).exclude(path_regex=r"^/__fakepay/(config|rules|scenario|scenarios/\{name\})$", method=["PATCH", "POST", "PUT"])
+SCHEMA = schemathesis.openapi.from_dict(openapi_document(CEOS)).exclude(path_regex=r"^/__fakepay/(config|rules|scenario|scenarios/\{name\})$", method=["PATCH", "POST", "PUT"])
 # The event stream never ends by itself: the fuzzing reads its first event (every kind is checked below).
 SCHEMA.config.max_stream_events = 1
 
@@ -40,7 +41,7 @@ def server() -> Iterator[FakePay]:
 
 def test_the_served_document_is_the_module_one(server: FakePay) -> None:
     with urllib.request.urlopen(f"{server.url}/__fakepay/openapi.json") as response:
-        assert json.loads(response.read()) == json.loads(json.dumps(openapi_document()))
+        assert json.loads(response.read()) == json.loads(json.dumps(openapi_document(CEOS)))
 
 
 @SCHEMA.parametrize()
@@ -53,7 +54,7 @@ def test_no_5xx_and_no_schema_violation(case: schemathesis.Case[Any], server: Fa
 def test_every_kind_of_event_matches_the_document() -> None:
     """Every type of event the stream sends, each checked by schemathesis against the document;
     the stream ends when the server stops."""
-    events = schemathesis.openapi.from_dict(openapi_document())
+    events = schemathesis.openapi.from_dict(openapi_document(CEOS))
     events.config.max_stream_events = 2000  # the flood below, and the notice of what it dropped
     case = events["/__fakepay/events"]["GET"].Case()
     subscribed = threading.Event()

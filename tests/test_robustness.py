@@ -21,8 +21,8 @@ from aiohttp.web_protocol import RequestHandler
 from pytest_aiohttp import AiohttpClient
 
 from fakepay import PaymentService, Server, create_app
-from fakepay.journal import MAX_BYTES
-from fakepay.rules import Kind, Outcome, Rule, When
+from fakepay.core.journal import MAX_BYTES
+from fakepay.core.rules import Kind, Outcome, Rule, When
 
 from .support import (
     BODY,
@@ -144,7 +144,7 @@ async def test_a_bug_answers_internal_error_and_is_logged_with_its_request_id(
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service, "get", broken)
+    monkeypatch.setattr(service.state, "get", broken)
     with caplog.at_level(logging.ERROR, logger="fakepay"):
         response = await api.get("p1")
     assert response.status == 500
@@ -210,12 +210,12 @@ def test_memory_stays_bounded_under_warning_heavy_requests() -> None:
 MANY_PAYMENTS_SERVER = """
 import asyncio, sys
 from fakepay import PaymentService, Server, parse_scenario
-from fakepay.scenario import SeedPayment
-from fakepay.validation import InstantPaymentRequest
+from fakepay.dialects.ceos.scenario import SeedPayment
+from fakepay.dialects.ceos.models import InstantPaymentRequest
 
 async def main(count):
     service = PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1}))
-    service.add_payments(tuple(
+    service.state.add_payments(tuple(
         SeedPayment(f"owner{i % 100}", f"payment-{i}", InstantPaymentRequest("my_store_001", "order", 1000 + i, "KRW", None))
         for i in range(count)))
     server = Server(service, "127.0.0.1", 0)

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
-from fakepay.rules import FAULTS
+from fakepay.core.rules import FAULTS
+from fakepay.scenario import scenario_data
 
 from .support import FAKEPAY, ROOT, SCHEMA
 
@@ -106,8 +107,8 @@ def test_shipped_scenarios_are_valid_under_loader_and_schema(path: Path) -> None
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_a_scenario_round_trips_through_its_data(path: Path) -> None:
     scenario = load_scenario(path)
-    assert parse_scenario(scenario.to_data()) == scenario
-    jsonschema.validate(scenario.to_data(), SCHEMA, cls=jsonschema.Draft202012Validator)
+    assert parse_scenario(scenario_data(scenario)) == scenario
+    jsonschema.validate(scenario_data(scenario), SCHEMA, cls=jsonschema.Draft202012Validator)
 
 
 BAD = {
@@ -226,7 +227,7 @@ def test_empty_file_is_an_error() -> None:
 def test_defaults_are_the_real_servers() -> None:
     scenario = parse_scenario_text("version: 1\n")
     assert (scenario.failure.rate, scenario.failure.status, scenario.failure.reuse_failed_payment_id) == (0.1, 500, True)
-    assert scenario.clock.timezone == "Asia/Seoul" and scenario.auth.mode == "strict"
+    assert scenario.clock.timezone == "Asia/Seoul" and scenario.section.auth.mode == "strict"
     assert scenario.journal_max_entries == 10_000
 
 

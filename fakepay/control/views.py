@@ -1,0 +1,220 @@
+"""What the control API shows of an instance (its configuration, clock, state, payments, journal
+entries) and of its events, as plain data and JSON; and the journal file. No HTTP here."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from operator import attrgetter
+from typing import Any, TextIO
+
+from ..core.events import (
+    ClockMoved,
+    ConfigChanged,
+    Event,
+    JournalCleared,
+    Journaled,
+    PaymentChanged,
+    Reset,
+    RuleChanged,
+    RuleDeleted,
+    RulesCleared,
+    ScenarioLoaded,
+)
+from ..core.instance import Instance
+from ..core.journal import JournalEntry
+from ..core.jsontext import MAX_DEPTH, dumps, nested_deeper_than
+from ..scenario import scenario_data
+
+__all__ = ["JournalFile", "StateSnapshot", "clock_data", "config_data", "encode_event", "entry_data", "redact"]
+
+#: About how many bytes of payments one piece of a state's JSON holds (a few milliseconds' work).
+PIECE_BYTES = 64 * 1024
+#: How many payments' attempts one piece counts.
+COUNT_STEP = 20_000
+_ATTEMPTS = attrgetter("attempts")
+_log = logging.getLogger("fakepay")
+
+
+def redact(secret: str) -> str:
+    """The first 8 characters of a secret and an ellipsis."""
+    return secret[:8] + "…"
+
+
+def config_data(instance: Instance) -> dict[str, Any]:
+    """The configuration in force (not its payments or rules), with the seed in use."""
+    config = scenario_data(instance.config)
+    shown = ("name", "seed", "clock", *instance.dialect.section.shown, "failure", "latency", "journal")
+    return {key: instance.policy.seed if key == "seed" else config[key] for key in shown}
+
+
+def clock_data(instance: Instance) -> dict[str, Any]:
+    clock = instance.clock
+    return {"now": instance.dialect.format_time(clock.now()), "frozen": clock.frozen, "timezone": clock.timezone}
+
+
+def entry_data(instance: Instance, entry: JournalEntry) -> dict[str, Any]:
+    """A journal entry as the control API shows it, its time in the instance's zone; an
+    ``Authorization`` header and an issued secret redacted."""
+    operation = None if entry.operation is None else instance.dialect.operations[entry.operation]
+    response = _parsed(entry.response)
+    if operation is not None and operation.answers_secret and entry.status == 200 and isinstance(response, str):
+        response = redact(response)
+    return {
+        "id": entry.id,
+        "time": instance.dialect.format_time(datetime.fromtimestamp(entry.time, instance.clock.zone)),
+        "operation": entry.operation,
+        "method": entry.method,
+        "path": entry.path,
+        "params": {} if operation is None or entry.path_value is None else {operation.param: entry.path_value},
+        "owner": entry.owner,
+        "authorization": None if entry.authorization is None else _redact_header(entry.authorization),
+        "body": _parsed(entry.body),
+        "status": entry.status,
+        "response": response,
+        "outcome": entry.outcome,
+        "rule": entry.rule,
+        "duration_ms": round(entry.duration_ms, 3),
+        "warnings": list(entry.warnings),
+    }
+
+
+def _redact_header(value: str) -> str:
+    scheme, _, credentials = value.strip().partition(" ")
+    return f"{scheme} {redact(credentials.strip())}"
+
+
+def _parsed(raw: bytes | None) -> Any:
+    """JSON bytes as their value; other bytes (a body cut short, or JSON nested too deep to write
+    back) as text."""
+    if not raw:
+        return None
+    text = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    return text if nested_deeper_than(value, MAX_DEPTH) else value
+
+
+def encode_event(instance: Instance, event: Event) -> bytes | None:
+    """The JSON of an event as the event stream sends it (``{"type": ..., ...}``), or None for
+    one it does not send (a request that outlived a reset)."""
+    data: dict[str, Any]
+    if isinstance(event, Journaled):
+        if not event.kept:
+            return None
+        data = {"type": "request", "request": entry_data(instance, event.entry)}
+    elif isinstance(event, PaymentChanged):
+        data = {"type": "payment", "payment": instance.dialect.payment_data(event.payment)}
+    elif isinstance(event, RuleChanged):
+        data = {"type": "rule", "rule": event.rule.to_data()}
+    elif isinstance(event, RuleDeleted):
+        data = {"type": "rule_deleted", "id": event.id}
+    elif isinstance(event, RulesCleared):
+        data = {"type": "rules", "rules": []}
+    elif isinstance(event, JournalCleared):
+        data = {"type": "requests_cleared", "owner": event.owner}
+    elif isinstance(event, Reset):
+        data = {"type": "reset", "owner": event.owner}
+    elif isinstance(event, ScenarioLoaded):
+        data = {"type": "scenario", "scenario": event.name, "seed": event.seed}
+    elif isinstance(event, ConfigChanged):
+        data = {"type": "config", "config": config_data(instance)}
+    else:
+        assert isinstance(event, ClockMoved), event
+        data = {"type": "clock", "clock": clock_data(instance)}
+    return dumps(data)
+
+
+class JournalFile:
+    """Every journaled request appended to a JSON Lines file (those that outlived a reset too);
+    a failing file is reported once (and its recovery), and never fails a request."""
+
+    def __init__(self, instance: Instance, sink: TextIO) -> None:
+        self._instance = instance
+        self._sink = sink
+        self._failing = False
+        instance.events.listen(self.write)
+
+    def write(self, event: Event) -> None:
+        if not isinstance(event, Journaled):
+            return
+        try:
+            self._sink.write(dumps(entry_data(self._instance, event.entry)).decode("utf-8") + "\n")
+            self._sink.flush()
+        except (OSError, ValueError) as error:  # ValueError: the file was closed
+            if not self._failing:
+                self._failing = True
+                _log.error("cannot write the journal file (%s); requests are still answered and journaled "
+                           "in memory; this is reported once until the file is writable again", error)
+        else:
+            if self._failing:
+                self._failing = False
+                _log.warning("the journal file is writable again")
+
+
+class StateSnapshot:
+    """The state of an instance as it is when taken (payments are immutable records, so holding
+    the lists of them holds the state): configuration in force, rules, every store with its
+    counts, and the payments listed (owner by owner in name order, each owner's in the order
+    they were first stored) from ``offset`` on, at most ``limit`` of them. Turned into data at
+    once (``data``), or into its JSON a piece at a time (``pieces``)."""
+
+    def __init__(self, instance: Instance, owner: str | None = None, *, offset: int = 0,
+                 limit: int | None = None) -> None:
+        state = instance.state
+        self._instance = instance
+        owners = [owner] if owner is not None else sorted(set(state.owners()) | set(instance.policy.owners()))
+        self._by_owner = {o: state.payments_of(o) for o in owners}
+        self._head = {
+            "scenario": instance.config.name,
+            "seed": instance.policy.seed,
+            "config": config_data(instance),
+            "clock": clock_data(instance),
+            "rules": instance.policy.rules_data(),
+        }
+        every = itertools.chain.from_iterable(self._by_owner.values())
+        #: The payments listed.
+        self.listed = list(itertools.islice(every, offset, None if limit is None else offset + limit))
+        #: How many payments the stores hold.
+        self.held = sum(map(len, self._by_owner.values()))
+
+    def data(self) -> dict[str, Any]:
+        """All of it at once (a few milliseconds' work for a few hundred payments)."""
+        stores = [_store(o, payments, sum(map(_ATTEMPTS, payments))) for o, payments in self._by_owner.items()]
+        payment_data = self._instance.dialect.payment_data
+        return {**self._head, "stores": stores, "payments": [payment_data(p) for p in self.listed]}
+
+    def pieces(self) -> Iterator[bytes]:
+        """``data()`` as JSON, byte for byte, in pieces that each take a short while to make
+        (about ``PIECE_BYTES`` of payments, or ``COUNT_STEP`` payments counted; a piece may be
+        empty), so that a server can answer other requests between two."""
+        stores = []
+        for owner, payments in self._by_owner.items():
+            attempts = 0
+            for start in range(0, len(payments), COUNT_STEP):
+                attempts += sum(map(_ATTEMPTS, payments[start:start + COUNT_STEP]))
+                yield b""
+            stores.append(_store(owner, payments, attempts))
+        head = dumps({**self._head, "stores": stores, "payments": []})
+        yield head[:-2]  # up to the payments' opening bracket
+        separator = b""
+        piece: list[bytes] = []
+        size = 0
+        payment_data = self._instance.dialect.payment_data
+        for payment in self.listed:
+            encoded = dumps(payment_data(payment))
+            piece.append(encoded)
+            size += len(encoded)
+            if size >= PIECE_BYTES:
+                yield separator + b",".join(piece)
+                separator, piece, size = b",", [], 0
+        yield separator + b",".join(piece) + b"]}" if piece else b"]}"
+
+
+def _store(owner: str, payments: list[Any], attempts: int) -> dict[str, Any]:
+    return {"githubId": owner, "payments": len(payments), "attempts": attempts}

@@ -1,0 +1,123 @@
+"""What an API brings to the core: a ``Dialect`` names its operations and routes, the conditions
+its rules may set, its scenario section, and makes the ``State`` (store, credentials) an instance
+keeps for it. The core calls it and knows no API by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from .calls import Call, Decision
+from .rules import Matcher
+
+if TYPE_CHECKING:
+    from .document import Path, Reader
+    from .instance import Instance
+
+__all__ = ["Dialect", "Operation", "Reply", "Section", "State"]
+
+
+class Reply(NamedTuple):
+    """An answer's status, body and media type, as the dialect encodes it."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation of an API: what its route's path value is called (``param``), what a call
+    asks (``asked``, with the path value in place of ``{}``), whether it is authenticated, how
+    its body is read, and the two steps around the core's decision: ``carry`` it out on the
+    dialect's state, ``encode`` what it came to (raising the API's error for a simulated
+    failure)."""
+
+    name: str
+    param: str
+    asked: str
+    carry: Callable[[Any, Call], Decision]
+    encode: Callable[[Any, Call, Decision], Reply]
+    #: Whether the call carries credentials (``State.identify``) before anything else.
+    authenticated: bool = True
+    #: Whether it changes what is stored (so that its answer can be lost).
+    changes: bool = False
+    #: How its body is parsed: JSON value → (request, warnings); None: it takes none.
+    parse: Callable[[Any], tuple[Any, Sequence[str]]] | None = None
+    #: Whether a body must say it is JSON (``Content-Type``) to be read.
+    json_only: bool = True
+    #: Whether its answer is a secret, which the journal shows cut short.
+    answers_secret: bool = False
+
+
+class Section(Protocol):
+    """The dialect's own part of a scenario: its top-level keys, how to read and write them."""
+
+    keys: tuple[str, ...]
+    #: The section of a scenario that writes none of them.
+    default: Any
+    #: The keys the configuration in force shows (``GET /__fakepay/state``).
+    shown: tuple[str, ...]
+    #: The keys a ``PATCH /__fakepay/config`` may change.
+    patchable: tuple[str, ...]
+
+    def read(self, reader: Reader, document: Mapping[str, Any]) -> Any:
+        """The section from a scenario's top-level mapping; problems go to ``reader``."""
+
+    def write(self, section: Any) -> dict[str, Any]:
+        """The section as a scenario writes it (its keys and values)."""
+
+    def seed_payments(self, reader: Reader, items: list[Any], base: Path) -> tuple[Any, ...]:
+        """Payments to seed from a list, as ``POST /__fakepay/payments`` takes them."""
+
+
+class State(Protocol):
+    """What an instance keeps for its API: the store and the credentials."""
+
+    def identify(self, authorization: str | None) -> str:
+        """Whom ``authorization`` stands for, or ``Unauthorized``."""
+
+    def reset(self, owner: str | None) -> None:
+        """Back to the scenario's start: everything (None), or ``owner``'s payments."""
+
+    def configured(self, changed: Collection[str]) -> None:
+        """The configuration's keys ``changed`` were changed."""
+
+    def add_payments(self, seeds: Iterable[Any]) -> list[Any]:
+        """Store seeded payments (replacing any with the same owner and id)."""
+
+    def payment(self, owner: str, payment_id: str) -> Any:
+        """The stored payment, or None."""
+
+    def payments_of(self, owner: str) -> list[Any]:
+        """The owner's payments, oldest first."""
+
+    def owners(self) -> Iterable[str]:
+        """Every owner that has a store: with payments, or declared."""
+
+    def secret(self, owner: str) -> str:
+        """An API secret that stands for ``owner``."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """An API fakepay serves."""
+
+    #: Its name, as ``api:`` in a scenario and ``--api`` say it.
+    name: str
+    #: What it is, for people.
+    title: str
+    operations: Mapping[str, Operation]
+    #: Its routes: a path template, and the operation of each method there.
+    routes: tuple[tuple[str, Mapping[str, str]], ...]
+    #: The conditions its rules may set beyond ``operation`` and ``owner``.
+    matchers: tuple[Matcher, ...]
+    section: Section
+    #: A new state for an instance (made once, with the instance).
+    state: Callable[[Instance], State]
+    #: Every field of a stored payment, for the control API.
+    payment_data: Callable[[Any], dict[str, Any]]
+    #: An instant as the API writes it.
+    format_time: Callable[[datetime], str]

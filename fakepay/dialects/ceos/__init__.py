@@ -1,0 +1,119 @@
+"""The CEOS payment server (docs/api.md): four operations over HS512-signed secrets, its JSON
+byte for byte, its errors, and its part of a scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core.calls import Call, Decision
+from ...core.clock import format_local_datetime
+from ...core.dialect import Dialect, Operation, Reply
+from ...core.rules import Attempt, Matcher
+from .errors import PaymentFailed
+from .models import CURRENCIES, parse_instant_request
+from .payments import Payment
+from .scenario import SECTION, SeedPayment, seed_payment_data
+from .state import CeosState
+from .wire import encode_receipt
+
+__all__ = ["CEOS"]
+
+
+def _failed(state: CeosState, call: Call) -> PaymentFailed:
+    what = OPERATIONS[call.operation or ""].asked.format(call.path_value)
+    return PaymentFailed(f"{what} failed: the payment system declined it (simulated failure)",
+                         state.failure_status)
+
+
+def _payment_reply(state: CeosState, call: Call, decision: Decision) -> Reply:
+    if decision.failed:
+        raise _failed(state, call)
+    return Reply(200, state.encoded(decision.value))
+
+
+def _receipt_reply(state: CeosState, call: Call, decision: Decision) -> Reply:
+    if decision.failed:
+        raise _failed(state, call)
+    return Reply(200, encode_receipt(decision.value))
+
+
+def _secret_reply(state: CeosState, call: Call, decision: Decision) -> Reply:
+    if decision.failed:
+        raise _failed(state, call)
+    return Reply(200, decision.value.encode("ascii"), "text/plain; charset=utf-8")
+
+
+def _issue(state: CeosState, call: Call) -> Decision:
+    assert call.path_value is not None
+    return state.issue_secret(call.path_value)
+
+
+def _pay(state: CeosState, call: Call) -> Decision:
+    assert call.owner is not None and call.path_value is not None
+    return state.pay(call.owner, call.path_value, call.request)
+
+
+def _cancel(state: CeosState, call: Call) -> Decision:
+    assert call.owner is not None and call.path_value is not None
+    return state.cancel(call.owner, call.path_value)
+
+
+def _get(state: CeosState, call: Call) -> Decision:
+    assert call.owner is not None and call.path_value is not None
+    return state.get(call.owner, call.path_value)
+
+
+OPERATIONS = {
+    "auth": Operation("auth", "githubId", "issuing the secret of '{}'", _issue, _secret_reply, authenticated=False,
+                      answers_secret=True),
+    "instant": Operation("instant", "paymentId", "payment '{}'", _pay, _receipt_reply, changes=True,
+                         parse=parse_instant_request),
+    "cancel": Operation("cancel", "paymentId", "cancel of payment '{}'", _cancel, _payment_reply, changes=True),
+    "get": Operation("get", "paymentId", "lookup of payment '{}'", _get, _payment_reply),
+}
+
+ROUTES = (
+    ("/payments/{paymentId}", {"GET": "get"}),
+    ("/payments/{paymentId}/instant", {"POST": "instant"}),
+    ("/payments/{paymentId}/cancel", {"POST": "cancel"}),
+    ("/auth/{githubId}", {"GET": "auth"}),
+)
+
+
+def _field(name: str) -> Any:
+    def read(attempt: Attempt) -> Any:
+        return None if attempt.subject is None else getattr(attempt.subject, name)
+
+    return read
+
+
+MATCHERS = (
+    Matcher("paymentId", "glob", lambda attempt: attempt.path_value, description="the payment's id"),
+    Matcher("storeId", "text", _field("store_id")),
+    Matcher("orderName", "glob", _field("order_name")),
+    Matcher("currency", "choice", _field("currency"), CURRENCIES),
+    Matcher("totalPayAmount", "amount", _field("total_pay_amount")),
+)
+
+
+def _payment_data(payment: Payment) -> dict[str, Any]:
+    return {
+        **seed_payment_data(SeedPayment(payment.owner, payment.payment_id, payment.request, payment.status, payment.paid_at)),
+        "attempts": payment.attempts,
+        "createdAt": format_local_datetime(payment.created_at),
+        "updatedAt": format_local_datetime(payment.updated_at),
+    }
+
+
+#: The CEOS payment server.
+CEOS = Dialect(
+    name="ceos",
+    title="CEOS payment server",
+    operations=OPERATIONS,
+    routes=ROUTES,
+    matchers=MATCHERS,
+    section=SECTION,
+    state=CeosState,
+    payment_data=_payment_data,
+    format_time=format_local_datetime,
+)

@@ -1,0 +1,139 @@
+"""A fakepay server put together: an instance of the API a scenario names (``PaymentService``), and
+its way in, where every request, whatever runs it, goes through one ``Front`` to the API or to the
+control API under ``/__fakepay``, served on a socket (``Server``) or as an aiohttp application
+(``create_app``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TextIO
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from .control.api import PREFIX, ControlApi
+from .control.views import JournalFile
+from .core.config import Scenario
+from .core.instance import Instance
+from .dialects import dialect
+from .http.answers import ConnectionActivity, raw_path
+from .http.hosts import AllowedHosts
+from .http.pipeline import PublicApi
+from .http.runner import IDLE_TIMEOUT, Runner
+from .scenario import patched
+
+__all__ = ["Front", "PaymentService", "Server", "create_app"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+#: The first path segment of the control API.
+_CONTROL = PREFIX.removeprefix("/")
+
+
+class PaymentService(Instance):
+    """A fake payment server's core for ``scenario`` (default: the CEOS server's defaults), of the
+    API it names; with ``journal_sink``, every journaled request is also appended to that file
+    as a JSON line."""
+
+    def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
+        super().__init__(dialect(scenario.api if scenario is not None else "ceos"), scenario)
+        if journal_sink is not None:
+            JournalFile(self, journal_sink)
+
+    def configure(self, patch: dict[str, Any]) -> None:
+        """Change part of the configuration in force (until the next reset), as ``PATCH
+        /__fakepay/config`` does; ``ScenarioError`` (nothing changed) when the patch is invalid."""
+        self.apply_config(patched(self.config, patch), set(patch))
+
+
+class Front:
+    """The request handler of a fakepay server: the control API for paths under ``/__fakepay``,
+    its API for the rest. ``Server`` runs it as aiohttp's low-level server; ``create_app`` wraps it
+    in an ``Application``."""
+
+    def __init__(self, service: Instance, *, control: bool = True, control_token: str | None = None,
+                 allowed_hosts: AllowedHosts | None = None) -> None:
+        self.service = service
+        #: Which connections are answering a request, for ``Server`` to close idle ones.
+        self.activity = ConnectionActivity()
+        self._public = PublicApi(service, self.activity)
+        self._control = ControlApi(service, self.activity, enabled=control, token=control_token,
+                                   allowed_hosts=allowed_hosts)
+
+    def handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
+        """The answer to any request (the API's coroutine itself, so that a request costs one)."""
+        path = raw_path(request)
+        if path.startswith(PREFIX) or "%" in path:
+            first = path[1:].partition("/")[0]
+            if first == _CONTROL or unquote(first) == _CONTROL:  # percent-encoded, as any literal may be
+                return self._control.handle(request, path)
+        return self._public.handle(request, path)
+
+    def close(self) -> None:
+        """End the event streams, so that stopping need not wait for them."""
+        self._control.close()
+
+
+def create_app(
+    service: PaymentService | None = None,
+    *,
+    control: bool = True,
+    control_token: str | None = None,
+    allow_hosts: str | Iterable[str] = (),
+) -> web.Application:
+    """A fakepay application (for aiohttp's test tools): the public API, and the control API
+    under ``/__fakepay`` (only ``health`` with ``control=False``; every call but ``health`` and
+    the dashboard's files needs ``control_token`` when one is given). Without a token, control
+    calls must name an IP address, ``localhost``, this machine or one of ``allow_hosts`` in their
+    ``Host`` (docs/control-api.md, "Who may call it"). Event streams end when the app shuts down."""
+    front = Front(service or PaymentService(), control=control, control_token=control_token,
+                  allowed_hosts=AllowedHosts(allow_hosts))
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await front.handle(request)
+
+    @web.middleware
+    async def targets_without_a_path(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """``OPTIONS *`` and ``GET http://host`` match no route of aiohttp's: the front answers them too."""
+        if request.match_info.http_exception is not None:
+            return await front.handle(request)
+        return await handler(request)
+
+    app = web.Application(middlewares=[targets_without_a_path])
+    # Every path, a newline in it included: the front answers even what it does not know.
+    app.router.add_route("*", r"/{path:[\s\S]*}", handle, expect_handler=_leave_expect_to_the_front)
+
+    async def end_event_streams(app: web.Application) -> None:
+        front.close()
+
+    app.on_shutdown.append(end_event_streams)
+    return app
+
+
+async def _leave_expect_to_the_front(request: web.Request) -> None:
+    """``Expect: 100-continue`` is answered when a body is read, as in the low-level server."""
+
+
+class Server(Runner):
+    """A fakepay server listening on ``host:port`` (port 0: a free one, see ``port`` once started).
+    Without ``control_token``, control calls must name an IP address, ``localhost``, this machine,
+    ``host`` or one of ``allow_hosts`` in their ``Host`` (docs/control-api.md, "Who may call it")."""
+
+    def __init__(
+        self,
+        service: PaymentService,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        control: bool = True,
+        control_token: str | None = None,
+        allow_hosts: str | Iterable[str] = (),
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
+        front = Front(service, control=control, control_token=control_token,
+                      allowed_hosts=AllowedHosts(allow_hosts, served=host))
+        super().__init__(front, host, port, idle_timeout=idle_timeout)
+        self.service = service
+        #: Whether the control API (and its dashboard) is served.
+        self.control = control

@@ -1,0 +1,251 @@
+"""The pytest plugin: the ``fakepay`` fixture, the ``fakepay`` marker and their options.
+
+Registered through the ``pytest11`` entry point. Importing it loads nothing but pytest; the
+server is started the first time a test asks for it, once per session (and per xdist worker).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, NamedTuple
+
+import pytest
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from fakepay import FakePay, Scenario
+
+__all__ = ["fakepay", "fakepay_app", "fakepay_session"]
+
+_SCENARIO_HELP = "a shipped scenario's name, or a file relative to the current directory"
+#: The session's scenario, read once when pytest starts.
+_SESSION_SCENARIO = pytest.StashKey["Scenario | None"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fakepay", "fake CEOS payment server")
+    group.addoption("--fakepay-scenario", metavar="NAME|FILE", help=f"scenario every test starts from: {_SCENARIO_HELP}")
+    group.addoption("--fakepay-url", metavar="URL", help="use the fakepay already running at URL (also FAKEPAY_URL)")
+    group.addoption(
+        "--fakepay-control-token", metavar="T",
+        help="token of the fakepay's control API, as given to 'fakepay serve --control-token' (also FAKEPAY_CONTROL_TOKEN)",
+    )
+    parser.addini("fakepay_scenario", f"scenario every test starts from: {_SCENARIO_HELP}")
+    parser.addini("fakepay_url", "use the fakepay already running at this URL")
+    parser.addini("fakepay_control_token", "token of the fakepay's control API")
+
+
+class _Setting(NamedTuple):
+    """A setting's value, and how the user gave it (an option, an ini option or a variable), for messages."""
+
+    value: str
+    given: str
+
+
+def _setting(config: pytest.Config, name: str, env: str | None = None) -> _Setting | None:
+    option = f"--fakepay-{name.replace('_', '-')}"
+    if config.getoption(option):
+        return _Setting(config.getoption(option), option)
+    if config.getini(f"fakepay_{name}"):
+        return _Setting(config.getini(f"fakepay_{name}"), f"ini option fakepay_{name}")
+    if env and os.environ.get(env):
+        return _Setting(os.environ[env], env)
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check every setting that needs no server, so that a mistake is one usage error (exit 4)."""
+    config.addinivalue_line(
+        "markers",
+        "fakepay(scenario=None, failure_rate=None, seed=None): the scenario, failure rate or seed of the "
+        "fakepay fixture for this test",
+    )
+    if not hasattr(config, "workerinput"):  # once, not again in each xdist worker
+        from fakepay import environment_warnings
+
+        for warning in environment_warnings(os.environ):
+            print(f"fakepay: {warning}", file=sys.stderr)
+    scenario = _setting(config, "scenario")
+    try:
+        config.stash[_SESSION_SCENARIO] = _load_scenario(scenario.value, scenario.given) if scenario else None
+    except _SetupError as error:
+        raise pytest.UsageError(str(error)) from None
+    url, token = _url(config), _control_token(config)
+    if url or token:
+        from fakepay import FakePay
+
+        _check(url, FakePay)
+        _check(token, lambda value: FakePay(control_token=value))
+
+
+def _check(setting: _Setting | None, make: Callable[[str], object]) -> None:
+    """A usage error naming ``setting`` if ``make`` refuses its value with a ``ValueError``."""
+    if setting is not None:
+        try:
+            make(setting.value)
+        except ValueError as error:
+            raise pytest.UsageError(f"{setting.given}: {error}") from None
+
+
+class _SetupError(Exception):
+    """A setting that keeps the tests from their fakepay; the message names it, one line per problem."""
+
+
+def _load_scenario(name: str | os.PathLike[str], given: str) -> Scenario:
+    """The scenario of a shipped name or a file, which the user gave as ``given``."""
+    from fakepay import ScenarioError, load_scenario, scenario_file
+
+    try:
+        return load_scenario(scenario_file(name))
+    except ScenarioError as error:
+        raise _SetupError("\n".join(f"{given}: {problem}" for problem in error.problems)) from None
+    except OSError as error:
+        raise _SetupError(f"{given}: cannot read {error.filename}: {error.strerror}") from None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts its workers
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With pytest-xdist, which leaves collecting to its workers, check the fakepay to attach to now."""
+    if session.config.pluginmanager.has_plugin("dsession"):
+        _check_attached(session.config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Check the fakepay to attach to before the first test, if a test to run uses it (not in an
+    xdist worker, which cannot end the session with a usage error)."""
+    config = session.config
+    if config.option.collectonly or hasattr(config, "workerinput"):
+        return
+    if any("fakepay_session" in getattr(item, "fixturenames", ()) for item in session.items):
+        _check_attached(config)
+
+
+def _url(config: pytest.Config) -> _Setting | None:
+    return _setting(config, "url", "FAKEPAY_URL")
+
+
+def _control_token(config: pytest.Config) -> _Setting | None:
+    return _setting(config, "control_token", "FAKEPAY_CONTROL_TOKEN")
+
+
+def _check_attached(config: pytest.Config) -> None:
+    """Attach to the fakepay at ``--fakepay-url``, if given, and leave it as found; a usage error if that fails."""
+    url, token = _url(config), _control_token(config)
+    if url is None:
+        return
+    from fakepay import FakePay
+
+    handle = FakePay(url.value, control_token=token and token.value)
+    try:
+        _attach(handle, url, token)
+    except _SetupError as error:
+        raise pytest.UsageError(str(error)) from None
+    finally:
+        handle.stop()
+
+
+def _attach(handle: FakePay, url: _Setting, token: _Setting | None) -> None:
+    """Start ``handle`` on the fakepay at ``url``; ``_SetupError`` naming the setting to change
+    when it cannot."""
+    import http.client
+    import json
+
+    from fakepay import FakePayControlError
+
+    try:
+        handle.start()
+    except OSError as error:  # "no fakepay answers at URL: why"
+        raise _SetupError(f"{url.given}: {error}") from None
+    except FakePayControlError as error:
+        if error.type == "UNAUTHORIZED" and token is None:
+            raise _SetupError(
+                f"the fakepay at {url.value} needs a control token: give the one it was started with as "
+                "--fakepay-control-token T, the ini option fakepay_control_token or FAKEPAY_CONTROL_TOKEN"
+            ) from None
+        if error.type == "UNAUTHORIZED" and token is not None:
+            raise _SetupError(f"{token.given}: the fakepay at {url.value} refused this control token") from None
+        answer = str(error.status) if error.type == "HTTP_ERROR" else f"{error.status} {error.type}: {error.message}"
+        raise _SetupError(f"{url.given}: {url.value} is not a fakepay with a control API (it answered {answer[:200]})") from None
+    except json.JSONDecodeError:
+        raise _SetupError(f"{url.given}: {url.value} is not a fakepay (it answered without JSON)") from None
+    except http.client.HTTPException:
+        raise _SetupError(f"{url.given}: {url.value} is not a fakepay (it does not answer HTTP)") from None
+
+
+def _marker(request: pytest.FixtureRequest) -> tuple[Scenario | None, float | None, int | None]:
+    """The scenario, failure rate and seed of the test's ``fakepay`` marker; when they are wrong,
+    an error of the test that says why, without a traceback."""
+    try:
+        return _marker_options(request.node.get_closest_marker("fakepay"))
+    except _SetupError as error:
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
+
+
+def _marker_options(marker: pytest.Mark | None) -> tuple[Scenario | None, float | None, int | None]:
+    """The marker's options, checked by the rules of a scenario; ``_SetupError`` says what is wrong."""
+    from fakepay import Scenario, ScenarioError
+    from fakepay.scenario import patched
+
+    options, arguments = (dict(marker.kwargs), marker.args) if marker else ({}, ())
+    unknown = set(options) - {"scenario", "failure_rate", "seed"}
+    if unknown or arguments:
+        raise _SetupError(f"@pytest.mark.fakepay takes only scenario=, failure_rate=, seed=; got {sorted(unknown) or arguments}")
+    failure_rate, seed = options.get("failure_rate"), options.get("seed")
+    for name, value, patch in (("failure_rate", failure_rate, {"failure": {"rate": failure_rate}}), ("seed", seed, {"seed": seed})):
+        try:
+            if value is not None:
+                patched(Scenario(), patch)
+        except ScenarioError as error:  # "failure.rate: must be a number from 0 to 1, got 2"
+            raise _SetupError(f"@pytest.mark.fakepay: {name}={value!r}: {error.problems[0].partition(': ')[2]}") from None
+    scenario = options.get("scenario")
+    if scenario is None:
+        return None, failure_rate, seed
+    if not isinstance(scenario, (str, os.PathLike)):
+        raise _SetupError(f"@pytest.mark.fakepay: scenario= takes {_SCENARIO_HELP}; got {scenario!r}")
+    return _load_scenario(scenario, "@pytest.mark.fakepay: scenario"), failure_rate, seed
+
+
+@pytest.fixture(scope="session")
+def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
+    """The session's fakepay: started once (per xdist worker), or attached by URL and, at the
+    end, put back on the scenario it was serving."""
+    from fakepay import FakePay
+
+    url, token = _url(pytestconfig), _control_token(pytestconfig)
+    scenario = pytestconfig.stash[_SESSION_SCENARIO]
+    handle = FakePay(
+        url and url.value,
+        scenario=scenario,
+        failure_rate=0.0 if url and scenario is None else None,  # as a server started here
+        control_token=token and token.value,
+    )
+    if url:
+        try:
+            _attach(handle, url, token)
+        except _SetupError as error:  # not checked before the tests: in an xdist worker, or it changed since
+            raise pytest.fail.Exception(str(error), pytrace=False) from None
+    with handle:
+        yield handle
+
+
+@pytest.fixture
+def fakepay(request: pytest.FixtureRequest, fakepay_session: FakePay) -> FakePay:
+    """A running fakepay, back at its scenario's start for this test (failure rate 0 unless the
+    scenario or a ``@pytest.mark.fakepay(...)`` marker says otherwise)."""
+    scenario, failure_rate, seed = _marker(request)
+    fakepay_session.restore(scenario=scenario, failure_rate=failure_rate, seed=seed)
+    return fakepay_session
+
+
+@pytest.fixture
+def fakepay_app(request: pytest.FixtureRequest) -> web.Application:
+    """A fresh fakepay ``aiohttp.web.Application`` for pytest-aiohttp's ``aiohttp_client``, from the
+    same start as the ``fakepay`` fixture: the marker's or the session's scenario, else failure rate 0."""
+    from fakepay import PaymentService, Scenario, create_app
+
+    scenario, failure_rate, seed = _marker(request)
+    scenario = scenario or request.config.stash[_SESSION_SCENARIO] or Scenario().overridden(failure_rate=0.0)
+    return create_app(PaymentService(scenario.overridden(seed=seed, failure_rate=failure_rate)))
