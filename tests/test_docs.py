@@ -106,6 +106,13 @@ def test_what_the_code_points_to_exists() -> None:
     assert not broken
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_every_file_a_page_names_exists(page: str) -> None:
+    """A path of the repository named in a page (``fakepay/core/instance.py``, ``scenarios/``) is there."""
+    named = re.findall(r"`((?:fakepay|scenarios|tests|examples|benchmarks|tools|docs)/[\w./-]*)`", (ROOT / page).read_text())
+    assert [path for path in named if not (ROOT / path).exists()] == []
+
+
 def test_the_command_lines_synopsis_is_the_programs() -> None:
     (synopsis,) = blocks("", "fakepay serve", "docs/command-line.md")
     for line in re.sub(r"\n\s+\[", " [", synopsis).splitlines():
