@@ -21,19 +21,6 @@ from ..core.rules import FAULTS, INT_MAX, MAX_RULES, Condition, Kind, Matcher, O
 from ..core.text import printable, printable_problem, show, suggestion
 from ..dialects import DIALECTS, dialect
 
-__all__ = [
-    "load_scenario",
-    "parse_payments",
-    "parse_rule",
-    "parse_scenario",
-    "parse_scenario_bytes",
-    "parse_scenario_text",
-    "patched",
-    "scenario_data",
-    "scenario_file",
-    "shipped_scenarios",
-]
-
 MAX_SEED = 2**63 - 1
 MAX_DELAY_MS = 3_600_000
 MAX_NAME_LENGTH = 100
