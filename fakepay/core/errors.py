@@ -9,10 +9,12 @@ FakePayError
 ├── PaymentNotFound          404 PAYMENT_NOT_FOUND: no payment with that id for this owner
 ├── RouteNotFound            404 NOT_FOUND: no such route
 ├── ItemNotFound             404 NOT_FOUND: no rule or shipped scenario by that id (control API)
+├── SandboxNotFound          404 SANDBOX_NOT_FOUND: no live sandbox with that id
 ├── MethodNotAllowed         405 METHOD_NOT_ALLOWED: known path, wrong method
 ├── TooManyRules             409 TOO_MANY_RULES: a rule added while as many are in force as fakepay keeps
 ├── PayloadTooLarge          413 PAYLOAD_TOO_LARGE: a body over 1 MiB
 ├── UnsupportedMediaType     415 UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON
+├── TooManySandboxes         429 TOO_MANY_SANDBOXES: as many sandboxes live as the server holds
 ├── InternalError            500 INTERNAL_ERROR: a bug in fakepay (logged with its traceback)
 ├── StateReset               503 STATE_RESET: a request in flight when the state it was sent to was reset
 └── TooManySubscribers       503 TOO_MANY_SUBSCRIBERS: more event streams open than fakepay serves
@@ -36,9 +38,11 @@ __all__ = [
     "PayloadTooLarge",
     "PaymentNotFound",
     "RouteNotFound",
+    "SandboxNotFound",
     "ScenarioError",
     "StateReset",
     "TooManyRules",
+    "TooManySandboxes",
     "TooManySubscribers",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -107,6 +111,12 @@ class ItemNotFound(FakePayError, type="NOT_FOUND", status=404):
     """The control API has no such item: a rule id, a shipped scenario's name."""
 
 
+class SandboxNotFound(FakePayError, type="SANDBOX_NOT_FOUND", status=404):
+    """No live sandbox has this id (never made, deleted, or expired); raised with the id."""
+
+    template = "no sandbox '{}': it was never made, was deleted, or expired after being idle"
+
+
 class MethodNotAllowed(FakePayError, type="METHOD_NOT_ALLOWED", status=405):
     """The path exists but not for this method; ``allowed`` goes into the ``Allow`` header."""
 
@@ -120,6 +130,13 @@ class TooManyRules(FakePayError, type="TOO_MANY_RULES", status=409):
 
     template = ("{} rules are in force already, the most fakepay keeps; delete some "
                 "(DELETE /__fakepay/rules/{{id}}, or all with DELETE /__fakepay/rules) and add it again")
+
+
+class TooManySandboxes(FakePayError, type="TOO_MANY_SANDBOXES", status=429):
+    """A sandbox asked for while as many are live as the server holds; raised with that number."""
+
+    template = ("{} sandboxes are live already, the most this server holds; delete those you are done with "
+                "(DELETE /__fakepay/sandboxes/{{id}}), or start fakepay with a higher --sandboxes")
 
 
 class PayloadTooLarge(FakePayError, type="PAYLOAD_TOO_LARGE", status=413):

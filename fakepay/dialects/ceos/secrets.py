@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from ...core.errors import InvalidRequest, Unauthorized
 from ...core.text import show
@@ -19,6 +20,7 @@ __all__ = [
     "ISSUED_AT",
     "Authenticator",
     "issue_secret",
+    "sandbox_of",
     "valid_github_id",
 ]
 
@@ -32,6 +34,8 @@ AUTH_MODES = ("strict", "any-jwt")
 _GITHUB_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS512"}').rstrip(b"=").decode("ascii")
 _CACHE_LIMIT = 4096
+#: The claim of a secret that names the sandbox it was issued in.
+SANDBOX_CLAIM = "sbx"
 
 
 def valid_github_id(github_id: str) -> bool:
@@ -51,19 +55,23 @@ def _signature(signing_input: str, key: bytes) -> str:
     return _b64encode(hmac.new(key, signing_input.encode("ascii"), hashlib.sha512).digest())
 
 
-def issue_secret(github_id: str, signing_key: str = DEFAULT_SIGNING_KEY) -> str:
-    """The API secret of ``github_id``: a pure function of the id and the signing key."""
+def issue_secret(github_id: str, signing_key: str = DEFAULT_SIGNING_KEY, sandbox: str | None = None) -> str:
+    """The API secret of ``github_id``: a pure function of the id, the signing key and the sandbox
+    it belongs to (named in its ``sbx`` claim; none for the default one)."""
     if not valid_github_id(github_id):
         raise InvalidRequest(
             f"githubId {show(github_id)} is invalid: use 1 to 100 ASCII letters, digits, '-', '_' or '.'"
         )
-    claims = {"sub": github_id, "category": "access", "authorities": "ROLE_USER", "iat": ISSUED_AT}
+    claims: dict[str, object] = {"sub": github_id}
+    if sandbox is not None:
+        claims[SANDBOX_CLAIM] = sandbox
+    claims.update(category="access", authorities="ROLE_USER", iat=ISSUED_AT)
     signing_input = f"{_HEADER}.{_b64encode(json.dumps(claims, separators=(',', ':')).encode())}"
     return f"{signing_input}.{_signature(signing_input, signing_key.encode())}"
 
 
-def _subject(token: str, key: bytes | None) -> str | None:
-    """The ``sub`` of a well-formed JWT; with ``key``, only if its HS512 signature is valid."""
+def _claims(token: str, key: bytes | None) -> dict[str, Any] | None:
+    """The claims of a well-formed JWT; with ``key``, only if its HS512 signature is valid."""
     parts = token.split(".")
     if len(parts) != 3 or not token.isascii():
         return None
@@ -76,15 +84,34 @@ def _subject(token: str, key: bytes | None) -> str | None:
         claims = json.loads(_b64decode(payload))
     except (ValueError, binascii.Error, RecursionError):
         return None
-    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return claims if isinstance(claims, dict) else None
+
+
+def _subject(token: str, key: bytes | None, sandbox: str | None) -> str | None:
+    """The ``sub`` of a well-formed JWT of ``sandbox`` (its ``sbx`` claim; none for the default
+    one); with ``key``, only if its HS512 signature is valid."""
+    claims = _claims(token, key)
+    if claims is None or claims.get(SANDBOX_CLAIM) != sandbox:
+        return None
+    sub = claims.get("sub")
     return sub if isinstance(sub, str) and sub else None
+
+
+def sandbox_of(authorization: str) -> str | None:
+    """The sandbox a ``Bearer`` secret names (its ``sbx`` claim, unverified: its sandbox checks
+    the signature), or None."""
+    scheme, _, token = authorization.strip().partition(" ")
+    claims = _claims(token.strip(), None) if scheme.lower() == "bearer" else None
+    sandbox = None if claims is None else claims.get(SANDBOX_CLAIM)
+    return sandbox if isinstance(sandbox, str) else None
 
 
 class Authenticator:
     """Turns an ``Authorization`` header into the store owner (githubId) it stands for.
 
     Accepted: secrets signed with ``signing_key``, the extra secrets of ``declared``
-    (secret → owner), and with ``mode="any-jwt"`` any well-formed JWT with a ``sub`` claim.
+    (secret → owner), and with ``mode="any-jwt"`` any well-formed JWT with a ``sub`` claim; each
+    JWT only if it names ``sandbox`` (none for the default one).
     """
 
     def __init__(
@@ -92,16 +119,18 @@ class Authenticator:
         signing_key: str = DEFAULT_SIGNING_KEY,
         mode: str = "strict",
         declared: Mapping[str, str] | None = None,
+        sandbox: str | None = None,
     ) -> None:
         self.signing_key = signing_key
         self.mode = mode
+        self.sandbox = sandbox
         self._key = signing_key.encode()
         self._declared = dict(declared or {})
         self._known: dict[str, str] = {}
 
     def issue(self, github_id: str) -> str:
         """The secret ``GET /auth/{github_id}`` answers with."""
-        return issue_secret(github_id, self.signing_key)
+        return issue_secret(github_id, self.signing_key, self.sandbox)
 
     def owner(self, authorization: str | None) -> str:
         """The owner of the credentials in ``authorization``, or ``Unauthorized``."""
@@ -114,9 +143,9 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Authorization header must be 'Bearer <secret>'")
-        owner = self._declared.get(token) or _subject(token, self._key)
+        owner = self._declared.get(token) or _subject(token, self._key, self.sandbox)
         if owner is None and self.mode == "any-jwt":
-            owner = _subject(token, None)
+            owner = _subject(token, None, self.sandbox)
         if owner is None:
             raise Unauthorized("the API secret is unknown or badly signed; get one from GET /auth/{githubId}")
         if len(self._known) >= _CACHE_LIMIT:
