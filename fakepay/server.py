@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from .control.api import PREFIX, ControlApi
 from .control.views import JournalFile
 from .core.config import Scenario
 from .core.instance import Instance
+from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
 from .dialects import dialect
 from .http.answers import ConnectionActivity, raw_path
 from .http.hosts import AllowedHosts
@@ -27,6 +28,11 @@ __all__ = ["Front", "PaymentService", "Server", "create_app"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+#: The header that names the sandbox a request is for, where its credentials do not (``GET /auth/{githubId}``).
+SANDBOX_HEADER = "Fakepay-Sandbox"
+#: How many ``Authorization`` headers' sandboxes are remembered (then forgotten all at once).
+_NAMED_KEPT = 4096
+_UNSEEN = ""
 #: The first path segment of the control API.
 _CONTROL = PREFIX.removeprefix("/")
 
@@ -36,8 +42,9 @@ class PaymentService(Instance):
     API it names; with ``journal_sink``, every journaled request is also appended to that file
     as a JSON line."""
 
-    def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
-        super().__init__(dialect(scenario.api if scenario is not None else "ceos"), scenario)
+    def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None,
+                 sandbox: str | None = None) -> None:
+        super().__init__(dialect(scenario.api if scenario is not None else "ceos"), scenario, sandbox)
         if journal_sink is not None:
             JournalFile(self, journal_sink)
 
@@ -53,22 +60,60 @@ class Front:
     in an ``Application``."""
 
     def __init__(self, service: Instance, *, control: bool = True, control_token: str | None = None,
-                 allowed_hosts: AllowedHosts | None = None) -> None:
+                 allowed_hosts: AllowedHosts | None = None, sandboxes: int = DEFAULT_LIMIT,
+                 sandbox_idle_s: float = DEFAULT_IDLE_S) -> None:
         self.service = service
         #: Which connections are answering a request, for ``Server`` to close idle ones.
         self.activity = ConnectionActivity()
+        self.sandboxes = Sandboxes(service, self._make_sandbox, limit=sandboxes, idle_s=sandbox_idle_s)
+        self.sandboxes.gone_listeners.append(self._forget)
         self._public = PublicApi(service, self.activity)
+        #: The API of each sandbox made (its pipeline made with it).
+        self._publics: dict[str, PublicApi] = {}
+        #: The sandbox each ``Authorization`` header seen lately names.
+        self._named: dict[str, str | None] = {}
         self._control = ControlApi(service, self.activity, enabled=control, token=control_token,
                                    allowed_hosts=allowed_hosts)
 
+    def _make_sandbox(self, scenario: Scenario | None, sandbox_id: str) -> Instance:
+        instance = PaymentService(scenario or self.service.scenario, sandbox=sandbox_id)
+        self._publics[sandbox_id] = PublicApi(instance, self.activity)
+        return instance
+
+    def _forget(self, sandbox: Sandbox) -> None:
+        """A sandbox is gone: its requests held are let go, its event streams end."""
+        self._publics.pop(sandbox.id, None)
+        sandbox.instance.reset()
+
     def handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
-        """The answer to any request (the API's coroutine itself, so that a request costs one)."""
+        """The answer to any request (the API's coroutine itself, so that a request costs one):
+        the control API's, or the API's of the sandbox its ``Fakepay-Sandbox`` header or its
+        credentials name (the default one when they name none; the default one, which refuses
+        them, when the sandbox named is gone)."""
         path = raw_path(request)
         if path.startswith(PREFIX) or "%" in path:
             first = path[1:].partition("/")[0]
             if first == _CONTROL or unquote(first) == _CONTROL:  # percent-encoded, as any literal may be
                 return self._control.handle(request, path)
+        sandbox_id = self._sandbox_named(request)
+        if sandbox_id is not None and self.sandboxes.find(sandbox_id) is not None:
+            return self._publics[sandbox_id].handle(request, path)
         return self._public.handle(request, path)
+
+    def _sandbox_named(self, request: web.BaseRequest) -> str | None:
+        headers = request.headers
+        named = headers.get(SANDBOX_HEADER)
+        if named is not None:
+            return named
+        authorization = headers.get(hdrs.AUTHORIZATION)
+        if authorization is None:
+            return None
+        named = self._named.get(authorization, _UNSEEN)
+        if named is _UNSEEN:
+            if len(self._named) >= _NAMED_KEPT:
+                self._named = {}
+            named = self._named[authorization] = self.service.dialect.sandbox_of(authorization)
+        return named
 
     def close(self) -> None:
         """End the event streams, so that stopping need not wait for them."""

@@ -121,3 +121,5 @@ class Dialect:
     payment_data: Callable[[Any], dict[str, Any]]
     #: An instant as the API writes it.
     format_time: Callable[[datetime], str]
+    #: The sandbox an ``Authorization`` header's credentials name (None: the default one).
+    sandbox_of: Callable[[str], str | None]

@@ -75,8 +75,10 @@ class Instance:
     start_seed: int
     clock: Clock
 
-    def __init__(self, dialect: Dialect, scenario: Scenario | None = None) -> None:
+    def __init__(self, dialect: Dialect, scenario: Scenario | None = None, sandbox: str | None = None) -> None:
         self.dialect = dialect
+        #: The sandbox this instance is (None: a server's own, the default one).
+        self.sandbox = sandbox
         self.events = Events()
         scenario = scenario or Scenario(api=dialect.name)
         self.journal = Journal(scenario.journal_max_entries, self.events)

@@ -13,6 +13,7 @@ from .errors import PaymentFailed
 from .models import CURRENCIES, parse_instant_request
 from .payments import Payment
 from .scenario import SECTION, SeedPayment, seed_payment_data
+from .secrets import sandbox_of
 from .state import CeosState
 from .wire import encode_receipt
 
@@ -116,4 +117,5 @@ CEOS = Dialect(
     state=CeosState,
     payment_data=_payment_data,
     format_time=format_local_datetime,
+    sandbox_of=sandbox_of,
 )

@@ -4,6 +4,7 @@ operations carried out on it."""
 from __future__ import annotations
 
 import gc
+import secrets
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from .errors import AlreadyCancelled, AlreadyPaid, PaymentNotPaid
 from .models import InstantPaymentRequest
 from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
 from .scenario import SECTION, CeosSection, SeedPayment
-from .secrets import Authenticator
+from .secrets import DEFAULT_SIGNING_KEY, Authenticator
 from .wire import encode_payment
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class CeosState:
 
     def __init__(self, instance: Instance) -> None:
         self._instance = instance
+        #: A sandbox signs with a key of its own (kept across resets) unless its scenario names one.
+        self._own_key = secrets.token_urlsafe(32) if instance.sandbox is not None else DEFAULT_SIGNING_KEY
         self.store = PaymentStore()
         self._answers: dict[tuple[str, str], tuple[Payment, bytes]] = {}
 
@@ -65,7 +68,8 @@ class CeosState:
     def _build_auth(self) -> None:
         section = self._section
         declared = {s.secret: s.github_id for s in section.stores if s.secret}
-        self.auth = Authenticator(section.auth.signing_key, section.auth.mode, declared)
+        key = self._own_key if section.auth.signing_key == DEFAULT_SIGNING_KEY else section.auth.signing_key
+        self.auth = Authenticator(key, section.auth.mode, declared, self._instance.sandbox)
 
     @property
     def failure_status(self) -> int:
