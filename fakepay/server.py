@@ -13,7 +13,7 @@ from aiohttp import web
 
 from .control.api import PREFIX, ControlApi
 from .control.views import JournalFile
-from .core.config import Scenario
+from .core.config import DEFAULT_API, Scenario
 from .core.instance import Instance
 from .dialects import dialect
 from .http.answers import ConnectionActivity, raw_path
@@ -37,7 +37,7 @@ class PaymentService(Instance):
     as a JSON line."""
 
     def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None) -> None:
-        super().__init__(dialect(scenario.api if scenario is not None else "ceos"), scenario)
+        super().__init__(dialect(scenario.api if scenario is not None else DEFAULT_API), scenario)
         if journal_sink is not None:
             JournalFile(self, journal_sink)
 

@@ -26,6 +26,7 @@ from ..core.errors import (
     TooManySubscribers,
     Unauthorized,
 )
+from ..core.fields import LocalDateTime, Number
 from ..core.globs import MAX_GLOB
 from ..core.instance import Instance
 from ..core.jsontext import dumps, loads_strict
@@ -54,6 +55,7 @@ PREFIX = "/__fakepay"
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "path_value", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
+_ADVANCE = Number(-_MAX_ADVANCE_MS, _MAX_ADVANCE_MS)
 _WHOLE_NUMBER = re.compile("[0-9]{1,9}")
 #: Payments held up to which a state is answered in one piece (a few milliseconds' work).
 _AT_ONCE = 500
@@ -277,10 +279,10 @@ class ControlCalls:
         freeze = "freeze" in body
         at = None
         if freeze and body["freeze"] is not True:
-            at = reader.timestamp(body["freeze"], ("freeze",))
+            at = LocalDateTime().take(reader, body["freeze"], ("freeze",))
         advance = None
         if "advance_ms" in body:
-            advance = reader.number(body["advance_ms"], ("advance_ms",), -_MAX_ADVANCE_MS, _MAX_ADVANCE_MS)
+            advance = _ADVANCE.take(reader, body["advance_ms"], ("advance_ms",))
         if "resume" in body and body["resume"] is not True:
             reader.problem(("resume",), "must be true")
         reader.check("clock request")

@@ -14,6 +14,7 @@ from .rules import Matcher
 
 if TYPE_CHECKING:
     from .document import Path, Reader
+    from .fields import Model
     from .instance import Instance
 
 __all__ = ["Dialect", "Operation", "Reply", "Section", "State"]
@@ -53,9 +54,10 @@ class Operation:
 
 
 class Section(Protocol):
-    """The dialect's own part of a scenario: its top-level keys, how to read and write them."""
+    """The dialect's own part of a scenario: its top-level fields, how to read and write them."""
 
-    keys: tuple[str, ...]
+    #: Its top-level keys, as fields (for the schema; ``read`` checks them).
+    model: Model
     #: The section of a scenario that writes none of them.
     default: Any
     #: The keys the configuration in force shows (``GET /__fakepay/state``).
