@@ -12,6 +12,7 @@ import yaml
 from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
 from fakepay.core.rules import FAULTS
 from fakepay.scenario import scenario_data
+from fakepay.scenario.schema import FILE, schema_text
 
 from .support import FAKEPAY, ROOT, SCHEMA
 
@@ -40,8 +41,14 @@ def test_every_named_outcome_is_a_rule_outcome_for_loader_and_schema(fault: str)
 
 
 def test_the_schema_names_no_outcome_the_loader_refuses() -> None:
-    named = SCHEMA["$defs"]["rule"]["properties"]["then"]["oneOf"][0]
+    (ceos,) = SCHEMA["allOf"]
+    named = ceos["then"]["properties"]["rules"]["items"]["properties"]["then"]["oneOf"][0]
     assert sorted(named["enum"]) == sorted(FAULTS)
+
+
+def test_the_shipped_schema_is_made_of_the_declarations() -> None:
+    """The file in the package is what ``python -m fakepay.scenario.schema`` writes, byte for byte."""
+    assert FILE.read_bytes() == schema_text().encode(), "run python -m fakepay.scenario.schema"
 
 
 def test_every_expected_scenario_ships() -> None:

@@ -88,7 +88,7 @@ def _field(name: str) -> Any:
 
 
 MATCHERS = (
-    Matcher("paymentId", "glob", lambda attempt: attempt.path_value, description="the payment's id"),
+    Matcher("paymentId", "glob", lambda attempt: attempt.path_value, description="The payment's id."),
     Matcher("storeId", "text", _field("store_id")),
     Matcher("orderName", "glob", _field("order_name")),
     Matcher("currency", "choice", _field("currency"), CURRENCIES),
