@@ -10,7 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core.config import DEFAULT_API
-from ..core.dialect import Dialect
 from ..core.document import Path, Reader
 from ..core.fields import (
     Boolean,
@@ -251,9 +250,11 @@ def tail(api: str) -> Model:
     return Model("scenario", (_FAILURE, _LATENCY, rules_field(api), _JOURNAL))
 
 
-def config_model(api: Dialect) -> Model:
-    """The configuration in force, as the control API shows it: the envelope's fields and the
-    section's that ``shown`` names, with the seed in use, none of them null."""
-    fields = {field.name: field for field in (*HEAD.fields, *api.section.model.fields, _FAILURE, _LATENCY, _JOURNAL)}
-    shown = ("name", "seed", "clock", *api.section.shown, "failure", "latency", "journal")
+@functools.cache
+def config_model(api: str) -> Model:
+    """The configuration in force of an instance of the API ``api``, as the control API shows it:
+    the name, the seed in use, the envelope's groups and the section's ``shown`` ones, none null."""
+    section = dialect(api).section
+    fields = {field.name: field for field in (*HEAD.fields, *section.model.fields, _FAILURE, _LATENCY, _JOURNAL)}
+    shown = ("name", "seed", "clock", *section.shown, "failure", "latency", "journal")
     return Model("Config", tuple(replace(fields[name], kind=replace(fields[name].kind, null=False)) for name in shown))

@@ -8,13 +8,15 @@ from typing import Any
 from ...core.calls import Call, Decision
 from ...core.clock import format_local_datetime
 from ...core.dialect import Dialect, Operation, Reply
+from ...core.errors import PaymentNotFound
+from ...core.fields import Choice, Field, LocalDateTime, Model, Stated, String
 from ...core.rules import Attempt, Matcher
-from .errors import PaymentFailed
-from .models import CURRENCIES, parse_instant_request
-from .payments import Payment
-from .scenario import SECTION, SeedPayment, seed_payment_data
+from .errors import AlreadyCancelled, AlreadyPaid, PaymentFailed, PaymentNotPaid
+from .models import CURRENCIES, INSTANT, parse_instant_request
+from .payments import STATUSES, Payment
+from .scenario import GITHUB_ID, SECTION, SEED, SeedPayment, seed_payment_data
 from .state import CeosState
-from .wire import encode_receipt
+from .wire import PAID_AT, PAYMENT, RECEIPT, encode_receipt
 
 __all__ = ["CEOS"]
 
@@ -64,12 +66,16 @@ def _get(state: CeosState, call: Call) -> Decision:
 
 
 OPERATIONS = {
-    "auth": Operation("auth", "githubId", "issuing the secret of '{}'", _issue, _secret_reply, authenticated=False,
-                      answers_secret=True),
-    "instant": Operation("instant", "paymentId", "payment '{}'", _pay, _receipt_reply, changes=True,
-                         parse=parse_instant_request),
-    "cancel": Operation("cancel", "paymentId", "cancel of payment '{}'", _cancel, _payment_reply, changes=True),
-    "get": Operation("get", "paymentId", "lookup of payment '{}'", _get, _payment_reply),
+    "auth": Operation("auth", "githubId", "issuing the secret of '{}'", _issue, _secret_reply,
+                      "Issue the API secret of a githubId (the same every time)", String(), (PaymentFailed,),
+                      path_value=GITHUB_ID, answer_type="text/plain", authenticated=False, answers_secret=True),
+    "instant": Operation("instant", "paymentId", "payment '{}'", _pay, _receipt_reply, "Pay", RECEIPT,
+                         (AlreadyPaid, PaymentFailed), body=INSTANT, changes=True, parse=parse_instant_request),
+    "cancel": Operation("cancel", "paymentId", "cancel of payment '{}'", _cancel, _payment_reply,
+                        "Cancel a paid payment (any body is ignored)", PAYMENT,
+                        (PaymentNotFound, AlreadyCancelled, PaymentNotPaid, PaymentFailed), changes=True),
+    "get": Operation("get", "paymentId", "lookup of payment '{}'", _get, _payment_reply, "Look a payment up", PAYMENT,
+                     (PaymentNotFound, PaymentFailed)),
 }
 
 ROUTES = (
@@ -96,6 +102,19 @@ MATCHERS = (
 )
 
 
+#: A stored payment, as the control API shows it.
+STORED = Model("StoredPayment", (
+    SEED["owner"],
+    SEED["paymentId"],
+    *INSTANT.fields,
+    Field("status", Choice(STATUSES)),
+    PAID_AT,
+    Field("attempts", Stated({"type": "integer", "minimum": 1}), description="How many instant payments asked for it."),
+    Field("createdAt", LocalDateTime()),
+    Field("updatedAt", LocalDateTime()),
+))
+
+
 def _payment_data(payment: Payment) -> dict[str, Any]:
     return {
         **seed_payment_data(SeedPayment(payment.owner, payment.payment_id, payment.request, payment.status, payment.paid_at)),
@@ -115,5 +134,6 @@ CEOS = Dialect(
     section=SECTION,
     state=CeosState,
     payment_data=_payment_data,
+    stored=STORED,
     format_time=format_local_datetime,
 )

@@ -15,7 +15,7 @@ from .models import INSTANT, INSTANT_FIELDS, InstantPaymentRequest
 from .payments import FAILED, PAID, STATUSES
 from .secrets import AUTH_MODES, DEFAULT_SIGNING_KEY, GITHUB_ID_PATTERN, valid_github_id
 
-__all__ = ["AUTH", "SECTION", "SEED", "STORE", "AuthConfig", "CeosSection", "SeedPayment", "StoreConfig", "seed_payment_data"]
+__all__ = ["AUTH", "GITHUB_ID", "SECTION", "SEED", "STORE", "AuthConfig", "CeosSection", "SeedPayment", "StoreConfig", "seed_payment_data"]
 
 
 def _github_id(value: str) -> str | None:
@@ -99,6 +99,7 @@ class _Section:
         Field("stores", ListOf(Group(STORE), null=True)),
         Field("payments", ListOf(Group(SEED), null=True), description="Seeded payments."),
     ))
+    seed = SEED
     default = CeosSection()
     shown: tuple[str, ...] = ("auth",)
     patchable: tuple[str, ...] = ("auth", "stores")
