@@ -56,13 +56,10 @@ _WRITTEN_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"
 
 
 def _or_null(schema: Schema) -> Schema:
-    """``schema`` that also admits null."""
-    if "type" in schema:
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        return {**schema, "type": [*types, "null"]}
+    """``schema`` (of one type, or a choice of values) that also admits null."""
     if "enum" in schema:
         return {**schema, "enum": [*schema["enum"], None]}
-    return {"oneOf": [schema, {"type": "null"}]}
+    return {**schema, "type": [schema["type"], "null"]}
 
 
 @dataclass(frozen=True)
@@ -90,11 +87,11 @@ class FieldKind:
         return self.read(value)
 
     def shape(self, written: bool) -> Schema:
-        """Its JSON Schema, null aside: of what is read, or of what fakepay ``written``."""
+        """Its JSON Schema, null aside: of what is read, or of what fakepay writes (``written``)."""
         raise NotImplementedError
 
     def schema(self, written: bool = False) -> Schema:
-        """Its JSON Schema: of what is read, or of what fakepay has ``written``."""
+        """Its JSON Schema: of what is read, or of what fakepay writes (``written``)."""
         shape = self.shape(written)
         return _or_null(shape) if self.null else shape
 
