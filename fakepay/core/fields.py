@@ -147,7 +147,7 @@ class Integer(FieldKind):
     request: bool = False
 
     def problem(self, value: Any) -> str | None:
-        if _whole(value) and self.low <= value <= self.high:
+        if isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high:
             return None
         bounds = f"must be an integer from {self.low} to {self.high}"
         if self.request:
@@ -345,9 +345,18 @@ class Model:
                 return field
         raise KeyError(name)
 
+    @functools.cached_property
+    def _checks(self) -> tuple[tuple[str, Callable[[Any], str | None]], ...]:
+        return tuple((field.name, field.problem) for field in self.fields)
+
     def problems(self, data: Mapping[str, Any]) -> dict[str, str]:
         """What is wrong with each field of ``data`` (an object), by name, in the model's order."""
-        return {field.name: problem for field in self.fields if (problem := field.problem(data.get(field.name))) is not None}
+        found = {}
+        for name, check in self._checks:
+            problem = check(data.get(name))
+            if problem is not None:
+                found[name] = problem
+        return found
 
     def schema(self, written: bool = False) -> Schema:
         """The JSON Schema of the object: of what is read (its required fields), or of what
