@@ -31,7 +31,7 @@ from .core.errors import InvalidRequest
 from .core.instance import Instance
 from .dialects import dialect
 from .http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
-from .scenario.reader import MAX_SEED
+from .scenario.envelope import MAX_SEED
 
 if TYPE_CHECKING:
     from .server import Server

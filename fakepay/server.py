@@ -13,7 +13,7 @@ from aiohttp import hdrs, web
 
 from .control.api import PREFIX, ControlApi
 from .control.views import JournalFile
-from .core.config import Scenario
+from .core.config import DEFAULT_API, Scenario
 from .core.instance import Instance
 from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
 from .dialects import dialect
@@ -44,7 +44,7 @@ class PaymentService(Instance):
 
     def __init__(self, scenario: Scenario | None = None, *, journal_sink: TextIO | None = None,
                  sandbox: str | None = None) -> None:
-        super().__init__(dialect(scenario.api if scenario is not None else "ceos"), scenario, sandbox)
+        super().__init__(dialect(scenario.api if scenario is not None else DEFAULT_API), scenario, sandbox)
         if journal_sink is not None:
             JournalFile(self, journal_sink)
 

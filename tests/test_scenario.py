@@ -12,6 +12,7 @@ import yaml
 from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
 from fakepay.core.rules import FAULTS
 from fakepay.scenario import scenario_data
+from fakepay.scenario.schema import FILE, schema_text
 
 from .support import FAKEPAY, ROOT, SCHEMA
 
@@ -40,8 +41,14 @@ def test_every_named_outcome_is_a_rule_outcome_for_loader_and_schema(fault: str)
 
 
 def test_the_schema_names_no_outcome_the_loader_refuses() -> None:
-    named = SCHEMA["$defs"]["rule"]["properties"]["then"]["oneOf"][0]
+    (ceos,) = SCHEMA["allOf"]
+    named = ceos["then"]["properties"]["rules"]["items"]["properties"]["then"]["oneOf"][0]
     assert sorted(named["enum"]) == sorted(FAULTS)
+
+
+def test_the_shipped_schema_is_made_of_the_declarations() -> None:
+    """The file in the package is what ``python -m fakepay.scenario.schema`` writes, byte for byte."""
+    assert FILE.read_bytes() == schema_text().encode(), "run python -m fakepay.scenario.schema"
 
 
 def test_every_expected_scenario_ships() -> None:
@@ -137,6 +144,7 @@ BAD = {
         "payments[0].currency: must be 'KRW' or 'USD', got 'EUR'",
     ),
     "payment missing fields": ("payments:\n  - {owner: a, paymentId: p}\n", "s.yaml:2:5: payments[0].storeId: is required"),
+    "empty payment": ("payments:\n  - {}\n", "s.yaml:2:5: payments[0].currency: is required"),
     "payment bad status": (
         "payments:\n  - {owner: a, paymentId: p, storeId: s, orderName: o, totalPayAmount: 1, currency: KRW, status: REFUNDED}\n",
         "payments[0].status: must be one of 'PAID', 'CANCELLED', 'FAILED', got 'REFUNDED'",
@@ -162,6 +170,8 @@ BAD = {
     "rule with zero times": ("rules:\n  - then: fail\n    times: 0\n", "s.yaml:3:12: rules[0].times: must be an integer from 1"),
     "rule with unknown condition": ("rules:\n  - when: {amount: 5}\n    then: fail\n", "rules[0].when.amount: unknown key; did you mean 'totalPayAmount'?"),
     "rule with empty range": ("rules:\n  - when: {totalPayAmount: {}}\n    then: fail\n", "rules[0].when.totalPayAmount: needs 'gte', 'lte' or both"),
+    "rule with null bounds": ("rules:\n  - when: {totalPayAmount: {gte: null}}\n    then: fail\n",
+                              "s.yaml:2:28: rules[0].when.totalPayAmount: needs 'gte', 'lte' or both"),
     "rule with bad status": ("rules:\n  - then: {status: 99}\n", "rules[0].then.status: must be an integer from 200 to 599"),
     "not a mapping": ("- 1\n- 2\n", "s.yaml:1:1: must be a mapping, got a list"),
     "name with a newline": ('name: "a\\nb"\n', "s.yaml:1:7: name: must be printable Unicode text"),

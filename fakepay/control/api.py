@@ -11,21 +11,24 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from aiohttp import hdrs, web
 
 from ..core.config import Scenario
 from ..core.document import Document, Reader
 from ..core.errors import (
+    FakePayError,
     Forbidden,
     InvalidRequest,
     ItemNotFound,
     PaymentNotFound,
     RouteNotFound,
+    TooManyRules,
     TooManySubscribers,
     Unauthorized,
 )
+from ..core.fields import LocalDateTime, Number
 from ..core.globs import MAX_GLOB
 from ..core.instance import Instance
 from ..core.jsontext import dumps, loads_strict
@@ -46,7 +49,7 @@ from ..scenario import (
 from .stream import EventStream
 from .views import StateSnapshot, clock_data, config_data, entry_data
 
-__all__ = ["PREFIX", "ControlApi"]
+__all__ = ["PAGES", "PREFIX", "ROUTES", "RULE_ID", "ControlApi", "ControlCalls", "ControlRoute"]
 
 #: Where the control API is served.
 PREFIX = "/__fakepay"
@@ -54,10 +57,12 @@ PREFIX = "/__fakepay"
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "path_value", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
+_ADVANCE = Number(-_MAX_ADVANCE_MS, _MAX_ADVANCE_MS)
 _WHOLE_NUMBER = re.compile("[0-9]{1,9}")
 #: Payments held up to which a state is answered in one piece (a few milliseconds' work).
 _AT_ONCE = 500
-_RULE_ID = re.compile("[0-9]{1,18}")
+#: A rule's id, as a path value.
+RULE_ID = re.compile("[0-9]{1,18}")
 #: Event streams open at once; more are refused (503), so that streams cannot crowd out the API.
 MAX_SUBSCRIBERS = 100
 #: Seconds between the comment lines that keep an idle event stream open through proxies.
@@ -67,7 +72,7 @@ _COALESCE_S = 0.02
 #: Served to any host name: what a container's health check asks, on whatever name it uses.
 _HEALTH = PREFIX + "/health"
 #: The dashboard's files, by the path they are served at under ``/__fakepay``.
-_PAGES = {
+PAGES = {
     "/": ("index.html", "text/html"),
     "/dashboard.css": ("dashboard.css", "text/css"),
     "/dashboard.js": ("dashboard.js", "text/javascript"),
@@ -117,18 +122,30 @@ def _check_query(request: web.BaseRequest, known: tuple[str, ...]) -> None:
             raise InvalidRequest(f"query parameter '{key}' is given more than once")
 
 
-#: The control API's routes: method, path under ``PREFIX``, the name of its ``ControlCalls``
-#: handler, and the query parameters it takes (None: any, unchecked).
-_ROUTES: list[tuple[str, str, str, tuple[str, ...] | None]] = []
+class ControlRoute(NamedTuple):
+    """A route of the control API: method, path under ``PREFIX``, the name of its ``ControlCalls``
+    handler (whose docstring's first paragraph says what it does), the query parameters it takes
+    (None: any, unchecked), and the errors it raises beyond a bad request."""
+
+    method: str
+    path: str
+    handler: str
+    query: tuple[str, ...] | None
+    raises: tuple[type[FakePayError], ...]
+
+
+#: The control API's routes.
+ROUTES: list[ControlRoute] = []
 _H = TypeVar("_H", bound=Handler)
 
 
-def _route(method: str, path: str, query: tuple[str, ...] | None = ()) -> Callable[[_H], _H]:
+def _route(method: str, path: str, query: tuple[str, ...] | None = (),
+           raises: tuple[type[FakePayError], ...] = ()) -> Callable[[_H], _H]:
     """Make the decorated ``ControlCalls`` method the handler of ``method`` on ``PREFIX + path``,
     called once the query has only the ``query`` parameters, each once and with a value."""
 
     def register(handler: _H) -> _H:
-        _ROUTES.append((method, path, handler.__name__, query))
+        ROUTES.append(ControlRoute(method, path, handler.__name__, query, raises))
         return handler
 
     return register
@@ -147,13 +164,16 @@ class ControlCalls:
 
     @_route("GET", "/health", query=None)
     async def health(self, request: web.BaseRequest) -> web.Response:
+        """Readiness."""
         return _ok({"status": "ok"})
 
     @_route("GET", "/state", query=("owner", "limit", "offset"))
     async def state(self, request: web.BaseRequest) -> web.StreamResponse:
-        """Config in force, rules, stores and payments (``limit`` and ``offset`` page the
-        payments). A large state is written a piece at a time, other requests answered between
-        two, so that it never holds the server up."""
+        """Config in force, rules, stores and payments (limit and offset page the payments; stores
+        count them all).
+
+        A large state is written a piece at a time, other requests answered between two, so that
+        it never holds the server up."""
         query = request.query
         snapshot = StateSnapshot(self._service, query.get("owner"), offset=_whole_number(query, "offset", 0) or 0,
                                  limit=_whole_number(query, "limit", 0))
@@ -175,16 +195,19 @@ class ControlCalls:
 
     @_route("POST", "/reset", query=("owner",))
     async def reset(self, request: web.BaseRequest) -> web.Response:
+        """Back to the scenario's start (or one owner's)."""
         owner = request.query.get("owner")
         self._service.reset(owner)
         return _ok({"reset": "owner" if owner else "all", "owner": owner})
 
     @_route("GET", "/scenario")
     async def get_scenario(self, request: web.BaseRequest) -> web.Response:
+        """The loaded scenario."""
         return _ok({**scenario_data(self._service.scenario), "seed": self._service.start_seed})
 
     @_route("PUT", "/scenario")
     async def put_scenario(self, request: web.BaseRequest) -> web.Response:
+        """Load a scenario (YAML or JSON)."""
         body = await read_body(request)
 
         def parse() -> Scenario:
@@ -207,9 +230,10 @@ class ControlCalls:
 
     @_route("GET", "/scenarios")
     async def scenarios(self, request: web.BaseRequest) -> web.Response:
+        """The names of the scenarios shipped with fakepay."""
         return _ok({"scenarios": shipped_scenarios()})
 
-    @_route("POST", "/scenarios/{name}")
+    @_route("POST", "/scenarios/{name}", raises=(ItemNotFound,))
     async def load_shipped(self, request: web.BaseRequest, name: str) -> web.Response:
         """Load a shipped scenario by name (only a name: never a path on the server)."""
         shipped = shipped_scenarios()
@@ -219,6 +243,7 @@ class ControlCalls:
 
     @_route("PATCH", "/config")
     async def patch_config(self, request: web.BaseRequest) -> web.Response:
+        """Change part of the config until reset."""
         patch = await _json_body(request)
         if not isinstance(patch, dict):
             raise InvalidRequest("config patch must be a JSON object")
@@ -228,6 +253,7 @@ class ControlCalls:
 
     @_route("POST", "/payments")
     async def add_payments(self, request: web.BaseRequest) -> web.Response:
+        """Seed payments."""
         data = await _json_body(request)
         if isinstance(data, dict) and set(data) == {"payments"}:
             data = data["payments"]
@@ -235,8 +261,9 @@ class ControlCalls:
         stored = service.state.add_payments(parse_payments(data, service.dialect.name))
         return _ok({"payments": [service.dialect.payment_data(p) for p in stored]})
 
-    @_route("GET", "/payments/{owner}/{paymentId}")
+    @_route("GET", "/payments/{owner}/{paymentId}", raises=(PaymentNotFound,))
     async def get_payment(self, request: web.BaseRequest, owner: str, payment_id: str) -> web.Response:
+        """One stored payment, with every field."""
         payment = self._service.state.payment(owner, payment_id)
         if payment is None:
             raise PaymentNotFound(payment_id)
@@ -244,31 +271,37 @@ class ControlCalls:
 
     @_route("GET", "/secrets/{githubId}")
     async def get_secret(self, request: web.BaseRequest, github_id: str) -> web.Response:
+        """The API secret of a githubId, as the API issues it but not journaled."""
         return _ok({"githubId": github_id, "secret": self._service.state.secret(github_id)})
 
     @_route("GET", "/rules")
     async def get_rules(self, request: web.BaseRequest) -> web.Response:
+        """The rules in force."""
         return _ok({"rules": self._service.policy.rules_data()})
 
-    @_route("POST", "/rules")
+    @_route("POST", "/rules", raises=(TooManyRules,))
     async def add_rule(self, request: web.BaseRequest) -> web.Response:
+        """Add a rule."""
         active = self._service.policy.add_rule(parse_rule(await _json_body(request), self._service.dialect.name))
         return _ok(active.to_data())
 
     @_route("DELETE", "/rules")
     async def clear_rules(self, request: web.BaseRequest) -> web.Response:
+        """Clear the rules."""
         self._service.policy.clear_rules()
         return _ok({"rules": []})
 
-    @_route("DELETE", "/rules/{id}")
+    @_route("DELETE", "/rules/{id}", raises=(ItemNotFound,))
     async def delete_rule(self, request: web.BaseRequest, rule_id: str) -> web.Response:
-        if not _RULE_ID.fullmatch(rule_id):
+        """Delete one rule; answers the rules left."""
+        if not RULE_ID.fullmatch(rule_id):
             raise InvalidRequest(f"a rule id is a whole number, got {show(rule_id)}")
         self._service.policy.delete_rule(int(rule_id))
         return _ok({"rules": self._service.policy.rules_data()})
 
     @_route("POST", "/clock")
     async def clock(self, request: web.BaseRequest) -> web.Response:
+        """Freeze, advance or resume the clock."""
         data = await _json_body(request)
         reader = Reader(Document(data))
         body = reader.mapping(data, (), ("freeze", "advance_ms", "resume"))
@@ -277,10 +310,10 @@ class ControlCalls:
         freeze = "freeze" in body
         at = None
         if freeze and body["freeze"] is not True:
-            at = reader.timestamp(body["freeze"], ("freeze",))
+            at = LocalDateTime().take(reader, body["freeze"], ("freeze",))
         advance = None
         if "advance_ms" in body:
-            advance = reader.number(body["advance_ms"], ("advance_ms",), -_MAX_ADVANCE_MS, _MAX_ADVANCE_MS)
+            advance = _ADVANCE.take(reader, body["advance_ms"], ("advance_ms",))
         if "resume" in body and body["resume"] is not True:
             reader.problem(("resume",), "must be true")
         reader.check("clock request")
@@ -289,6 +322,7 @@ class ControlCalls:
 
     @_route("GET", "/requests", query=(*_FILTERS, "limit"))
     async def requests(self, request: web.BaseRequest) -> web.Response:
+        """The request journal."""
         query = dict(request.query)
         limit = _whole_number(query, "limit", 1)
         if len(query.get("path", "")) > MAX_GLOB:
@@ -303,13 +337,16 @@ class ControlCalls:
 
     @_route("DELETE", "/requests")
     async def clear_requests(self, request: web.BaseRequest) -> web.Response:
+        """Clear the journal."""
         self._service.journal.clear()
         return _ok({"requests": []})
 
-    @_route("GET", "/events")
+    @_route("GET", "/events", raises=(TooManySubscribers,))
     async def events(self, request: web.BaseRequest) -> web.StreamResponse:
-        """Server-Sent Events: ``ready`` once subscribed, then every event as it happens, until
-        the client leaves (its subscription ends at once) or the server stops."""
+        """Server-Sent Events: every journal entry and change of state as it happens.
+
+        ``ready`` once subscribed, then every event as it happens, until the client leaves (its
+        subscription ends at once) or the server stops."""
         response = web.StreamResponse(headers={
             hdrs.CONTENT_TYPE: "text/event-stream; charset=utf-8",
             hdrs.CACHE_CONTROL: "no-cache",
@@ -353,6 +390,7 @@ class ControlCalls:
 
     @_route("GET", "/openapi.json", query=None)
     async def openapi(self, request: web.BaseRequest) -> web.Response:
+        """This document."""
         from .openapi import openapi_document
 
         return _ok(openapi_document(self._service.dialect))
@@ -370,14 +408,14 @@ class ControlApi:
         self._token = token.encode() if token else None
         calls = self._calls = ControlCalls(service, activity, bool(token))
         table: dict[str, dict[str, tuple[Handler, tuple[str, ...] | None]]] = {}
-        for method, path, name, query in _ROUTES:
+        for method, path, name, query, _ in ROUTES:
             if enabled or path == "/health":
                 table.setdefault(path, {})[method] = getattr(calls, name), query
         if enabled:
-            table.update({path: {"GET": (calls.page(*page), None)} for path, page in _PAGES.items()})
+            table.update({path: {"GET": (calls.page(*page), None)} for path, page in PAGES.items()})
         self._router = Router(Route(PREFIX + path, methods) for path, methods in table.items())
         #: Served without the token: the health check, and the dashboard (which asks for it itself).
-        self._open = {PREFIX + path for path in ("/health", "", *_PAGES)}
+        self._open = {PREFIX + path for path in ("/health", "", *PAGES)}
 
     async def handle(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
         """Answer a control call (``path`` raw, as sent): the origin, host and token checks, the

@@ -1,39 +1,31 @@
-"""The OpenAPI 3 document of fakepay: the public CEOS payment API and the control API
-(docs/api.md, docs/control-api.md), served at ``GET /__fakepay/openapi.json``."""
+"""The OpenAPI 3 document of fakepay (docs/api.md, docs/control-api.md), served at ``GET
+/__fakepay/openapi.json``: the API of an instance's dialect, made of its route table, its
+operations, its models and its error classes; and the control API, made of its own route table."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from ..core.dialect import Dialect
+from ..core.dialect import Dialect, Operation
+from ..core.errors import FakePayError, InvalidRequest
+from ..core.fields import PATH_VALUE, FieldKind, LocalDateTime, Model, Schema
 from ..core.globs import MAX_GLOB
-from ..core.rules import FAULTS, INT_MAX, MAX_RULES
-from ..core.text import MAX_ID_LENGTH
-from ..dialects.ceos.models import CURRENCIES
-from ..dialects.ceos.payments import STATUSES
-from ..dialects.ceos.secrets import AUTH_MODES
+from ..http.pipeline import errors_of
+from ..scenario.envelope import config_model, rule_model
+from .api import PAGES, PREFIX, ROUTES, RULE_ID, ControlCalls, ControlRoute
 
 __all__ = ["openapi_document"]
 
 JSON = "application/json"
-_TEXT = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
-#: What fakepay writes: seconds always, microseconds at most.
-_LOCAL_DATETIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"}
-#: What fakepay reads, as Java's LocalDateTime.parse: seconds optional, up to nanoseconds.
-_LOCAL_DATETIME_IN = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"}
+#: A local date-time as fakepay writes it.
+_WRITTEN_TIME = LocalDateTime().schema(written=True)
 _ANY_OBJECT = {"type": "object", "additionalProperties": True}
-
-_ERRORS = {
-    400: "INVALID_REQUEST: malformed JSON, a bad field or path value",
-    401: "UNAUTHORIZED: missing, malformed or unknown secret",
-    404: "PAYMENT_NOT_FOUND, or NOT_FOUND for an unknown route",
-    405: "METHOD_NOT_ALLOWED",
-    409: "ALREADY_PAID, PAYMENT_ALREADY_CANCELLED or PAYMENT_NOT_PAID",
-    413: "PAYLOAD_TOO_LARGE: a body over 1 MiB",
-    415: "UNSUPPORTED_MEDIA_TYPE: an instant payment that is not JSON",
-    500: "PAYMENT_FAILED: the simulated failure",
-    503: "STATE_RESET: fakepay was reset while the request was in flight; not carried out",
-}
+#: Any value but an empty one (an owner is any githubId, or any JWT's ``sub`` under ``any-jwt``).
+_GIVEN = {"type": "string", "minLength": 1}
+#: Whole numbers from 0, and from 1, to 999999999, written in digits.
+_COUNT = {"type": "string", "pattern": "^[0-9]{1,9}$"}
+_POSITIVE_COUNT = {"type": "string", "pattern": "^0*[1-9][0-9]*$", "maxLength": 9}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -44,210 +36,154 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): _json(_ref("Error"), _ERRORS[status]) for status in statuses}
+_SENTENCE_END = re.compile(r"[.;](?:\s|$)")
+
+
+def _meaning(error: type[FakePayError]) -> str:
+    """``TYPE: when it is answered``, from the error class's docstring."""
+    text = " ".join((error.__doc__ or "").replace("``", "").split())
+    return f"{error.type}: {_SENTENCE_END.split(text, maxsplit=1)[0]}"
+
+
+def _errors(errors: tuple[type[FakePayError], ...]) -> dict[str, Any]:
+    """The error answers of an operation, one per status, saying what each of its types means."""
+    by_status: dict[int, list[type[FakePayError]]] = {}
+    for error in dict.fromkeys(errors):
+        by_status.setdefault(error.status, []).append(error)
+    return {str(status): _json(_ref("Error"), "; ".join(map(_meaning, by_status[status]))) for status in sorted(by_status)}
 
 
 def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
-def _query(**schemas: dict[str, Any]) -> list[dict[str, Any]]:
-    """Optional query parameters, by name and schema."""
-    return [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in schemas.items()]
+def _schema(answer: Model | FieldKind) -> Schema:
+    """The schema of an answer: a model's component, or a kind's written schema."""
+    return _ref(answer.name) if isinstance(answer, Model) else answer.schema(written=True)
 
 
-#: Any value but an empty one (an owner is any githubId, or any JWT's ``sub`` under ``any-jwt``).
-_GIVEN = {"type": "string", "minLength": 1}
-#: Whole numbers from 0, and from 1, to 999999999, written in digits.
-_COUNT = {"type": "string", "pattern": "^[0-9]{1,9}$"}
-_POSITIVE_COUNT = {"type": "string", "pattern": "^0*[1-9][0-9]*$", "maxLength": 9}
+# -- the API of the dialect ---------------------------------------------------------------------
+
+def _public(dialect: Dialect) -> dict[str, Any]:
+    return {template: {method.lower(): _operation(dialect.operations[name]) for method, name in methods.items()}
+            for template, methods in dialect.routes}
 
 
-#: A path value once decoded (a paymentId, an owner): 1 to 256 characters, no "/" and no control characters.
-_PATH_VALUE = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"}
-_PAYMENT_ID = _path_parameter("paymentId", _PATH_VALUE)
-_SECURED: list[dict[str, list[str]]] = [{"secret": []}]
+def _operation(operation: Operation) -> dict[str, Any]:
+    document: dict[str, Any] = {"summary": operation.summary, "operationId": operation.name}
+    if operation.authenticated:
+        document["security"] = [{"secret": []}]
+    document["parameters"] = [_path_parameter(operation.param, operation.path_value.schema())]
+    if operation.body is not None:
+        document["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(operation.body.name)}}}
+    answer = {"description": "OK", "content": {operation.answer_type: {"schema": _schema(operation.answer)}}}
+    document["responses"] = {"200": answer, **_errors(errors_of(operation))}
+    return document
 
 
-def _public() -> dict[str, Any]:
-    return {
-        "/auth/{githubId}": {
-            "get": {
-                "summary": "Issue the API secret of a githubId (the same every time)",
-                "operationId": "auth",
-                "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
-                "responses": {
-                    "200": {"description": "The secret", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                    **_errors(400, 500, 503),
-                },
-            }
+def _secured(dialect: Dialect) -> str:
+    """What the API's secret is: what its unauthenticated operation that answers a secret answers."""
+    for template, methods in dialect.routes:
+        for method, name in methods.items():
+            if dialect.operations[name].answers_secret:
+                return f"The secret {method} {template} answers"
+    return "The API's secret"
+
+
+# -- the control API ----------------------------------------------------------------------------
+
+def _payments(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["payments"], "properties": {"payments": {"type": "array", "items": item}}}
+
+
+_RULES = {"type": "object", "required": ["rules"], "properties": {"rules": {"type": "array", "items": _ref("ActiveRule")}}}
+_JOURNAL = {"type": "object", "required": ["requests"], "properties": {"requests": {"type": "array", "items": _ref("JournalEntry")}}}
+#: What each control handler answers with, what body it takes (None: none), and the schemas of
+#: its query parameters; None: a handler the document leaves out (a redirect for people).
+_CONTROL: dict[str, tuple[dict[str, Any], dict[str, Any] | None, dict[str, dict[str, Any]]] | None] = {
+    "health": ({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}, None, {}),
+    "state": (_ref("State"), None, {"owner": _GIVEN, "limit": _COUNT, "offset": _COUNT}),
+    "reset": ({"type": "object", "required": ["reset", "owner"],
+               "properties": {"reset": {"enum": ["all", "owner"]}, "owner": {"type": ["string", "null"]}}}, None, {"owner": _GIVEN}),
+    "get_scenario": (_ANY_OBJECT, None, {}),
+    "put_scenario": (_ANY_OBJECT, _ANY_OBJECT, {}),
+    "scenarios": ({"type": "object", "required": ["scenarios"],
+                   "properties": {"scenarios": {"type": "array", "items": {"type": "string"}}}}, None, {}),
+    "load_shipped": ({"type": "object", "required": ["scenario", "seed"],
+                      "properties": {"scenario": {"type": "string"}, "seed": {"type": "integer"}}}, None, {}),
+    "patch_config": (_ref("Config"), _ANY_OBJECT, {}),
+    "add_payments": (_payments(_ref("StoredPayment")), {"oneOf": [
+        {"type": "array", "items": _ref("SeedPayment")},
+        _ref("SeedPayment"),
+        {**_payments(_ref("SeedPayment")), "additionalProperties": False},
+    ]}, {}),
+    "get_payment": (_ref("StoredPayment"), None, {}),
+    "get_secret": ({"type": "object", "required": ["githubId", "secret"],
+                    "properties": {"githubId": {"type": "string"}, "secret": {"type": "string"}}}, None, {}),
+    "get_rules": (_RULES, None, {}),
+    "add_rule": (_ref("ActiveRule"), _ref("Rule"), {}),
+    "clear_rules": (_RULES, None, {}),
+    "delete_rule": (_RULES, None, {}),
+    "clock": (_ref("Clock"), {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "freeze": {"oneOf": [LocalDateTime().schema(), {"const": True}]},
+            "advance_ms": {"type": "number", "minimum": -3.1536e12, "maximum": 3.1536e12},
+            "resume": {"const": True},
         },
-        "/payments/{paymentId}/instant": {
-            "post": {
-                "summary": "Pay",
-                "operationId": "instant",
-                "security": _SECURED,
-                "parameters": [_PAYMENT_ID],
-                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("InstantPaymentRequest")}}},
-                "responses": {"200": _json(_ref("Receipt")), **_errors(400, 401, 409, 413, 415, 500, 503)},
-            }
-        },
-        "/payments/{paymentId}/cancel": {
-            "post": {
-                "summary": "Cancel a paid payment (any body is ignored)",
-                "operationId": "cancel",
-                "security": _SECURED,
-                "parameters": [_PAYMENT_ID],
-                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 409, 500, 503)},
-            }
-        },
-        "/payments/{paymentId}": {
-            "get": {
-                "summary": "Look a payment up",
-                "operationId": "get",
-                "security": _SECURED,
-                "parameters": [_PAYMENT_ID],
-                "responses": {"200": _json(_ref("Payment")), **_errors(400, 401, 404, 500, 503)},
-            }
-        },
-    }
+    }, {}),
+    "requests": (_JOURNAL, None, {"method": _GIVEN, "path": {**_GIVEN, "maxLength": MAX_GLOB}, "owner": _GIVEN,
+                                  "paymentId": _GIVEN, "operation": _GIVEN, "limit": _POSITIVE_COUNT}),
+    "clear_requests": (_JOURNAL, None, {}),
+    "events": ({}, None, {}),
+    "openapi": (_ANY_OBJECT, None, {}),
+    "to_page": None,
+}
 
 
-def _control_operation(summary: str, response: dict[str, Any], *, body: dict[str, Any] | None = None,
-                       query: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, "tags": ["control"], "responses": {"200": _json(response), **_errors(400)}}
+def _summary(route: ControlRoute) -> str:
+    """The first paragraph of the route's handler's docstring."""
+    doc = getattr(ControlCalls, route.handler).__doc__ or ""
+    return " ".join(doc.split("\n\n")[0].replace("``", "").split()).removesuffix(".")
+
+
+def _control_operation(route: ControlRoute, dialect: Dialect) -> dict[str, Any]:
+    documented = _CONTROL[route.handler]
+    assert documented is not None
+    answer, body, query = documented
+    operation: dict[str, Any] = {"summary": _summary(route), "tags": ["control"],
+                                 "responses": {"200": _json(answer), **_errors((InvalidRequest, *route.raises))}}
+    parameters = [_path_parameter(name, _path_value(name, dialect)) for name in re.findall(r"\{(\w+)\}", route.path)]
+    parameters += [{"name": name, "in": "query", "required": False, "schema": query[name]} for name in route.query or ()]
+    if parameters:
+        operation["parameters"] = parameters
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
-    if query:
-        operation["parameters"] = _query(**query)
     return operation
 
 
-def _control() -> dict[str, Any]:
-    rules = {"type": "object", "required": ["rules"], "properties": {"rules": {"type": "array", "items": _ref("ActiveRule")}}}
-    journal = {"type": "object", "required": ["requests"], "properties": {"requests": {"type": "array", "items": _ref("JournalEntry")}}}
-    return {
-        "/__fakepay/health": {"get": _control_operation("Readiness", {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}})},
-        "/__fakepay/state": {
-            "get": _control_operation(
-                "Config in force, rules, stores and payments (limit and offset page the payments; stores count them all)",
-                _ref("State"),
-                query={"owner": _GIVEN, "limit": _COUNT, "offset": _COUNT},
-            )
-        },
-        "/__fakepay/reset": {
-            "post": _control_operation(
-                "Back to the scenario's start (or one owner's)",
-                {"type": "object", "required": ["reset", "owner"], "properties": {"reset": {"enum": ["all", "owner"]}, "owner": {"type": ["string", "null"]}}},
-                query={"owner": _GIVEN},
-            )
-        },
-        "/__fakepay/scenario": {
-            "get": _control_operation("The loaded scenario", _ANY_OBJECT),
-            "put": _control_operation("Load a scenario (YAML or JSON)", _ANY_OBJECT, body=_ANY_OBJECT),
-        },
-        "/__fakepay/scenarios": {
-            "get": _control_operation(
-                "The names of the scenarios shipped with fakepay",
-                {"type": "object", "required": ["scenarios"], "properties": {"scenarios": {"type": "array", "items": {"type": "string"}}}},
-            )
-        },
-        "/__fakepay/scenarios/{name}": {"post": _load_shipped()},
-        "/__fakepay/config": {"patch": _control_operation("Change part of the config until reset", _ref("Config"), body=_ANY_OBJECT)},
-        "/__fakepay/payments": {
-            "post": _control_operation(
-                "Seed payments",
-                {"type": "object", "required": ["payments"], "properties": {"payments": {"type": "array", "items": _ref("StoredPayment")}}},
-                body={
-                    "oneOf": [
-                        {"type": "array", "items": _ref("SeedPayment")},
-                        _ref("SeedPayment"),
-                        {"type": "object", "required": ["payments"], "additionalProperties": False,
-                         "properties": {"payments": {"type": "array", "items": _ref("SeedPayment")}}},
-                    ]
-                },
-            )
-        },
-        "/__fakepay/rules": {
-            "get": _control_operation("The rules in force", rules),
-            "post": _add_rule(),
-            "delete": _control_operation("Clear the rules", rules),
-        },
-        "/__fakepay/rules/{id}": {"delete": _delete_rule(rules)},
-        "/__fakepay/clock": {
-            "post": _control_operation(
-                "Freeze, advance or resume the clock",
-                _ref("Clock"),
-                body={
-                    "type": "object",
-                    "minProperties": 1,
-                    "additionalProperties": False,
-                    "properties": {
-                        "freeze": {"oneOf": [_LOCAL_DATETIME_IN, {"const": True}]},
-                        "advance_ms": {"type": "number", "minimum": -3.1536e12, "maximum": 3.1536e12},
-                        "resume": {"const": True},
-                    },
-                },
-            )
-        },
-        "/__fakepay/requests": {
-            "get": _control_operation(
-                "The request journal",
-                journal,
-                query={"method": _GIVEN, "path": {**_GIVEN, "maxLength": MAX_GLOB}, "owner": _GIVEN, "paymentId": _GIVEN,
-                       "operation": _GIVEN, "limit": _POSITIVE_COUNT},
-            ),
-            "delete": _control_operation("Clear the journal", journal),
-        },
-        "/__fakepay/events": {"get": _events()},
-        "/__fakepay/openapi.json": {"get": _control_operation("This document", _ANY_OBJECT)},
-        "/__fakepay/payments/{owner}/{paymentId}": {
-            "get": {
-                **_control_operation("One stored payment, with every field", _ref("StoredPayment")),
-                "parameters": [_path_parameter("owner", _PATH_VALUE), _PAYMENT_ID],
-                "responses": {"200": _json(_ref("StoredPayment")), **_errors(400, 404)},
-            }
-        },
-        "/__fakepay/secrets/{githubId}": {
-            "get": {
-                **_control_operation(
-                    "The API secret of a githubId, as GET /auth answers it but not journaled",
-                    {"type": "object", "required": ["githubId", "secret"],
-                     "properties": {"githubId": {"type": "string"}, "secret": {"type": "string"}}},
-                ),
-                "parameters": [_path_parameter("githubId", {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"})],
-            }
-        },
-        "/__fakepay/": {
-            "get": {
-                "summary": "The dashboard: a page that shows and steers this fakepay (asks for the control token itself)",
-                "tags": ["control"],
-                "responses": {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
-            }
-        },
-    }
+def _path_value(name: str, dialect: Dialect) -> dict[str, Any]:
+    """What the control API's path value ``name`` may be: a rule's id, an owner as a seeded
+    payment names it, or any path value."""
+    if name == "id":
+        return {"type": "string", "pattern": f"^{RULE_ID.pattern}$"}
+    if name == "githubId":
+        return dialect.section.seed["owner"].kind.schema()
+    return PATH_VALUE.schema()
 
 
-def _load_shipped() -> dict[str, Any]:
-    loaded = {"type": "object", "required": ["scenario", "seed"], "properties": {"scenario": {"type": "string"}, "seed": {"type": "integer"}}}
-    operation = _control_operation("Load a shipped scenario by name", loaded)
-    operation["parameters"] = [_path_parameter("name", _PATH_VALUE)]
-    operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no shipped scenario by that name")
-    return operation
-
-
-def _add_rule() -> dict[str, Any]:
-    operation = _control_operation("Add a rule", _ref("ActiveRule"), body=_ref("Rule"))
-    operation["responses"]["409"] = _json(_ref("Error"), f"TOO_MANY_RULES: {MAX_RULES} rules are in force already")
-    return operation
-
-
-def _delete_rule(rules: dict[str, Any]) -> dict[str, Any]:
-    operation = _control_operation("Delete one rule; answers the rules left", rules)
-    operation["parameters"] = [_path_parameter("id", {"type": "string", "pattern": "^[0-9]{1,18}$"})]
-    operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no rule with that id")
-    return operation
+def _control(dialect: Dialect) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        if _CONTROL[route.handler] is not None:
+            operation = _events(route, dialect) if route.handler == "events" else _control_operation(route, dialect)
+            paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = operation
+    page = {"description": "The page", "content": {PAGES["/"][1]: {"schema": {"type": "string"}}}}
+    paths[PREFIX + "/"] = {"get": {"summary": "The dashboard: a page that shows and steers this fakepay (asks for the control token itself)",
+                                   "tags": ["control"], "responses": {"200": page}}}
+    return paths
 
 
 _OWNER_OR_ALL = {"type": ["string", "null"]}
@@ -278,7 +214,7 @@ def _event(type_: str, fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _events() -> dict[str, Any]:
+def _events(route: ControlRoute, dialect: Dialect) -> dict[str, Any]:
     lines = "".join(f"\n- `{name}`: {meaning}" for name, (meaning, _) in _EVENTS.items())
     # Each Server-Sent Event (its `data`, a JSON object), as OpenAPI 3.1 tools read an event stream's schema.
     event = {
@@ -292,42 +228,18 @@ def _events() -> dict[str, Any]:
             }
         },
     }
-    return {
-        "summary": "Server-Sent Events: every journal entry and change of state as it happens",
-        "description": "Each event is one `data:` line holding a JSON object with a `type`:" + lines
-                       + "\n\nComment lines (`: keep-alive`) come every 15 s. The stream ends when the server stops.",
-        "tags": ["control"],
-        "responses": {
-            "200": {"description": "The stream; the schema is that of each event", "content": {"text/event-stream": {"schema": event}}},
-            **_errors(400),
-        },
-    }
+    operation = _control_operation(route, dialect)
+    operation["description"] = ("Each event is one `data:` line holding a JSON object with a `type`:" + lines
+                                + "\n\nComment lines (`: keep-alive`) come every 15 s. The stream ends when the server stops.")
+    operation["responses"]["200"] = {"description": "The stream; the schema is that of each event",
+                                     "content": {"text/event-stream": {"schema": event}}}
+    return operation
 
 
 def _schemas(dialect: Dialect) -> dict[str, Any]:
-    payment_fields = {
-        "owner": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,100}$"},
-        "paymentId": _PATH_VALUE,
-        "storeId": _TEXT,
-        "orderName": _TEXT,
-        "totalPayAmount": {"type": "integer", "minimum": 1, "maximum": INT_MAX},
-        "currency": {"enum": list(CURRENCIES)},
-        "customData": {"type": ["string", "null"]},
-    }
-    stored_fields = {
-        **payment_fields,
-        "status": {"enum": list(STATUSES)},
-        "paidAt": {"oneOf": [_LOCAL_DATETIME, {"type": "null"}]},
-        "attempts": {"type": "integer", "minimum": 1},
-        "createdAt": _LOCAL_DATETIME,
-        "updatedAt": _LOCAL_DATETIME,
-    }
-    seed_fields = {
-        **payment_fields,
-        "status": {"enum": [*STATUSES, None]},
-        "paidAt": {"oneOf": [_LOCAL_DATETIME_IN, {"type": "null"}]},
-    }
-    required = ["owner", "paymentId", "storeId", "orderName", "totalPayAmount", "currency"]
+    bodies = [dialect.section.seed, *(operation.body for operation in dialect.operations.values() if operation.body)]
+    answers = [dialect.stored, *(operation.answer for operation in dialect.operations.values() if isinstance(operation.answer, Model))]
+    rule = rule_model(dialect.name).schema()
     return {
         "Error": {
             "type": "object",
@@ -335,62 +247,13 @@ def _schemas(dialect: Dialect) -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
         },
-        "InstantPaymentRequest": {
-            "type": "object",
-            "required": ["storeId", "orderName", "totalPayAmount", "currency"],
-            "properties": {k: payment_fields[k] for k in ("storeId", "orderName", "totalPayAmount", "currency", "customData")},
-        },
-        "Receipt": {
-            "type": "object",
-            "required": ["paymentId", "paidAt"],
-            "additionalProperties": False,
-            "properties": {"paymentId": {"type": "string"}, "paidAt": _LOCAL_DATETIME},
-        },
-        "Payment": {
-            "type": "object",
-            "required": ["paymentId", "paymentStatus", "orderName", "pgProvider", "currency", "customData", "paidAt"],
-            "additionalProperties": False,
-            "properties": {
-                "paymentId": {"type": "string"},
-                "paymentStatus": {"enum": list(STATUSES)},
-                "orderName": {"type": "string"},
-                "pgProvider": {"const": "CEOS_PAY"},
-                "currency": {"enum": list(CURRENCIES)},
-                "customData": {"type": ["string", "null"]},
-                "paidAt": {"oneOf": [_LOCAL_DATETIME, {"type": "null"}]},
-            },
-        },
-        "SeedPayment": {"type": "object", "required": required, "additionalProperties": False, "properties": seed_fields},
-        "StoredPayment": {
-            "type": "object",
-            "required": [*required, "status", "paidAt", "attempts", "createdAt", "updatedAt"],
-            "properties": stored_fields,
-        },
-        "Rule": {
-            "type": "object",
-            "required": ["then"],
-            "properties": {
-                "when": {
-                    "type": "object",
-                    "properties": {
-                        "operation": {"enum": list(dialect.operations)},
-                        "owner": {"type": "string"},
-                        "paymentId": {"type": "string", "description": "glob"},
-                        "storeId": {"type": "string"},
-                        "orderName": {"type": "string", "description": "glob"},
-                        "currency": {"enum": list(CURRENCIES)},
-                        "totalPayAmount": {"oneOf": [{"type": "integer"}, {"type": "object"}]},
-                    },
-                },
-                "then": {"oneOf": [{"enum": list(FAULTS)}, {"type": "object"}]},
-                "times": {"type": "integer", "minimum": 1},
-            },
-        },
+        **{model.name: model.schema() for model in bodies},
+        **{model.name: model.schema(written=True) for model in answers},
+        "Rule": rule,
         "ActiveRule": {
-            "allOf": [_ref("Rule")],
-            "type": "object",
+            **rule,
             "required": ["id", "when", "then", "remaining"],
-            "properties": {"id": {"type": "integer"}, "remaining": {"type": ["integer", "null"]}},
+            "properties": {"id": {"type": "integer"}, **rule["properties"], "remaining": {"type": ["integer", "null"]}},
         },
         "JournalEntry": {
             "type": "object",
@@ -398,7 +261,7 @@ def _schemas(dialect: Dialect) -> dict[str, Any]:
                          "status", "response", "outcome", "rule", "duration_ms", "warnings"],
             "properties": {
                 "id": {"type": "integer"},
-                "time": _LOCAL_DATETIME,
+                "time": _WRITTEN_TIME,
                 "operation": {"enum": [*dialect.operations, None]},
                 "method": {"type": "string"},
                 "path": {"type": "string"},
@@ -415,9 +278,9 @@ def _schemas(dialect: Dialect) -> dict[str, Any]:
         "Clock": {
             "type": "object",
             "required": ["now", "frozen", "timezone"],
-            "properties": {"now": _LOCAL_DATETIME, "frozen": {"type": "boolean"}, "timezone": {"type": "string"}},
+            "properties": {"now": _WRITTEN_TIME, "frozen": {"type": "boolean"}, "timezone": {"type": "string"}},
         },
-        "Config": _config(),
+        "Config": config_model(dialect.name).schema(written=True),
         "State": {
             "type": "object",
             "required": ["scenario", "seed", "config", "clock", "rules", "stores", "payments"],
@@ -442,25 +305,6 @@ def _schemas(dialect: Dialect) -> dict[str, Any]:
     }
 
 
-def _config() -> dict[str, Any]:
-    """The configuration in force, as ``/state``, ``PATCH /config`` and the ``config`` event show it."""
-
-    def group(**properties: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "required": list(properties), "properties": properties}
-
-    count = {"type": "integer", "minimum": 0}
-    return group(
-        name={"type": "string"},
-        seed={"type": "integer"},
-        clock=group(timezone={"type": "string"}, frozen_at={"oneOf": [_LOCAL_DATETIME, {"type": "null"}]}),
-        auth=group(mode={"enum": list(AUTH_MODES)}, signing_key={"type": "string"}),
-        failure=group(rate={"type": "number", "minimum": 0, "maximum": 1}, status={"type": "integer"},
-                      reuse_failed_payment_id={"type": "boolean"}),
-        latency=group(fixed_ms=count, jitter_ms=count),
-        journal=group(max_entries={"type": "integer", "minimum": 1}),
-    )
-
-
 def openapi_document(dialect: Dialect) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``dialect``'s API and the control API."""
     return {
@@ -468,11 +312,11 @@ def openapi_document(dialect: Dialect) -> dict[str, Any]:
         "info": {
             "title": "fakepay",
             "version": "1",
-            "description": "A stateful fake of the CEOS payment server, and its control API under /__fakepay.",
+            "description": f"A stateful fake of the {dialect.title}, and its control API under {PREFIX}.",
         },
-        "paths": {**_public(), **_control()},
+        "paths": {**_public(dialect), **_control(dialect)},
         "components": {
             "schemas": _schemas(dialect),
-            "securitySchemes": {"secret": {"type": "http", "scheme": "bearer", "description": "The secret of GET /auth/{githubId}"}},
+            "securitySchemes": {"secret": {"type": "http", "scheme": "bearer", "description": _secured(dialect)}},
         },
     }

@@ -28,6 +28,7 @@ from ..core.instance import Instance
 from ..core.journal import JournalEntry
 from ..core.jsontext import MAX_DEPTH, dumps, nested_deeper_than
 from ..scenario import scenario_data
+from ..scenario.envelope import config_model
 
 __all__ = ["JournalFile", "StateSnapshot", "clock_data", "config_data", "encode_event", "entry_data", "redact"]
 
@@ -47,8 +48,7 @@ def redact(secret: str) -> str:
 def config_data(instance: Instance) -> dict[str, Any]:
     """The configuration in force (not its payments or rules), with the seed in use."""
     config = scenario_data(instance.config)
-    shown = ("name", "seed", "clock", *instance.dialect.section.shown, "failure", "latency", "journal")
-    return {key: instance.policy.seed if key == "seed" else config[key] for key in shown}
+    return {key: instance.policy.seed if key == "seed" else config[key] for key in config_model(instance.dialect.name).names}
 
 
 def clock_data(instance: Instance) -> dict[str, Any]:

@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from time import time
 from zoneinfo import ZoneInfo
 
-__all__ = ["DEFAULT_TIMEZONE", "Clock", "format_local_datetime", "parse_local_datetime"]
+__all__ = ["DEFAULT_TIMEZONE", "LOCAL_DATETIME_PATTERN", "Clock", "format_local_datetime", "parse_local_datetime"]
 
 DEFAULT_TIMEZONE = "Asia/Seoul"
 #: A running clock is never moved past this (local time), so that it cannot run out of years as it runs.
 LATEST_RUNNING = datetime(9999, 1, 1)
-_LOCAL_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?", re.ASCII)
+#: A local date-time as ``parse_local_datetime`` reads it, in Python's and JSON Schema's words.
+LOCAL_DATETIME_PATTERN = r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
+_LOCAL_DATETIME = re.compile(LOCAL_DATETIME_PATTERN, re.ASCII)
 
 
 class Clock:

@@ -11,8 +11,10 @@ from typing import Any
 from .clock import DEFAULT_TIMEZONE
 from .rules import Rule
 
-__all__ = ["DEFAULT_MAX_ENTRIES", "ClockConfig", "FailureConfig", "LatencyConfig", "Scenario"]
+__all__ = ["DEFAULT_API", "DEFAULT_MAX_ENTRIES", "ClockConfig", "FailureConfig", "LatencyConfig", "Scenario"]
 
+#: The API a scenario is of when it names none (the only name of an API the core writes).
+DEFAULT_API = "ceos"
 #: How many entries the journal keeps unless a scenario says otherwise.
 DEFAULT_MAX_ENTRIES = 10_000
 
@@ -48,7 +50,7 @@ class Scenario:
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     rules: tuple[Rule, ...] = ()
     journal_max_entries: int = DEFAULT_MAX_ENTRIES
-    api: str = "ceos"
+    api: str = DEFAULT_API
     section: Any = None
 
     def overridden(self, *, seed: int | None = None, failure_rate: float | None = None) -> Scenario:

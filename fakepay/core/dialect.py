@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .calls import Call, Decision
+from .errors import FakePayError
+from .fields import PATH_VALUE, FieldKind, Model
 from .rules import Matcher
 
 if TYPE_CHECKING:
@@ -33,13 +35,25 @@ class Operation:
     asks (``asked``, with the path value in place of ``{}``), whether it is authenticated, how
     its body is read, and the two steps around the core's decision: ``carry`` it out on the
     dialect's state, ``encode`` what it came to (raising the API's error for a simulated
-    failure)."""
+    failure); and what its documentation says of it: ``summary``, the models of its body and
+    answer, and the API's errors it may answer with (the pipeline's own aside)."""
 
     name: str
     param: str
     asked: str
     carry: Callable[[Any, Call], Decision]
     encode: Callable[[Any, Call, Decision], Reply]
+    summary: str
+    #: What its answer is: a model (JSON), or a kind of text (``answer_type``).
+    answer: Model | FieldKind
+    #: The API's own errors it may answer with.
+    errors: tuple[type[FakePayError], ...]
+    #: What its path value may be.
+    path_value: FieldKind = PATH_VALUE
+    #: The model of its body (None: it takes none).
+    body: Model | None = None
+    #: The media type of its answer.
+    answer_type: str = "application/json"
     #: Whether the call carries credentials (``State.identify``) before anything else.
     authenticated: bool = True
     #: Whether it changes what is stored (so that its answer can be lost).
@@ -53,9 +67,12 @@ class Operation:
 
 
 class Section(Protocol):
-    """The dialect's own part of a scenario: its top-level keys, how to read and write them."""
+    """The dialect's own part of a scenario: its top-level fields, how to read and write them."""
 
-    keys: tuple[str, ...]
+    #: Its top-level keys, as fields (for the schema; ``read`` checks them).
+    model: Model
+    #: A seeded payment, as ``seed_payments`` reads one.
+    seed: Model
     #: The section of a scenario that writes none of them.
     default: Any
     #: The keys the configuration in force shows (``GET /__fakepay/state``).
@@ -117,8 +134,10 @@ class Dialect:
     section: Section
     #: A new state for an instance (made once, with the instance).
     state: Callable[[Instance], State]
-    #: Every field of a stored payment, for the control API.
+    #: Every field of a stored payment, for the control API ...
     payment_data: Callable[[Any], dict[str, Any]]
+    #: ... as this model declares them.
+    stored: Model
     #: An instant as the API writes it.
     format_time: Callable[[datetime], str]
     #: The sandbox an ``Authorization`` header's credentials name (None: the default one).

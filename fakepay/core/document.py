@@ -3,14 +3,14 @@ collect every problem as ``file:line:col: key.path: message`` instead of stoppin
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Collection
-from datetime import datetime
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
-from .clock import parse_local_datetime
 from .errors import ScenarioError
-from .text import describe, show, suggestion
+from .text import describe, suggestion
+
+if TYPE_CHECKING:
+    from .fields import Model
 
 __all__ = ["MAX_PROBLEMS", "MAX_VALUES", "Document", "Path", "Reader", "absent_empty", "format_path"]
 
@@ -168,17 +168,14 @@ class Reader:
                 problems = [*problems[:MAX_PROBLEMS], f"… and {len(problems) - MAX_PROBLEMS} more problems"]
             raise ScenarioError(problems, what)
 
-    def mapping(self, value: Any, path: Path, known: Collection[str], required: Collection[str] = ()) -> dict[str, Any]:
-        """The mapping at ``path``; unknown and missing keys are problems."""
+    def mapping(self, value: Any, path: Path, known: Collection[str]) -> dict[str, Any]:
+        """The mapping at ``path``; unknown keys are problems."""
         if not isinstance(value, dict):
             self.problem(path, f"must be a mapping, got {describe(value, yaml=True)}")
             return {}
         for key in value:
             if key not in known:
                 self.problem((*path, str(key)), "unknown key" + suggestion(str(key), known), key=True)
-        for key in required:
-            if value.get(key) is None:
-                self.problem((*path, key), "is required")
         return value
 
     def sequence(self, value: Any, path: Path) -> list[Any]:
@@ -189,55 +186,22 @@ class Reader:
             return []
         return value
 
-    def integer(self, value: Any, path: Path, low: int, high: int) -> int | None:
-        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-            return value
-        self.problem(path, f"must be an integer from {low} to {high}, got {show(value, yaml=True)}")
-        return None
+    def fields(self, model: Model, value: Any, path: Path, also: Collection[str] = ()) -> dict[str, Any]:
+        """The mapping at ``path`` read by ``model`` (``values``); its unknown keys, but ``also``
+        (read elsewhere), are problems."""
+        data = self.mapping(value, path, (*model.names, *also))
+        return self.values(model, data, path) if isinstance(value, dict) else {}
 
-    def number(self, value: Any, path: Path, low: float, high: float) -> float | None:
-        if (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and low <= value <= high
-        ):
-            return float(value)
-        self.problem(path, f"must be a number from {low:g} to {high:g}, got {show(value, yaml=True)}")
-        return None
-
-    def boolean(self, value: Any, path: Path) -> bool | None:
-        if isinstance(value, bool):
-            return value
-        self.problem(path, f"must be true or false, got {show(value, yaml=True)}")
-        return None
-
-    def string(self, value: Any, path: Path, check: Callable[[str], str | None] | None = None) -> str | None:
-        """A non-empty string that ``check`` (returning a problem or None) accepts."""
-        if not isinstance(value, str) or not value:
-            hint = "; quote it" if isinstance(value, (int, float, bool, datetime)) else ""
-            self.problem(path, f"must be a non-empty string, got {show(value, yaml=True)}{hint}")
-            return None
-        problem = check(value) if check else None
-        if problem:
-            self.problem(path, problem)
-            return None
-        return value
-
-    def choice(self, value: Any, path: Path, choices: Collection[str]) -> str | None:
-        if isinstance(value, str) and value in choices:
-            return value
-        options = ", ".join(f"'{c}'" for c in choices)
-        hint = suggestion(value, choices) if isinstance(value, str) else ""
-        self.problem(path, f"must be one of {options}, got {show(value, yaml=True)}{hint}")
-        return None
-
-    def timestamp(self, value: Any, path: Path) -> datetime | None:
-        """A local date-time without offset, as ``2025-10-22T20:21:35.529482``."""
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return value
-        parsed = parse_local_datetime(value) if isinstance(value, str) else None
-        if parsed is not None:
-            return parsed
-        self.problem(path, f"must be a local date-time like '2025-10-22T20:21:35.529482' (no offset), got {show(value, yaml=True)}")
-        return None
+    def values(self, model: Model, data: Mapping[str, Any], path: Path) -> dict[str, Any]:
+        """The fields of ``model`` in the mapping ``data`` at ``path``, each given one read by its
+        kind and a missing required one a problem: the values read well, by name (absent, null
+        and bad ones left out)."""
+        read = {}
+        for field in model.fields:
+            given = data.get(field.name)
+            if given is None:
+                if field.required:
+                    self.problem((*path, field.name), "is required")
+            elif (taken := field.kind.take(self, given, (*path, field.name))) is not None:
+                read[field.name] = taken
+        return read

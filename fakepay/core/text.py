@@ -11,7 +11,9 @@ from urllib.parse import unquote_to_bytes
 from .errors import InvalidRequest
 
 __all__ = [
+    "CONTROL_PATTERN",
     "MAX_ID_LENGTH",
+    "PRINTABLE_PATTERN",
     "decode_path_value",
     "describe",
     "did_you_mean",
@@ -28,8 +30,12 @@ MAX_SHOWN = 64
 MAX_ID_LENGTH = 256
 _SAFE_SEGMENT = re.compile(r"[!-$&-~]{1,256}")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f/]")
-_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The control characters, as a character class's ranges in Python's and JSON Schema's words.
+CONTROL_PATTERN = "\\u0000-\\u001f\\u007f-\\u009f"
+#: Text without control characters, in JSON Schema's words (which cannot name lone surrogates).
+PRINTABLE_PATTERN = f"^[^{CONTROL_PATTERN}]*$"
+_CONTROL = re.compile(f"[{CONTROL_PATTERN}/]")
+_CONTROL_OR_SURROGATE = re.compile(f"[{CONTROL_PATTERN}\\ud800-\\udfff]")
 
 
 def describe(value: Any, yaml: bool = False) -> str:

@@ -12,7 +12,15 @@ from aiohttp import hdrs, web
 
 from ..core.calls import Answer, Call, Decision
 from ..core.dialect import Operation
-from ..core.errors import FakePayError, RouteNotFound, UnsupportedMediaType
+from ..core.errors import (
+    FakePayError,
+    InvalidRequest,
+    PayloadTooLarge,
+    RouteNotFound,
+    StateReset,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from ..core.instance import Instance
 from ..core.journal import BODY_LIMIT
 from ..core.jsontext import dumps, loads
@@ -32,7 +40,17 @@ from .answers import (
 )
 from .routing import Route, Router
 
-__all__ = ["PublicApi"]
+__all__ = ["PublicApi", "errors_of"]
+
+
+def errors_of(operation: Operation) -> tuple[type[FakePayError], ...]:
+    """Every error ``operation`` may answer with once routed: a bad path value (or body), missing
+    credentials, a body's media type and size, a reset while it waits, and the API's own."""
+    body: tuple[type[FakePayError], ...] = ()
+    if operation.parse is not None:
+        body = (UnsupportedMediaType, PayloadTooLarge) if operation.json_only else (PayloadTooLarge,)
+    credentials = (Unauthorized,) if operation.authenticated else ()
+    return (InvalidRequest, *credentials, *body, StateReset, *operation.errors)
 
 
 class PublicApi:

@@ -71,7 +71,7 @@ class _Thread:
 
     def __init__(self, scenario: Scenario, host: str, port: int, control_token: str | None,
                  allow_hosts: Iterable[str]) -> None:
-        from ..server import PaymentService, Server
+        from .. import PaymentService, Server
 
         self.server = Server(PaymentService(scenario), host, port, control_token=control_token, allow_hosts=allow_hosts)
         self._loop = asyncio.new_event_loop()

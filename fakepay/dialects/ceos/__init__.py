@@ -8,14 +8,16 @@ from typing import Any
 from ...core.calls import Call, Decision
 from ...core.clock import format_local_datetime
 from ...core.dialect import Dialect, Operation, Reply
+from ...core.errors import PaymentNotFound
+from ...core.fields import Choice, Field, LocalDateTime, Model, Stated, String
 from ...core.rules import Attempt, Matcher
-from .errors import PaymentFailed
-from .models import CURRENCIES, parse_instant_request
-from .payments import Payment
-from .scenario import SECTION, SeedPayment, seed_payment_data
+from .errors import AlreadyCancelled, AlreadyPaid, PaymentFailed, PaymentNotPaid
+from .models import CURRENCIES, INSTANT, parse_instant_request
+from .payments import STATUSES, Payment
+from .scenario import GITHUB_ID, SECTION, SEED, SeedPayment, seed_payment_data
 from .secrets import sandbox_of
 from .state import CeosState
-from .wire import encode_receipt
+from .wire import PAID_AT, PAYMENT, RECEIPT, encode_receipt
 
 __all__ = ["CEOS"]
 
@@ -65,12 +67,16 @@ def _get(state: CeosState, call: Call) -> Decision:
 
 
 OPERATIONS = {
-    "auth": Operation("auth", "githubId", "issuing the secret of '{}'", _issue, _secret_reply, authenticated=False,
-                      answers_secret=True),
-    "instant": Operation("instant", "paymentId", "payment '{}'", _pay, _receipt_reply, changes=True,
-                         parse=parse_instant_request),
-    "cancel": Operation("cancel", "paymentId", "cancel of payment '{}'", _cancel, _payment_reply, changes=True),
-    "get": Operation("get", "paymentId", "lookup of payment '{}'", _get, _payment_reply),
+    "auth": Operation("auth", "githubId", "issuing the secret of '{}'", _issue, _secret_reply,
+                      "Issue the API secret of a githubId (the same every time)", String(), (PaymentFailed,),
+                      path_value=GITHUB_ID, answer_type="text/plain", authenticated=False, answers_secret=True),
+    "instant": Operation("instant", "paymentId", "payment '{}'", _pay, _receipt_reply, "Pay", RECEIPT,
+                         (AlreadyPaid, PaymentFailed), body=INSTANT, changes=True, parse=parse_instant_request),
+    "cancel": Operation("cancel", "paymentId", "cancel of payment '{}'", _cancel, _payment_reply,
+                        "Cancel a paid payment (any body is ignored)", PAYMENT,
+                        (PaymentNotFound, AlreadyCancelled, PaymentNotPaid, PaymentFailed), changes=True),
+    "get": Operation("get", "paymentId", "lookup of payment '{}'", _get, _payment_reply, "Look a payment up", PAYMENT,
+                     (PaymentNotFound, PaymentFailed)),
 }
 
 ROUTES = (
@@ -89,12 +95,25 @@ def _field(name: str) -> Any:
 
 
 MATCHERS = (
-    Matcher("paymentId", "glob", lambda attempt: attempt.path_value, description="the payment's id"),
+    Matcher("paymentId", "glob", lambda attempt: attempt.path_value, description="The payment's id."),
     Matcher("storeId", "text", _field("store_id")),
     Matcher("orderName", "glob", _field("order_name")),
     Matcher("currency", "choice", _field("currency"), CURRENCIES),
     Matcher("totalPayAmount", "amount", _field("total_pay_amount")),
 )
+
+
+#: A stored payment, as the control API shows it.
+STORED = Model("StoredPayment", (
+    SEED["owner"],
+    SEED["paymentId"],
+    *INSTANT.fields,
+    Field("status", Choice(STATUSES)),
+    PAID_AT,
+    Field("attempts", Stated({"type": "integer", "minimum": 1}), description="How many instant payments asked for it."),
+    Field("createdAt", LocalDateTime()),
+    Field("updatedAt", LocalDateTime()),
+))
 
 
 def _payment_data(payment: Payment) -> dict[str, Any]:
@@ -116,6 +135,7 @@ CEOS = Dialect(
     section=SECTION,
     state=CeosState,
     payment_data=_payment_data,
+    stored=STORED,
     format_time=format_local_datetime,
     sandbox_of=sandbox_of,
 )

@@ -10,14 +10,44 @@ from typing import Any
 
 from ...core.clock import format_local_datetime
 from ...core.document import Path, Reader, absent_empty
-from ...core.text import path_value_problem, printable_problem
-from .models import INSTANT_FIELDS, PAYMENT_CHECKS, InstantPaymentRequest
+from ...core.fields import PATH_VALUE, PRINTABLE, Choice, Field, Group, ListOf, LocalDateTime, Model, String
+from .models import INSTANT, INSTANT_FIELDS, InstantPaymentRequest
 from .payments import FAILED, PAID, STATUSES
-from .secrets import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
+from .secrets import AUTH_MODES, DEFAULT_SIGNING_KEY, GITHUB_ID_PATTERN, valid_github_id
 
-__all__ = ["SECTION", "AuthConfig", "CeosSection", "SeedPayment", "StoreConfig", "seed_payment_data"]
+__all__ = ["AUTH", "GITHUB_ID", "SECTION", "SEED", "STORE", "AuthConfig", "CeosSection", "SeedPayment", "StoreConfig", "seed_payment_data"]
 
-_PAYMENT_KEYS = ("owner", "paymentId", *INSTANT_FIELDS, "status", "paidAt")
+
+def _github_id(value: str) -> str | None:
+    return None if valid_github_id(value) else "must be 1 to 100 ASCII letters, digits, '-', '_' or '.'"
+
+
+def _no_spaces(value: str) -> str | None:
+    return "must not contain white space" if any(c.isspace() for c in value) else None
+
+
+GITHUB_ID = String(_github_id, {"pattern": f"^{GITHUB_ID_PATTERN}$"})
+#: How secrets are checked.
+AUTH = Model("auth", (
+    Field("mode", Choice(AUTH_MODES), description="strict: the secrets /auth issues; any-jwt: any JWT with a 'sub', unverified."),
+    Field("signing_key", PRINTABLE, description="The key the secrets /auth issues are signed with."),
+))
+#: A store: its owner, and a secret of its own.
+STORE = Model("store", (
+    Field("githubId", GITHUB_ID, required=True),
+    Field("secret", String(_no_spaces, {"pattern": r"^\S+$"}, null=True), description="An extra secret accepted for this owner."),
+))
+#: A payment a scenario (or ``POST /__fakepay/payments``) puts in the store.
+SEED = Model("SeedPayment", (
+    Field("owner", GITHUB_ID, required=True, description="The githubId whose payment it is."),
+    Field("paymentId", PATH_VALUE, required=True),
+    *INSTANT.fields,
+    Field("status", Choice(STATUSES, null=True), description="Default PAID."),
+    Field("paidAt", LocalDateTime(null=True), description="Default: the clock at start; a FAILED payment has none."),
+), constraints={
+    "if": {"properties": {"status": {"const": FAILED}}, "required": ["status"]},
+    "then": {"properties": {"paidAt": {"type": "null"}}},
+})
 
 
 @dataclass(frozen=True)
@@ -64,13 +94,18 @@ def seed_payment_data(payment: SeedPayment) -> dict[str, Any]:
 class _Section:
     """How a scenario reads and writes the CEOS section."""
 
-    keys: tuple[str, ...] = ("auth", "stores", "payments")
+    model = Model("ceos", (
+        Field("auth", Group(AUTH, null=True)),
+        Field("stores", ListOf(Group(STORE), null=True)),
+        Field("payments", ListOf(Group(SEED), null=True), description="Seeded payments."),
+    ))
+    seed = SEED
     default = CeosSection()
     shown: tuple[str, ...] = ("auth",)
     patchable: tuple[str, ...] = ("auth", "stores")
 
     def read(self, reader: Reader, document: Mapping[str, Any]) -> CeosSection:
-        auth = _auth(reader, document.get("auth"))
+        auth = AuthConfig(**reader.fields(AUTH, absent_empty(document.get("auth")), ("auth",)))
         stores = _stores(reader, document.get("stores"))
         payments = self.seed_payments(reader, reader.sequence(document.get("payments"), ("payments",)), ("payments",))
         return CeosSection(auth, stores, payments)
@@ -88,30 +123,22 @@ class _Section:
         seen: set[tuple[str, str]] = set()
         for index, item in enumerate(items):
             path: Path = (*base, index)
-            data = r.mapping(item, path, _PAYMENT_KEYS, required=("owner", "paymentId"))
             before = r.problem_count
-            owner = r.string(data["owner"], (*path, "owner"), _github_id) if data.get("owner") is not None else None
-            payment_id = (r.string(data["paymentId"], (*path, "paymentId"), path_value_problem)
-                          if data.get("paymentId") is not None else None)
-            for key, check in PAYMENT_CHECKS:
-                problem = check(data.get(key)) if isinstance(data, dict) and data else None
-                if problem:
-                    r.problem((*path, key), problem)
-            status = PAID if data.get("status") is None else r.choice(data["status"], (*path, "status"), STATUSES)
-            paid_at = None if data.get("paidAt") is None else r.timestamp(data["paidAt"], (*path, "paidAt"))
-            if status == FAILED and paid_at is not None:
+            read = r.fields(SEED, item, path)
+            owner, payment_id, status = read.get("owner"), read.get("paymentId"), read.get("status")
+            if status == FAILED and "paidAt" in read:
                 r.problem((*path, "paidAt"), "a FAILED payment has no paidAt")
             if owner is not None and payment_id is not None:
                 if (owner, payment_id) in seen:
                     r.problem((*path, "paymentId"), f"'{payment_id}' is already seeded for owner '{owner}'")
                 seen.add((owner, payment_id))
-            if r.problem_count == before and data:
+            if r.problem_count == before:
                 payments.append(SeedPayment(
-                    owner=owner or "",
-                    payment_id=payment_id or "",
-                    request=InstantPaymentRequest._make(map(data.get, INSTANT_FIELDS)),
+                    owner=read["owner"],
+                    payment_id=read["paymentId"],
+                    request=InstantPaymentRequest._make(map(read.get, INSTANT_FIELDS)),
                     status=status or PAID,
-                    paid_at=paid_at,
+                    paid_at=read.get("paidAt"),
                 ))
         return tuple(payments)
 
@@ -120,36 +147,15 @@ class _Section:
 SECTION = _Section()
 
 
-def _auth(r: Reader, value: Any) -> AuthConfig:
-    path: Path = ("auth",)
-    data = r.mapping(absent_empty(value), path, ("mode", "signing_key"))
-    mode = "strict" if data.get("mode") is None else r.choice(data["mode"], (*path, "mode"), AUTH_MODES)
-    key = DEFAULT_SIGNING_KEY
-    if data.get("signing_key") is not None:
-        key = r.string(data["signing_key"], (*path, "signing_key"), printable_problem) or key
-    return AuthConfig(mode or "strict", key)
-
-
-def _github_id(value: str) -> str | None:
-    return None if valid_github_id(value) else "must be 1 to 100 ASCII letters, digits, '-', '_' or '.'"
-
-
-def _no_spaces(value: str) -> str | None:
-    return "must not contain white space" if any(c.isspace() for c in value) else None
-
-
 def _stores(r: Reader, value: Any) -> tuple[StoreConfig, ...]:
     stores = []
     owners_of: dict[str, str] = {}
     for index, item in enumerate(r.sequence(value, ("stores",))):
         path: Path = ("stores", index)
-        data = r.mapping(item, path, ("githubId", "secret"), required=("githubId",))
-        github_id = r.string(data["githubId"], (*path, "githubId"), _github_id) if data.get("githubId") is not None else None
-        secret = None
-        if data.get("secret") is not None:
-            secret = r.string(data["secret"], (*path, "secret"), _no_spaces)
-            if secret is not None and owners_of.setdefault(secret, github_id or "") != (github_id or ""):
-                r.problem((*path, "secret"), f"the same secret is declared for '{owners_of[secret]}'")
+        read = r.fields(STORE, item, path)
+        github_id, secret = read.get("githubId"), read.get("secret")
+        if secret is not None and owners_of.setdefault(secret, github_id or "") != (github_id or ""):
+            r.problem((*path, "secret"), f"the same secret is declared for '{owners_of[secret]}'")
         if github_id is not None:
             stores.append(StoreConfig(github_id, secret))
     return tuple(stores)

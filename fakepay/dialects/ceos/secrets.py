@@ -17,6 +17,7 @@ from ...core.text import show
 __all__ = [
     "AUTH_MODES",
     "DEFAULT_SIGNING_KEY",
+    "GITHUB_ID_PATTERN",
     "ISSUED_AT",
     "Authenticator",
     "issue_secret",
@@ -31,7 +32,9 @@ DEFAULT_SIGNING_KEY = "fakepay-default-signing-key-for-the-ceos-payment-server-f
 ISSUED_AT = 1760000000
 AUTH_MODES = ("strict", "any-jwt")
 
-_GITHUB_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+#: A githubId: 1 to 100 ASCII letters, digits, ``-``, ``_`` or ``.``.
+GITHUB_ID_PATTERN = "[A-Za-z0-9._-]{1,100}"
+_GITHUB_ID = re.compile(GITHUB_ID_PATTERN)
 _HEADER = base64.urlsafe_b64encode(b'{"alg":"HS512"}').rstrip(b"=").decode("ascii")
 _CACHE_LIMIT = 4096
 #: The claim of a secret that names the sandbox it was issued in.
