@@ -216,6 +216,6 @@ def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they
     names = subprocess.run([str(bin_ / "fakepay"), "validate", *shipped_scenarios()], cwd=project, capture_output=True,
                            text=True, timeout=60)
     assert names.stdout.count(": ok") == len(shipped_scenarios()), names.stderr
-    page = "from importlib.resources import files; print(*sorted(f.name for f in (files('fakepay') / 'dashboard').iterdir()))"
+    page = "from importlib.resources import files; print(*sorted(f.name for f in (files('fakepay.control') / 'dashboard').iterdir()))"
     dashboard = subprocess.run([str(bin_ / "python"), "-c", page], cwd=project, capture_output=True, text=True, timeout=60)
     assert dashboard.stdout.split() == ["dashboard.css", "dashboard.js", "index.html"], dashboard.stderr
