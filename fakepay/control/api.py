@@ -44,7 +44,7 @@ from ..scenario import (
     shipped_scenarios,
 )
 from .stream import EventStream
-from .views import StateSnapshot, clock_data, config_data, encode_entry
+from .views import StateSnapshot, api_data, clock_data, config_data, encode_entry
 
 __all__ = ["PREFIX", "ControlApi"]
 
@@ -148,6 +148,10 @@ class ControlCalls:
     @_route("GET", "/health", query=None)
     async def health(self, request: web.BaseRequest) -> web.Response:
         return _ok({"status": "ok"})
+
+    @_route("GET", "/api")
+    async def describe_api(self, request: web.BaseRequest) -> web.Response:
+        return _ok(api_data(self._service.dialect))
 
     @_route("GET", "/state", query=("owner", "limit", "offset"))
     async def state(self, request: web.BaseRequest) -> web.StreamResponse:

@@ -202,6 +202,7 @@ def _control() -> dict[str, Any]:
         },
         "/__fakepay/events": {"get": _events()},
         "/__fakepay/openapi.json": {"get": _control_operation("This document", _ANY_OBJECT)},
+        "/__fakepay/api": {"get": _api()},
         "/__fakepay/payments/{owner}/{paymentId}": {
             "get": {
                 **_control_operation("One stored payment, with every field", _ref("StoredPayment")),
@@ -248,6 +249,30 @@ def _delete_rule(rules: dict[str, Any]) -> dict[str, Any]:
     operation["parameters"] = [_path_parameter("id", {"type": "string", "pattern": "^[0-9]{1,18}$"})]
     operation["responses"]["404"] = _json(_ref("Error"), "NOT_FOUND: no rule with that id")
     return operation
+
+
+def _api() -> dict[str, Any]:
+    def items(**properties: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "required": list(properties), "additionalProperties": False, "properties": properties}
+
+    def listed(**properties: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "array", "items": items(**properties)}
+
+    text = {"type": "string"}
+    texts = {"type": "array", "items": text}
+    return _control_operation(
+        "The API in force: its operations and their routes, the conditions its rules may set, a payment's statuses "
+        "and the fields a row of payments shows",
+        items(
+            name=text,
+            title=text,
+            operations=listed(name=text, method=text, path=text, param=text, changes={"type": "boolean"}),
+            matchers=listed(key=text, kind={"enum": ["glob", "text", "choice", "amount"]}, choices=texts),
+            payments=items(statuses=texts, columns=listed(key=text, title=text,
+                                                          kind={"enum": ["id", "status", "amount", "count", "time", "text"]},
+                                                          unit={"type": ["string", "null"]})),
+        ),
+    )
 
 
 _OWNER_OR_ALL = {"type": ["string", "null"]}

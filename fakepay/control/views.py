@@ -11,6 +11,7 @@ from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import Any, TextIO
 
+from ..core.dialect import Dialect
 from ..core.events import (
     ClockMoved,
     ConfigChanged,
@@ -29,7 +30,7 @@ from ..core.journal import JournalEntry
 from ..core.jsontext import MAX_DEPTH, dumps, loads_finite, nested_deeper_than, utf8
 from ..scenario import scenario_data
 
-__all__ = ["JournalFile", "StateSnapshot", "clock_data", "config_data", "encode_entry", "encode_event", "redact"]
+__all__ = ["JournalFile", "StateSnapshot", "api_data", "clock_data", "config_data", "encode_entry", "encode_event", "redact"]
 
 #: About how many bytes of payments one piece of a state's JSON holds (a few milliseconds' work).
 PIECE_BYTES = 64 * 1024
@@ -42,6 +43,29 @@ _log = logging.getLogger("fakepay")
 def redact(secret: str) -> str:
     """The first 8 characters of a secret and an ellipsis."""
     return secret[:8] + "…"
+
+
+def api_data(dialect: Dialect) -> dict[str, Any]:
+    """The API in force as the dashboard reads it: its name and title; its operations, each with
+    the method and path template of its route, the name of its path value, and whether it changes
+    what is stored; the conditions its rules may set; a payment's statuses and the fields its row
+    shows."""
+    routes: dict[str, tuple[str, str]] = {}
+    for template, methods in dialect.routes:
+        for method, name in methods.items():
+            routes.setdefault(name, (method, template))
+    return {
+        "name": dialect.name,
+        "title": dialect.title,
+        "operations": [
+            {"name": name, "method": routes[name][0], "path": routes[name][1], "param": operation.param,
+             "changes": operation.changes}
+            for name, operation in dialect.operations.items()
+        ],
+        "matchers": [{"key": matcher.key, "kind": matcher.kind, "choices": list(matcher.choices)}
+                     for matcher in dialect.matchers],
+        "payments": {"statuses": list(dialect.statuses), "columns": [column._asdict() for column in dialect.columns]},
+    }
 
 
 def config_data(instance: Instance) -> dict[str, Any]:

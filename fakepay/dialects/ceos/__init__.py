@@ -7,11 +7,11 @@ from typing import Any
 
 from ...core.calls import Call, Decision
 from ...core.clock import format_local_datetime
-from ...core.dialect import Dialect, Operation, Reply
+from ...core.dialect import Column, Dialect, Operation, Reply
 from ...core.rules import Attempt, Matcher
 from .errors import PaymentFailed
 from .models import CURRENCIES, parse_instant_request
-from .payments import Payment
+from .payments import STATUSES, Payment
 from .scenario import SECTION, SeedPayment, seed_payment_data
 from .state import CeosState
 from .wire import encode_receipt
@@ -105,6 +105,15 @@ def _payment_data(payment: Payment) -> dict[str, Any]:
     }
 
 
+COLUMNS = (
+    Column("paymentId", "payment id", "id"),
+    Column("status", "status", "status"),
+    Column("totalPayAmount", "amount", "amount", unit="currency"),
+    Column("orderName", "order name"),
+    Column("attempts", "attempts", "count"),
+    Column("paidAt", "paidAt", "time"),
+)
+
 #: The CEOS payment server.
 CEOS = Dialect(
     name="ceos",
@@ -115,5 +124,7 @@ CEOS = Dialect(
     section=SECTION,
     state=CeosState,
     payment_data=_payment_data,
+    statuses=STATUSES,
+    columns=COLUMNS,
     format_time=format_local_datetime,
 )
