@@ -12,7 +12,7 @@ from ...core.rules import Attempt, Matcher
 from .errors import PaymentFailed
 from .models import CURRENCIES, parse_instant_request
 from .payments import STATUSES, Payment
-from .scenario import SECTION, SeedPayment, seed_payment_data
+from .scenario import SECTION, seed_payment_data
 from .state import CeosState
 from .wire import encode_receipt
 
@@ -98,7 +98,7 @@ MATCHERS = (
 
 def _payment_data(payment: Payment) -> dict[str, Any]:
     return {
-        **seed_payment_data(SeedPayment(payment.owner, payment.payment_id, payment.request, payment.status, payment.paid_at)),
+        **seed_payment_data(payment),
         "attempts": payment.attempts,
         "createdAt": format_local_datetime(payment.created_at),
         "updatedAt": format_local_datetime(payment.updated_at),

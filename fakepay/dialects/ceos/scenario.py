@@ -12,7 +12,7 @@ from ...core.clock import format_local_datetime
 from ...core.document import Path, Reader, absent_empty
 from ...core.text import path_value_problem, printable_problem
 from .models import INSTANT_FIELDS, PAYMENT_CHECKS, InstantPaymentRequest
-from .payments import FAILED, PAID, STATUSES
+from .payments import FAILED, PAID, STATUSES, Payment
 from .secrets import AUTH_MODES, DEFAULT_SIGNING_KEY, valid_github_id
 
 __all__ = ["SECTION", "AuthConfig", "CeosSection", "SeedPayment", "StoreConfig", "seed_payment_data"]
@@ -51,7 +51,8 @@ class CeosSection:
     payments: tuple[SeedPayment, ...] = ()
 
 
-def seed_payment_data(payment: SeedPayment) -> dict[str, Any]:
+def seed_payment_data(payment: SeedPayment | Payment) -> dict[str, Any]:
+    """A seeded payment's fields as a scenario writes them (those of a stored one, too)."""
     return {
         "owner": payment.owner,
         "paymentId": payment.payment_id,
