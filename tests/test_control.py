@@ -18,6 +18,52 @@ async def test_health(api: Api) -> None:
     assert await api.control("GET", "/health") == {"status": "ok"}
 
 
+async def test_the_api_in_force_is_described_as_the_ceos_dialect_declares_it(api: Api) -> None:
+    assert await api.control("GET", "/api") == {
+        "name": "ceos",
+        "title": "CEOS payment server",
+        "operations": [
+            {"name": "auth", "method": "GET", "path": "/auth/{githubId}", "param": "githubId", "changes": False},
+            {"name": "instant", "method": "POST", "path": "/payments/{paymentId}/instant", "param": "paymentId", "changes": True},
+            {"name": "cancel", "method": "POST", "path": "/payments/{paymentId}/cancel", "param": "paymentId", "changes": True},
+            {"name": "get", "method": "GET", "path": "/payments/{paymentId}", "param": "paymentId", "changes": False},
+        ],
+        "matchers": [
+            {"key": "paymentId", "kind": "glob", "choices": []},
+            {"key": "storeId", "kind": "text", "choices": []},
+            {"key": "orderName", "kind": "glob", "choices": []},
+            {"key": "currency", "kind": "choice", "choices": ["KRW", "USD"]},
+            {"key": "totalPayAmount", "kind": "amount", "choices": []},
+        ],
+        "payments": {
+            "statuses": ["PAID", "CANCELLED", "FAILED"],
+            "columns": [
+                {"key": "paymentId", "title": "payment id", "kind": "id", "unit": None},
+                {"key": "status", "title": "status", "kind": "status", "unit": None},
+                {"key": "totalPayAmount", "title": "amount", "kind": "amount", "unit": "currency"},
+                {"key": "orderName", "title": "order name", "kind": "text", "unit": None},
+                {"key": "attempts", "title": "attempts", "kind": "count", "unit": None},
+                {"key": "paidAt", "title": "paidAt", "kind": "time", "unit": None},
+            ],
+        },
+    }
+
+
+async def test_the_described_routes_and_columns_are_the_apis_own(api: Api) -> None:
+    """Each operation described is journaled under its name when its route is called, and each
+    column is a field of a payment."""
+    described = await api.control("GET", "/api")
+    for operation in described["operations"]:
+        path = operation["path"].replace("{" + operation["param"] + "}", "p1")
+        await api.client.request(operation["method"], path, headers=bearer("alice"), json=BODY)
+    journal = (await api.control("GET", "/requests"))["requests"]
+    assert [(e["operation"], e["params"]) for e in journal] == [
+        (operation["name"], {operation["param"]: "p1"}) for operation in described["operations"]]
+    payment = (await api.control("GET", "/state"))["payments"][0]
+    assert payment["status"] in described["payments"]["statuses"]
+    assert {column["key"] for column in described["payments"]["columns"]} <= set(payment)
+
+
 async def test_state_shows_config_stores_and_every_payment_field(api: Api) -> None:
     await api.pay("p1")
     await api.pay("p2", owner="bob")

@@ -132,6 +132,63 @@ def test_a_payment_shows_up_within_a_second_with_its_status(open_page: Any) -> N
     expect(page.locator("#requests tr").first).to_contain_text("200")
 
 
+def test_the_page_builds_its_lists_from_the_api_in_force(open_page: Any) -> None:
+    page, served = open_page()
+    api = served.call("GET", "/__fakepay/api")[1]
+    names = [operation["name"] for operation in api["operations"]]
+    expect(page.get_by_role("search").get_by_label("Operation").locator("option")).to_have_text(["all", *names])
+    expect(page.get_by_label("For operation").locator("option")).to_have_text(names)
+    expect(page.get_by_label("For operation")).to_have_value("instant")  # the first that changes what is stored
+    expect(page.locator("#seed-status option")).to_have_text(api["payments"]["statuses"])
+    conditions = page.locator("#next-conditions")
+    for matcher in api["matchers"]:
+        expect(conditions.get_by_label(matcher["key"]).first).to_be_attached()
+    expect(conditions.get_by_label("currency").locator("option")).to_have_text(["any", "KRW", "USD"])
+    assert served.pay("p1") == 200
+    payments = page.get_by_role("region", name="Payments of alice")
+    expect(payments.locator("th")).to_have_text([column["title"] for column in api["payments"]["columns"]])
+    expect(payments.locator("tbody td")).to_have_text(["p1", "PAID", "1,500,000 KRW", "노트북외 1건", "1", re.compile(r"^\d{4}-")])
+
+
+def test_a_rule_sets_the_apis_own_conditions(open_page: Any) -> None:
+    page, served = open_page()
+    page.get_by_label("For operation").select_option("cancel")
+    page.get_by_text("More conditions").click()
+    conditions = page.locator("#next-conditions")
+    conditions.get_by_label("currency").select_option("USD")
+    conditions.get_by_label("orderName").fill("노트북*")
+    conditions.get_by_label("totalPayAmount at least").fill("1000")
+    page.get_by_role("button", name="Fail next payment").click()
+    expect(page.get_by_role("button", name="Delete rule 1")).to_be_visible()
+    assert served.call("GET", "/__fakepay/rules")[1]["rules"] == [
+        {"id": 1, "when": {"operation": "cancel", "orderName": "노트북*", "currency": "USD", "totalPayAmount": {"gte": 1000}},
+         "then": "fail", "times": 1, "remaining": 1}]
+
+
+def test_the_page_follows_whatever_the_api_in_force_describes(open_page: Any) -> None:
+    def describe_another_api(page: Any, served: Served) -> None:
+        api = served.call("GET", "/__fakepay/api")[1]
+        columns = {column["key"]: column for column in api["payments"]["columns"]}
+        another = {
+            **api,
+            "operations": api["operations"][::-1],
+            "matchers": [matcher for matcher in api["matchers"] if matcher["key"] == "currency"],
+            "payments": {"statuses": api["payments"]["statuses"][::-1],
+                         "columns": [columns["orderName"], columns["paymentId"], columns["status"]]},
+        }
+        page.route("**/__fakepay/api", lambda route: route.fulfill(json=another))
+
+    page, served = open_page(before=describe_another_api)
+    expect(page.get_by_label("For operation").locator("option")).to_have_text(["get", "cancel", "instant", "auth"])
+    expect(page.get_by_label("For operation")).to_have_value("cancel")
+    expect(page.locator("#next-conditions label")).to_have_count(1)
+    expect(page.locator("#seed-status option")).to_have_text(["FAILED", "CANCELLED", "PAID"])
+    assert served.pay("p1", orderName="노트북외 1건") == 200
+    payments = page.get_by_role("region", name="Payments of alice")
+    expect(payments.locator("th")).to_have_text(["order name", "payment id", "status"])
+    expect(payments.locator("tbody td")).to_have_text(["노트북외 1건", "p1", "PAID"])
+
+
 def test_fail_next_payment_makes_it_answer_500_shows_it_failed_and_its_used_up_rule_goes(open_page: Any) -> None:
     page, served = open_page()
     page.get_by_role("button", name="Fail next payment").click()

@@ -47,7 +47,7 @@ from ..scenario import (
     shipped_scenarios,
 )
 from .stream import EventStream
-from .views import StateSnapshot, clock_data, config_data, entry_data
+from .views import StateSnapshot, api_data, clock_data, config_data, encode_entry
 
 __all__ = ["PAGES", "PREFIX", "ROUTES", "RULE_ID", "ControlApi", "ControlCalls", "ControlRoute"]
 
@@ -166,6 +166,12 @@ class ControlCalls:
     async def health(self, request: web.BaseRequest) -> web.Response:
         """Readiness."""
         return _ok({"status": "ok"})
+
+    @_route("GET", "/api")
+    async def describe_api(self, request: web.BaseRequest) -> web.Response:
+        """The API in force: its operations and their routes, the conditions its rules may set, a
+        payment's statuses and the fields a row of payments shows."""
+        return _ok(api_data(self._service.dialect))
 
     @_route("GET", "/state", query=("owner", "limit", "offset"))
     async def state(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -333,7 +339,7 @@ class ControlCalls:
         if "path_value" in filters:  # a payment's id: the operations on a payment
             of_payments = [name for name, operation in service.dialect.operations.items() if operation.param == "paymentId"]
         entries = service.journal.entries(filters, limit, of_payments)
-        return _ok({"requests": [entry_data(service, entry) for entry in entries]})
+        return json_response(b'{"requests":[%s]}' % b",".join(encode_entry(service, entry) for entry in entries))
 
     @_route("DELETE", "/requests")
     async def clear_requests(self, request: web.BaseRequest) -> web.Response:

@@ -96,6 +96,28 @@ def _payments(item: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": ["payments"], "properties": {"payments": {"type": "array", "items": item}}}
 
 
+def _api() -> dict[str, Any]:
+    """What ``GET /__fakepay/api`` answers."""
+
+    def items(**properties: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "required": list(properties), "additionalProperties": False, "properties": properties}
+
+    def listed(**properties: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "array", "items": items(**properties)}
+
+    text = {"type": "string"}
+    texts = {"type": "array", "items": text}
+    return items(
+            name=text,
+            title=text,
+            operations=listed(name=text, method=text, path=text, param=text, changes={"type": "boolean"}),
+            matchers=listed(key=text, kind={"enum": ["glob", "text", "choice", "amount"]}, choices=texts),
+            payments=items(statuses=texts, columns=listed(key=text, title=text,
+                                                          kind={"enum": ["id", "status", "amount", "count", "time", "text"]},
+                                                          unit={"type": ["string", "null"]})),
+    )
+
+
 _RULES = {"type": "object", "required": ["rules"], "properties": {"rules": {"type": "array", "items": _ref("ActiveRule")}}}
 _JOURNAL = {"type": "object", "required": ["requests"], "properties": {"requests": {"type": "array", "items": _ref("JournalEntry")}}}
 #: What each control handler answers with, what body it takes (None: none), and the schemas of
@@ -139,6 +161,7 @@ _CONTROL: dict[str, tuple[dict[str, Any], dict[str, Any] | None, dict[str, dict[
     "clear_requests": (_JOURNAL, None, {}),
     "events": ({}, None, {}),
     "openapi": (_ANY_OBJECT, None, {}),
+    "describe_api": (_api(), None, {}),
     "to_page": None,
 }
 

@@ -4,13 +4,14 @@ entries) and of its events, as plain data and JSON; and the journal file. No HTT
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import Any, TextIO
 
+from ..core.dialect import Dialect
 from ..core.events import (
     ClockMoved,
     ConfigChanged,
@@ -26,11 +27,11 @@ from ..core.events import (
 )
 from ..core.instance import Instance
 from ..core.journal import JournalEntry
-from ..core.jsontext import MAX_DEPTH, dumps, nested_deeper_than
+from ..core.jsontext import MAX_DEPTH, dumps, loads_finite, nested_deeper_than, utf8
 from ..scenario import scenario_data
 from ..scenario.envelope import config_model
 
-__all__ = ["JournalFile", "StateSnapshot", "clock_data", "config_data", "encode_event", "entry_data", "redact"]
+__all__ = ["JournalFile", "StateSnapshot", "api_data", "clock_data", "config_data", "encode_entry", "encode_event", "redact"]
 
 #: About how many bytes of payments one piece of a state's JSON holds (a few milliseconds' work).
 PIECE_BYTES = 64 * 1024
@@ -45,6 +46,29 @@ def redact(secret: str) -> str:
     return secret[:8] + "…"
 
 
+def api_data(dialect: Dialect) -> dict[str, Any]:
+    """The API in force as the dashboard reads it: its name and title; its operations, each with
+    the method and path template of its route, the name of its path value, and whether it changes
+    what is stored; the conditions its rules may set; a payment's statuses and the fields its row
+    shows."""
+    routes: dict[str, tuple[str, str]] = {}
+    for template, methods in dialect.routes:
+        for method, name in methods.items():
+            routes.setdefault(name, (method, template))
+    return {
+        "name": dialect.name,
+        "title": dialect.title,
+        "operations": [
+            {"name": name, "method": routes[name][0], "path": routes[name][1], "param": operation.param,
+             "changes": operation.changes}
+            for name, operation in dialect.operations.items()
+        ],
+        "matchers": [{"key": matcher.key, "kind": matcher.kind, "choices": list(matcher.choices)}
+                     for matcher in dialect.matchers],
+        "payments": {"statuses": list(dialect.statuses), "columns": [column._asdict() for column in dialect.columns]},
+    }
+
+
 def config_data(instance: Instance) -> dict[str, Any]:
     """The configuration in force (not its payments or rules), with the seed in use."""
     config = scenario_data(instance.config)
@@ -56,30 +80,37 @@ def clock_data(instance: Instance) -> dict[str, Any]:
     return {"now": instance.dialect.format_time(clock.now()), "frozen": clock.frozen, "timezone": clock.timezone}
 
 
-def entry_data(instance: Instance, entry: JournalEntry) -> dict[str, Any]:
-    """A journal entry as the control API shows it, its time in the instance's zone; an
-    ``Authorization`` header and an issued secret redacted."""
+def encode_entry(instance: Instance, entry: JournalEntry) -> bytes:
+    """A journal entry as the control API shows it, in JSON, its time in the instance's zone; an
+    ``Authorization`` header and an issued secret redacted; its body and answer as ``_shown``."""
     operation = None if entry.operation is None else instance.dialect.operations[entry.operation]
-    response = _parsed(entry.response)
-    if operation is not None and operation.answers_secret and entry.status == 200 and isinstance(response, str):
-        response = redact(response)
-    return {
-        "id": entry.id,
-        "time": instance.dialect.format_time(datetime.fromtimestamp(entry.time, instance.clock.zone)),
-        "operation": entry.operation,
-        "method": entry.method,
-        "path": entry.path,
-        "params": {} if operation is None or entry.path_value is None else {operation.param: entry.path_value},
-        "owner": entry.owner,
-        "authorization": None if entry.authorization is None else _redact_header(entry.authorization),
-        "body": _parsed(entry.body),
-        "status": entry.status,
-        "response": response,
-        "outcome": entry.outcome,
-        "rule": entry.rule,
-        "duration_ms": round(entry.duration_ms, 3),
-        "warnings": list(entry.warnings),
-    }
+    if operation is not None and operation.answers_secret and entry.status == 200:
+        response = _redacted(entry.response)
+    else:
+        response = _shown(entry.response)
+    time = instance.dialect.format_time(datetime.fromtimestamp(entry.time, instance.clock.zone))
+    params = "{}" if operation is None or entry.path_value is None else \
+        f"{{{_string(operation.param)}:{_string(entry.path_value)}}}"
+    authorization = None if entry.authorization is None else _redact_header(entry.authorization)
+    head = (f'{{"id":{entry.id},"time":{_string(time)},"operation":{_nullable(entry.operation)},'
+            f'"method":{_string(entry.method)},"path":{_string(entry.path)},"params":{params},'
+            f'"owner":{_nullable(entry.owner)},"authorization":{_nullable(authorization)},"body":')
+    middle = f',"status":{_number(entry.status)},"response":'
+    tail = (f',"outcome":{_string(entry.outcome)},"rule":{_number(entry.rule)},'
+            f'"duration_ms":{round(entry.duration_ms, 3)!r},"warnings":[{",".join(map(_string, entry.warnings))}]}}')
+    return b"".join((utf8(head), _shown(entry.body), middle.encode(), response, utf8(tail)))
+
+
+#: A string in JSON, non-ASCII text as is (as ``dumps`` writes it).
+_string = encode_basestring
+
+
+def _nullable(text: str | None) -> str:
+    return "null" if text is None else _string(text)
+
+
+def _number(number: int | None) -> str:
+    return "null" if number is None else str(number)
 
 
 def _redact_header(value: str) -> str:
@@ -87,14 +118,35 @@ def _redact_header(value: str) -> str:
     return f"{scheme} {redact(credentials.strip())}"
 
 
-def _parsed(raw: bytes | None) -> Any:
-    """JSON bytes as their value; other bytes (a body cut short, or JSON nested too deep to write
-    back) as text."""
+def _shown(raw: bytes | None) -> bytes:
+    """A stored body or answer in JSON: null when there is none; else its value (``_parsed``).
+    Bytes that are that value's JSON already on one line (most are) are checked and written as
+    they are, not parsed into objects and written again: at most ``MAX_DEPTH`` brackets in all,
+    so that they cannot nest deeper, no line break, which would end an event or a journal line."""
     if not raw:
-        return None
+        return b"null"
+    if b"\n" not in raw and b"\r" not in raw and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH:
+        try:
+            loads_finite(raw.decode("utf-8"))
+        except ValueError:  # not UTF-8, or not JSON written back as it is
+            pass
+        else:
+            return raw
+    return dumps(_parsed(raw))
+
+
+def _redacted(raw: bytes | None) -> bytes:
+    """An answer that is a secret, in JSON, the secret redacted."""
+    value = _parsed(raw) if raw else None
+    return dumps(redact(value) if isinstance(value, str) else value)
+
+
+def _parsed(raw: bytes) -> Any:
+    """JSON bytes as their value; other bytes (a body cut short, JSON nested too deep, or with a
+    number JSON cannot write back: NaN, Infinity, beyond a float) as text."""
     text = raw.decode("utf-8", "replace")
     try:
-        value = json.loads(text)
+        value = loads_finite(text)
     except (ValueError, RecursionError):
         return text
     return text if nested_deeper_than(value, MAX_DEPTH) else value
@@ -107,7 +159,7 @@ def encode_event(instance: Instance, event: Event) -> bytes | None:
     if isinstance(event, Journaled):
         if not event.kept:
             return None
-        data = {"type": "request", "request": entry_data(instance, event.entry)}
+        return b'{"type":"request","request":%s}' % encode_entry(instance, event.entry)
     elif isinstance(event, PaymentChanged):
         data = {"type": "payment", "payment": instance.dialect.payment_data(event.payment)}
     elif isinstance(event, RuleChanged):
@@ -144,7 +196,7 @@ class JournalFile:
         if not isinstance(event, Journaled):
             return
         try:
-            self._sink.write(dumps(entry_data(self._instance, event.entry)).decode("utf-8") + "\n")
+            self._sink.write(encode_entry(self._instance, event.entry).decode("utf-8") + "\n")
             self._sink.flush()
         except (OSError, ValueError) as error:  # ValueError: the file was closed
             if not self._failing:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .document import Path, Reader
     from .instance import Instance
 
-__all__ = ["Dialect", "Operation", "Reply", "Section", "State"]
+__all__ = ["Column", "Dialect", "Operation", "Reply", "Section", "State"]
 
 
 class Reply(NamedTuple):
@@ -64,6 +64,18 @@ class Operation:
     json_only: bool = True
     #: Whether its answer is a secret, which the journal shows cut short.
     answers_secret: bool = False
+
+
+class Column(NamedTuple):
+    """A field of a stored payment as a row of payments shows it: its ``key`` in the payment's
+    data, the column's ``title``, and its ``kind``: ``id`` (what tells an owner's payments apart),
+    ``status`` (one of the dialect's ``statuses``), ``amount`` (a number, followed by the field
+    ``unit`` names), ``count``, ``time`` or ``text``."""
+
+    key: str
+    title: str
+    kind: str = "text"
+    unit: str | None = None
 
 
 class Section(Protocol):
@@ -138,6 +150,10 @@ class Dialect:
     payment_data: Callable[[Any], dict[str, Any]]
     #: ... as this model declares them.
     stored: Model
+    #: The statuses a payment may have, the one a seeded payment has unless told first.
+    statuses: tuple[str, ...]
+    #: The fields a row of payments shows, in order.
+    columns: tuple[Column, ...]
     #: An instant as the API writes it.
     format_time: Callable[[datetime], str]
     #: The sandbox an ``Authorization`` header's credentials name (None: the default one).

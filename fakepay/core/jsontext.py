@@ -4,12 +4,13 @@ it), strict decoding with every problem an ``InvalidRequest``."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from .errors import InvalidRequest
 from .text import show
 
-__all__ = ["MAX_DEPTH", "dumps", "loads", "loads_strict", "nested_deeper_than", "utf8"]
+__all__ = ["MAX_DEPTH", "dumps", "loads", "loads_finite", "loads_strict", "nested_deeper_than", "utf8"]
 
 #: Control API bodies nest at most this deep.
 MAX_DEPTH = 32
@@ -20,9 +21,12 @@ def utf8(text: str) -> bytes:
     return text.encode("utf-8", "backslashreplace")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> bytes:
     """Compact JSON in UTF-8 with non-ASCII text unescaped, as Jackson writes it."""
-    return utf8(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return utf8(_ENCODER.encode(value))
 
 
 def _reject_constant(name: str) -> Any:
@@ -40,8 +44,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is beyond a float")
+    return value
+
+
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+_FINITE_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
 
 
 def loads(body: bytes) -> Any:
@@ -57,6 +69,12 @@ def loads_strict(body: bytes) -> Any:
     if nested_deeper_than(value, MAX_DEPTH):
         raise InvalidRequest(f"JSON is nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+def loads_finite(text: str) -> Any:
+    """Parse JSON text that ``dumps`` can write back as JSON: no NaN or Infinity, no number
+    beyond a float (of duplicate keys the last wins); ``ValueError`` otherwise."""
+    return _FINITE_DECODER.decode(text)
 
 
 def nested_deeper_than(value: Any, limit: int) -> bool:

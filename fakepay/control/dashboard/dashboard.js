@@ -1,5 +1,6 @@
 // The fakepay dashboard: a snapshot from the control API, kept current by its event stream. It
-// holds at most MAX_ROWS requests and payments, and an event draws only the rows it changes.
+// holds at most MAX_ROWS requests and payments, and an event draws only the rows it changes. Its
+// lists of operations, rule conditions, payment statuses and columns come from the API in force.
 "use strict";
 
 const API = location.pathname.replace(/\/[^/]*$/, "");  // "/__fakepay"
@@ -13,6 +14,9 @@ const COLORS = { ok: "#2e9e5b", rejected: "#e0a100", failed: "#d64545", fault: "
 const $ = (id) => document.getElementById(id);
 const state = {
   token: sessionStorage.getItem("fakepay-token"),
+  api: null,                  // the API in force, as GET /api describes it
+  paramOf: new Map(),         // operation -> the name of its path value
+  idKey: null,                // the payment field that tells an owner's payments apart
   requests: new Map(),        // journal id -> entry, in the order recorded: the newest MAX_ROWS
   requestRows: new Map(),     // journal id -> its row, for the entries the filters show
   newRequests: [],            // entries not drawn yet
@@ -234,7 +238,7 @@ function addRequest(request) {
   }
 }
 
-const paymentKey = (payment) => `${payment.owner}\u0000${payment.paymentId}`;
+const paymentKey = (payment) => `${payment.owner}\u0000${payment[state.idKey]}`;
 
 function putPayment(payment) {
   const key = paymentKey(payment);
@@ -421,13 +425,13 @@ function renderRequestCount() {
 
 function requestRow(request) {
   const show = () => showDetail(request);
-  const payment = request.params.paymentId || request.params.githubId || "";
+  const value = request.params[state.paramOf.get(request.operation)] || "";
   const row = el("tr", { class: request.id === state.selected ? "selected" : "", onclick: show },
     el("td", {}, el("button", { type: "button", class: "link", "aria-label": `Show request ${request.id}`, onclick: (e) => { e.stopPropagation(); show(); } }, String(request.id))),
     el("td", { class: "time" }, request.time.slice(11, 23)),
     el("td", {}, request.operation || request.method),
     el("td", {}, request.owner || ""),
-    el("td", { class: "id" }, payment),
+    el("td", { class: "id" }, value),
     el("td", {}, el("span", { class: `status ${statusClass(request.status)}` }, request.status === null ? "—" : String(request.status))),
     el("td", {}, el("span", { class: `outcome o-${outcomeKind(request)}` }, request.outcome)),
     el("td", {}, request.rule === null ? "" : `#${request.rule}`),
@@ -487,14 +491,21 @@ function drawChangedPayments() {
   renderPaymentCounts();
 }
 
+// A payment's cell of a column, drawn by the column's kind.
+function paymentCell(column, p) {
+  const value = p[column.key];
+  switch (column.kind) {
+    case "id": return el("td", { class: "id" }, value);
+    case "status": return el("td", {}, el("span", { class: `pay ${value.toLowerCase()}` }, value));
+    case "amount": return el("td", { class: "num" }, `${value.toLocaleString()}${column.unit ? ` ${p[column.unit]}` : ""}`);
+    case "count": return el("td", { class: "num" }, String(value));
+    case "time": return el("td", { class: "time" }, value || "");
+    default: return el("td", {}, value);
+  }
+}
+
 function paymentRow(key, p) {
-  const row = el("tr", {},
-    el("td", { class: "id" }, p.paymentId),
-    el("td", {}, el("span", { class: `pay ${p.status.toLowerCase()}` }, p.status)),
-    el("td", { class: "num" }, `${p.totalPayAmount.toLocaleString()} ${p.currency}`),
-    el("td", {}, p.orderName),
-    el("td", { class: "num" }, String(p.attempts)),
-    el("td", { class: "time" }, p.paidAt || ""));
+  const row = el("tr", {}, ...state.api.payments.columns.map((column) => paymentCell(column, p)));
   state.paymentRows.set(key, row);
   return row;
 }
@@ -508,7 +519,7 @@ function ownerSection(owner) {
   const node = el("section", { class: "owner", "aria-label": `Payments of ${owner}` },
     el("h3", {}, owner, count),
     el("table", {},
-      el("thead", {}, el("tr", {}, ...["payment id", "status", "amount", "order name", "attempts", "paidAt"].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, ...state.api.payments.columns.map((column) => el("th", { scope: "col" }, column.title)))),
       body));
   const next = [...state.sections.keys()].filter((other) => other > owner).sort()[0];
   if (next === undefined && !state.sections.size) $("payments").replaceChildren(node);
@@ -599,11 +610,25 @@ $("set-failure-rate").addEventListener("click", () => act("failure rate set", "P
 document.querySelectorAll("[data-then]").forEach((button) => button.addEventListener("click", () => {
   const kind = button.dataset.then;
   const then = kind === "delay" ? { delay_ms: number("next-delay") } : kind;
-  const when = { operation: "instant" };
+  const when = { operation: $("next-operation").value };
   const owner = $("next-owner").value.trim();
   if (owner) when.owner = owner;
+  for (const matcher of state.api.matchers) {
+    const value = conditionValue(matcher);
+    if (value !== null) when[matcher.key] = value;
+  }
   act(`${button.textContent}: rule added`, "POST", "/rules", { when, then, times: number("next-count") });
 }));
+
+// What a rule asks of a matcher's field, as its inputs under "More conditions" say (null: nothing).
+function conditionValue(matcher) {
+  const field = (suffix = "") => $(`condition-${matcher.key}${suffix}`).value.trim();
+  if (matcher.kind !== "amount") return field() || null;
+  const bounds = {};
+  if (field("-gte")) bounds.gte = Number(field("-gte"));
+  if (field("-lte")) bounds.lte = Number(field("-lte"));
+  return Object.keys(bounds).length ? bounds : null;
+}
 
 $("clear-rules").addEventListener("click", () => act("rules deleted", "DELETE", "/rules"));
 $("freeze-clock").addEventListener("click", () => act("clock frozen", "POST", "/clock", { freeze: true }));
@@ -651,12 +676,50 @@ async function loadScenarioChoices() {
   }
 }
 
+// -- the API in force ----------------------------------------------------------------------------
+
+const option = (value, text = value) => el("option", { value }, text);
+
+// The inputs of a matcher's condition: a pattern or a value, one of its choices, or an amount's bounds.
+function conditionInputs(matcher) {
+  const id = `condition-${matcher.key}`;
+  if (matcher.kind === "choice") return [el("label", {}, matcher.key, el("select", { id }, option("", "any"), ...matcher.choices.map((c) => option(c))))];
+  if (matcher.kind === "amount") {
+    return [["gte", "at least"], ["lte", "at most"]].map(([bound, words]) =>
+      el("label", {}, `${matcher.key} ${words}`, el("input", { id: `${id}-${bound}`, type: "number", min: "0", placeholder: "any" })));
+  }
+  const placeholder = matcher.kind === "glob" ? "any (* and ? match)" : "any";
+  return [el("label", {}, matcher.key, el("input", { id, type: "text", placeholder }))];
+}
+
+function useApi(api) {
+  state.api = api;
+  state.paramOf = new Map(api.operations.map((operation) => [operation.name, operation.param]));
+  state.idKey = api.payments.columns.find((column) => column.kind === "id").key;
+  const names = api.operations.map((operation) => operation.name);
+  $("filter-operation").replaceChildren(option("", "all"), ...names.map((name) => option(name)));
+  $("next-operation").replaceChildren(...names.map((name) => option(name)));
+  $("next-operation").value = (api.operations.find((operation) => operation.changes) || api.operations[0]).name;
+  $("next-conditions").replaceChildren(...api.matchers.flatMap(conditionInputs));
+  $("seed-status").replaceChildren(...api.payments.statuses.map((status) => option(status)));
+}
+
+async function loadApi() {
+  try {
+    useApi(await call("GET", "/api"));
+    return true;
+  } catch (error) {
+    failed(error, "cannot read the API in force");
+    return false;
+  }
+}
+
 // -- start -------------------------------------------------------------------------------------
 
-function start() {
+async function start() {
   $("main").hidden = false;
   loadScenarioChoices();
-  openStream();
+  if (state.api || await loadApi()) openStream();
 }
 
 setInterval(() => { if (!$("main").hidden) { drawChart(); if (state.clock && !state.clock.frozen) renderConfig(); } }, 1000);

@@ -7,14 +7,14 @@ from typing import Any
 
 from ...core.calls import Call, Decision
 from ...core.clock import format_local_datetime
-from ...core.dialect import Dialect, Operation, Reply
+from ...core.dialect import Column, Dialect, Operation, Reply
 from ...core.errors import PaymentNotFound
 from ...core.fields import Choice, Field, LocalDateTime, Model, Stated, String
 from ...core.rules import Attempt, Matcher
 from .errors import AlreadyCancelled, AlreadyPaid, PaymentFailed, PaymentNotPaid
 from .models import CURRENCIES, INSTANT, parse_instant_request
 from .payments import STATUSES, Payment
-from .scenario import GITHUB_ID, SECTION, SEED, SeedPayment, seed_payment_data
+from .scenario import GITHUB_ID, SECTION, SEED, seed_payment_data
 from .secrets import sandbox_of
 from .state import CeosState
 from .wire import PAID_AT, PAYMENT, RECEIPT, encode_receipt
@@ -118,12 +118,21 @@ STORED = Model("StoredPayment", (
 
 def _payment_data(payment: Payment) -> dict[str, Any]:
     return {
-        **seed_payment_data(SeedPayment(payment.owner, payment.payment_id, payment.request, payment.status, payment.paid_at)),
+        **seed_payment_data(payment),
         "attempts": payment.attempts,
         "createdAt": format_local_datetime(payment.created_at),
         "updatedAt": format_local_datetime(payment.updated_at),
     }
 
+
+COLUMNS = (
+    Column("paymentId", "payment id", "id"),
+    Column("status", "status", "status"),
+    Column("totalPayAmount", "amount", "amount", unit="currency"),
+    Column("orderName", "order name"),
+    Column("attempts", "attempts", "count"),
+    Column("paidAt", "paidAt", "time"),
+)
 
 #: The CEOS payment server.
 CEOS = Dialect(
@@ -136,6 +145,8 @@ CEOS = Dialect(
     state=CeosState,
     payment_data=_payment_data,
     stored=STORED,
+    statuses=STATUSES,
+    columns=COLUMNS,
     format_time=format_local_datetime,
     sandbox_of=sandbox_of,
 )

@@ -12,7 +12,7 @@ from ...core.clock import format_local_datetime
 from ...core.document import Path, Reader, absent_empty
 from ...core.fields import PATH_VALUE, PRINTABLE, Choice, Field, Group, ListOf, LocalDateTime, Model, String
 from .models import INSTANT, INSTANT_FIELDS, InstantPaymentRequest
-from .payments import FAILED, PAID, STATUSES
+from .payments import FAILED, PAID, STATUSES, Payment
 from .secrets import AUTH_MODES, DEFAULT_SIGNING_KEY, GITHUB_ID_PATTERN, valid_github_id
 
 __all__ = ["AUTH", "GITHUB_ID", "SECTION", "SEED", "STORE", "AuthConfig", "CeosSection", "SeedPayment", "StoreConfig", "seed_payment_data"]
@@ -81,7 +81,8 @@ class CeosSection:
     payments: tuple[SeedPayment, ...] = ()
 
 
-def seed_payment_data(payment: SeedPayment) -> dict[str, Any]:
+def seed_payment_data(payment: SeedPayment | Payment) -> dict[str, Any]:
+    """A seeded payment's fields as a scenario writes them (those of a stored one, too)."""
     return {
         "owner": payment.owner,
         "paymentId": payment.payment_id,
