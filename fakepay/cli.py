@@ -29,6 +29,7 @@ from . import (
 )
 from .core.errors import InvalidRequest
 from .core.instance import Instance
+from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT
 from .dialects import dialect
 from .http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
 from .scenario.envelope import MAX_SEED
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+MAX_SANDBOXES = 100_000
+MAX_IDLE_S = 7 * 24 * 3600.0
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 ENVIRONMENT_PREFIX = "FAKEPAY_"
 YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -95,6 +98,18 @@ def _port(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got '{text}'")
     return int(text)
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or not 0 <= int(text) <= MAX_SANDBOXES:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SANDBOXES}, got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    if not _DECIMAL.fullmatch(text) or not 1.0 <= float(text) <= MAX_IDLE_S:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 1 to {MAX_IDLE_S:g}, got {text!r}")
+    return float(text)
 
 
 def _flag(text: str) -> bool:
@@ -211,6 +226,14 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                 "May be repeated.",
             ),
             serve.add_argument("--no-control", action="store_true", help="Serve no control API (only /__fakepay/health)."),
+            serve.add_argument(
+                "--sandboxes", type=_count, default=DEFAULT_LIMIT, metavar="N",
+                help=f"The most sandboxes live at once (default: {DEFAULT_LIMIT}; 0: none).",
+            ),
+            serve.add_argument(
+                "--sandbox-idle", type=_seconds, default=DEFAULT_IDLE_S, metavar="S",
+                help=f"Seconds a sandbox lives without a request or control call (default: {DEFAULT_IDLE_S:g}).",
+            ),
         ],
         environ,
     )
@@ -288,6 +311,8 @@ def _serve(args: argparse.Namespace) -> int:
             control=not args.no_control,
             control_token=args.control_token,
             allow_hosts=args.allow_host,
+            sandboxes=args.sandboxes,
+            sandbox_idle_s=args.sandbox_idle,
         )
         warnings = []
         if not args.control_token and not args.no_control and not _is_loopback(args.host):

@@ -15,7 +15,7 @@ VARIABLES = tuple(
     PREFIX + name
     for name in (
         "ALLOW_HOST", "COMMAND", "CONTROL_TOKEN", "FAILURE_RATE", "HOST", "JOURNAL_FILE", "NO_CONTROL", "PORT",
-        "SCENARIO", "SEED", "URL",
+        "SANDBOXES", "SANDBOX_IDLE", "SCENARIO", "SEED", "URL",
     )
 )
 

@@ -73,7 +73,7 @@ class Front:
         #: The sandbox each ``Authorization`` header seen lately names.
         self._named: dict[str, str | None] = {}
         self._control = ControlApi(service, self.activity, enabled=control, token=control_token,
-                                   allowed_hosts=allowed_hosts)
+                                   allowed_hosts=allowed_hosts, sandboxes=self.sandboxes)
 
     def _make_sandbox(self, scenario: Scenario | None, sandbox_id: str) -> Instance:
         instance = PaymentService(scenario or self.service.scenario, sandbox=sandbox_id)
@@ -126,13 +126,18 @@ def create_app(
     control: bool = True,
     control_token: str | None = None,
     allow_hosts: str | Iterable[str] = (),
+    sandboxes: int = DEFAULT_LIMIT,
+    sandbox_idle_s: float = DEFAULT_IDLE_S,
 ) -> web.Application:
     """A fakepay application (for aiohttp's test tools): the public API, and the control API
     under ``/__fakepay`` (only ``health`` with ``control=False``; every call but ``health`` and
     the dashboard's files needs ``control_token`` when one is given). Without a token, control
     calls must name an IP address, ``localhost``, this machine or one of ``allow_hosts`` in their
-    ``Host`` (docs/control-api.md, "Who may call it"). Event streams end when the app shuts down."""
+    ``Host`` (docs/control-api.md, "Who may call it"). At most ``sandboxes`` sandboxes live at
+    once, each for ``sandbox_idle_s`` seconds without a call (docs/sandboxes.md). Event streams
+    end when the app shuts down."""
     front = Front(service or PaymentService(), control=control, control_token=control_token,
+                  sandboxes=sandboxes, sandbox_idle_s=sandbox_idle_s,
                   allowed_hosts=AllowedHosts(allow_hosts))
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -163,7 +168,9 @@ async def _leave_expect_to_the_front(request: web.Request) -> None:
 class Server(Runner):
     """A fakepay server listening on ``host:port`` (port 0: a free one, see ``port`` once started).
     Without ``control_token``, control calls must name an IP address, ``localhost``, this machine,
-    ``host`` or one of ``allow_hosts`` in their ``Host`` (docs/control-api.md, "Who may call it")."""
+    ``host`` or one of ``allow_hosts`` in their ``Host`` (docs/control-api.md, "Who may call it").
+    At most ``sandboxes`` sandboxes live at once, each for ``sandbox_idle_s`` seconds without a
+    call (docs/sandboxes.md)."""
 
     def __init__(
         self,
@@ -175,9 +182,12 @@ class Server(Runner):
         control_token: str | None = None,
         allow_hosts: str | Iterable[str] = (),
         idle_timeout: float = IDLE_TIMEOUT,
+        sandboxes: int = DEFAULT_LIMIT,
+        sandbox_idle_s: float = DEFAULT_IDLE_S,
     ) -> None:
         front = Front(service, control=control, control_token=control_token,
-                      allowed_hosts=AllowedHosts(allow_hosts, served=host))
+                      allowed_hosts=AllowedHosts(allow_hosts, served=host), sandboxes=sandboxes,
+                      sandbox_idle_s=sandbox_idle_s)
         super().__init__(front, host, port, idle_timeout=idle_timeout)
         self.service = service
         #: Whether the control API (and its dashboard) is served.

@@ -24,14 +24,17 @@ from ..core.errors import (
     ItemNotFound,
     PaymentNotFound,
     RouteNotFound,
+    SandboxNotFound,
     TooManyRules,
+    TooManySandboxes,
     TooManySubscribers,
     Unauthorized,
 )
-from ..core.fields import LocalDateTime, Number
+from ..core.fields import Integer, LocalDateTime, Number
 from ..core.globs import MAX_GLOB
 from ..core.instance import Instance
 from ..core.jsontext import dumps, loads_strict
+from ..core.sandboxes import Sandbox, Sandboxes
 from ..core.text import decode_path_value, show, suggestion
 from ..http.answers import ClientLeft, ConnectionActivity, closing_if_body_awaited, json_response, read_body, refusal
 from ..http.hosts import CONTROL_TOKEN_RULE, AllowedHosts, host_name, valid_control_token
@@ -46,8 +49,9 @@ from ..scenario import (
     scenario_data,
     shipped_scenarios,
 )
+from ..scenario.envelope import MAX_SEED
 from .stream import EventStream
-from .views import StateSnapshot, api_data, clock_data, config_data, encode_entry
+from .views import StateSnapshot, api_data, clock_data, config_data, encode_entry, sandbox_data, sandboxes_data
 
 __all__ = ["PAGES", "PREFIX", "ROUTES", "RULE_ID", "ControlApi", "ControlCalls", "ControlRoute"]
 
@@ -58,6 +62,8 @@ Handler = Callable[..., Awaitable[web.StreamResponse]]
 _FILTERS = {"method": "method", "path": "path", "owner": "owner", "paymentId": "path_value", "operation": "operation"}
 _MAX_ADVANCE_MS = 100 * 365 * 24 * 3600 * 1000
 _ADVANCE = Number(-_MAX_ADVANCE_MS, _MAX_ADVANCE_MS)
+_SEED = Integer(0, MAX_SEED)
+_RATE = Number(0.0, 1.0)
 _WHOLE_NUMBER = re.compile("[0-9]{1,9}")
 #: Payments held up to which a state is answered in one piece (a few milliseconds' work).
 _AT_ONCE = 500
@@ -152,10 +158,13 @@ def _route(method: str, path: str, query: tuple[str, ...] | None = (),
 
 
 class ControlCalls:
-    """The handlers of ``/__fakepay``."""
+    """The handlers of ``/__fakepay`` over one instance: the server's own, or a sandbox's (whose
+    calls are served under ``/__fakepay/sandboxes/{id}``); only the server's manage sandboxes."""
 
-    def __init__(self, service: Instance, activity: ConnectionActivity, token_required: bool = False) -> None:
+    def __init__(self, service: Instance, activity: ConnectionActivity, token_required: bool = False,
+                 sandboxes: Sandboxes | None = None) -> None:
         self._service = service
+        self._sandboxes = sandboxes
         self._activity = activity
         self.stream = EventStream(service)
         self._token_required = token_required
@@ -182,7 +191,8 @@ class ControlCalls:
         it never holds the server up."""
         query = request.query
         snapshot = StateSnapshot(self._service, query.get("owner"), offset=_whole_number(query, "offset", 0) or 0,
-                                 limit=_whole_number(query, "limit", 0))
+                                 limit=_whole_number(query, "limit", 0),
+                                 sandboxes=None if self._sandboxes is None else sandboxes_data(self._sandboxes))
         if snapshot.held <= _AT_ONCE:
             return _ok(snapshot.data())
         response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
@@ -378,6 +388,41 @@ class ControlCalls:
             events.unsubscribe(subscription)
         return response
 
+    @_route("POST", "/sandboxes", raises=(ItemNotFound, TooManySandboxes))
+    async def create_sandbox(self, request: web.BaseRequest) -> web.Response:
+        """Make a sandbox: a whole fake of its own on this server, from the server's scenario or the
+        one given (a shipped scenario's name, or a scenario), with a seed and a failure rate if given.
+
+        Its control calls are served under ``/__fakepay/sandboxes/{id}``; a request of the API goes
+        to it when its credentials were issued by it, or when it names it in ``Fakepay-Sandbox``."""
+        sandboxes = self._own_sandboxes()
+        body = await read_body(request)
+        scenario = await asyncio.to_thread(_sandbox_scenario, loads_strict(body) if body.strip() else {}, self._service.scenario)
+        sandbox = sandboxes.create(scenario)
+        return _ok(sandbox_data(sandbox))
+
+    @_route("GET", "/sandboxes")
+    async def list_sandboxes(self, request: web.BaseRequest) -> web.Response:
+        """The sandboxes live on this server, oldest first, with the limits they live by."""
+        return _ok(sandboxes_data(self._own_sandboxes()))
+
+    @_route("GET", "/sandboxes/{id}", raises=(SandboxNotFound,))
+    async def get_sandbox(self, request: web.BaseRequest, sandbox_id: str) -> web.Response:
+        """One live sandbox."""
+        return _ok(sandbox_data(self._own_sandboxes().get(sandbox_id)))
+
+    @_route("DELETE", "/sandboxes/{id}", raises=(SandboxNotFound,))
+    async def delete_sandbox(self, request: web.BaseRequest, sandbox_id: str) -> web.Response:
+        """Delete a sandbox: everything it held is gone, its requests held are let go, its
+        secrets are refused from now on."""
+        self._own_sandboxes().delete(sandbox_id)
+        return _ok({"deleted": sandbox_id})
+
+    def _own_sandboxes(self) -> Sandboxes:
+        if self._sandboxes is None:  # a sandbox's calls: sandboxes are the server's
+            raise RouteNotFound("a sandbox", "/sandboxes")
+        return self._sandboxes
+
     def page(self, name: str, content_type: str) -> Handler:
         """A handler serving one of the dashboard's files, from the package."""
 
@@ -402,21 +447,63 @@ class ControlCalls:
         return _ok(openapi_document(self._service.dialect))
 
 
+#: The routes only the server's own calls have (a sandbox holds no sandboxes).
+_SERVERS = {PREFIX + "/sandboxes", PREFIX + "/sandboxes/{id}"}
+_SANDBOXES = PREFIX + "/sandboxes/"
+
+
+def _in_sandbox(path: str) -> tuple[str | None, str]:
+    """The sandbox a control path is under (raw, as sent), and the path of the call in it
+    (``/__fakepay/sandboxes/{id}/reset`` → ``id``, ``/__fakepay/reset``); None and the path itself
+    for a call of the server's own."""
+    if not path.startswith(_SANDBOXES):
+        return None, path
+    sandbox_id, slash, rest = path[len(_SANDBOXES):].partition("/")
+    if not slash or not sandbox_id:
+        return None, path
+    return sandbox_id, f"{PREFIX}/{rest}"
+
+
+def _sandbox_scenario(body: Any, server: Scenario) -> Scenario:
+    """The scenario a sandbox starts from: the server's, or the one named or given, with the seed
+    and failure rate given; ``ScenarioError`` listing every problem."""
+    reader = Reader(Document(body))
+    data = reader.mapping(body, (), ("scenario", "seed", "failure_rate"))
+    seed = None if data.get("seed") is None else _SEED.take(reader, data["seed"], ("seed",))
+    rate = None if data.get("failure_rate") is None else _RATE.take(reader, data["failure_rate"], ("failure_rate",))
+    reader.check("sandbox")
+    given = data.get("scenario")
+    if isinstance(given, str):
+        shipped = shipped_scenarios()
+        if given not in shipped:
+            raise ItemNotFound(f"no shipped scenario '{given}'; shipped: {', '.join(shipped)}{suggestion(given, shipped)}")
+        scenario = load_scenario(given)
+    else:
+        scenario = server if given is None else parse_scenario(given)
+    return scenario.overridden(seed=seed, failure_rate=rate)
+
+
 class ControlApi:
     """The control API: its route table, and the checks every call passes first."""
 
     def __init__(self, service: Instance, activity: ConnectionActivity, *, enabled: bool = True,
-                 token: str | None = None, allowed_hosts: AllowedHosts | None = None) -> None:
+                 token: str | None = None, allowed_hosts: AllowedHosts | None = None,
+                 sandboxes: Sandboxes | None = None) -> None:
         self._activity = activity
         self._allowed_hosts = allowed_hosts or AllowedHosts()
         if token and not valid_control_token(token):
             raise ValueError(f"a control token {CONTROL_TOKEN_RULE}")
         self._token = token.encode() if token else None
-        calls = self._calls = ControlCalls(service, activity, bool(token))
-        table: dict[str, dict[str, tuple[Handler, tuple[str, ...] | None]]] = {}
+        self._sandboxes = sandboxes
+        calls = self._calls = ControlCalls(service, activity, bool(token), sandboxes)
+        #: The calls of each sandbox that has had one.
+        self._sandbox_calls: dict[str, ControlCalls] = {}
+        if sandboxes is not None:
+            sandboxes.gone_listeners.append(self._forget)
+        table: dict[str, dict[str, tuple[Handler | str, tuple[str, ...] | None]]] = {}
         for method, path, name, query, _ in ROUTES:
             if enabled or path == "/health":
-                table.setdefault(path, {})[method] = getattr(calls, name), query
+                table.setdefault(path, {})[method] = name, query
         if enabled:
             table.update({path: {"GET": (calls.page(*page), None)} for path, page in PAGES.items()})
         self._router = Router(Route(PREFIX + path, methods) for path, methods in table.items())
@@ -431,18 +518,22 @@ class ControlApi:
             origin = request.headers.get(hdrs.ORIGIN)
             if origin is not None and origin != f"{request.scheme}://{request.host}":
                 raise Forbidden(f"control calls from another origin ({show(origin)}) are refused")
-            found = self._router.find(path)
+            sandbox_id, inner = _in_sandbox(path)
+            found = self._router.find(inner)
             template = found[0].template if found is not None else None
             if self._token is None and template != _HEALTH:  # a token is what a page lacks
                 self._check_host(request)
-            if template not in self._open:
+            if template not in self._open or sandbox_id is not None:
                 self._check_token(request)
-            if found is None:
+            calls = self._calls if sandbox_id is None else self._calls_of(decode_path_value(sandbox_id))
+            if found is None or (sandbox_id is not None and (template in self._open - {_HEALTH} or template in _SERVERS)):
                 raise RouteNotFound(request.method, path)
             route, values = found
             handler, query = route.target(request.method, path)
             if query is not None:
                 _check_query(request, query)
+            if isinstance(handler, str):
+                handler = getattr(calls, handler)
             return closing_if_body_awaited(request, await handler(request, *map(decode_path_value, values)))
         except ClientLeft:
             return self._activity.left(f"{request.method} {path}")
@@ -451,9 +542,26 @@ class ControlApi:
         finally:
             self._activity.finished(request)
 
+    def _calls_of(self, sandbox_id: str) -> ControlCalls:
+        """The calls of the live sandbox ``sandbox_id``, or ``SandboxNotFound``."""
+        if self._sandboxes is None:
+            raise SandboxNotFound(sandbox_id)
+        sandbox = self._sandboxes.get(sandbox_id)
+        calls = self._sandbox_calls.get(sandbox.id)
+        if calls is None:
+            calls = self._sandbox_calls[sandbox.id] = ControlCalls(sandbox.instance, self._activity, self._token is not None)
+        return calls
+
+    def _forget(self, sandbox: Sandbox) -> None:
+        """A sandbox is gone: its event streams end."""
+        calls = self._sandbox_calls.pop(sandbox.id, None)
+        if calls is not None:
+            calls.stream.close()
+
     def close(self) -> None:
         """End the event streams (the server is stopping)."""
-        self._calls.stream.close()
+        for calls in (self._calls, *self._sandbox_calls.values()):
+            calls.stream.close()
 
     def _check_host(self, request: web.BaseRequest) -> None:
         host = request.headers.get(hdrs.HOST)

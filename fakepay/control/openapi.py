@@ -162,6 +162,15 @@ _CONTROL: dict[str, tuple[dict[str, Any], dict[str, Any] | None, dict[str, dict[
     "events": ({}, None, {}),
     "openapi": (_ANY_OBJECT, None, {}),
     "describe_api": (_api(), None, {}),
+    "create_sandbox": (_ref("Sandbox"), {"type": "object", "additionalProperties": False, "properties": {
+        "scenario": {"type": ["string", "object", "null"]},
+        "seed": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_SEED},
+        "failure_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    }}, {}),
+    "list_sandboxes": (_ref("Sandboxes"), None, {}),
+    "get_sandbox": (_ref("Sandbox"), None, {}),
+    "delete_sandbox": ({"type": "object", "required": ["deleted"], "additionalProperties": False,
+                        "properties": {"deleted": {"type": "string"}}}, None, {}),
     "to_page": None,
 }
 
@@ -183,8 +192,12 @@ def _control_operation(route: ControlRoute, dialect: Dialect) -> dict[str, Any]:
     if parameters:
         operation["parameters"] = parameters
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+        operation["requestBody"] = {"required": route.handler not in _OPTIONAL_BODY, "content": {JSON: {"schema": body}}}
     return operation
+
+
+#: The control calls whose body may be left out.
+_OPTIONAL_BODY = {"create_sandbox"}
 
 
 def _path_value(name: str, dialect: Dialect) -> dict[str, Any]:
@@ -304,6 +317,20 @@ def _schemas(dialect: Dialect) -> dict[str, Any]:
             "properties": {"now": _WRITTEN_TIME, "frozen": {"type": "boolean"}, "timezone": {"type": "string"}},
         },
         "Config": config_model(dialect.name).schema(written=True),
+        "Sandbox": {
+            "type": "object",
+            "required": ["id", "scenario", "seed", "payments", "idle_s"],
+            "additionalProperties": False,
+            "properties": {"id": {"type": "string"}, "scenario": {"type": "string"}, "seed": {"type": "integer"},
+                           "payments": {"type": "integer", "minimum": 0}, "idle_s": {"type": "number", "minimum": 0}},
+        },
+        "Sandboxes": {
+            "type": "object",
+            "required": ["limit", "idle_timeout_s", "live", "sandboxes"],
+            "additionalProperties": False,
+            "properties": {"limit": {"type": "integer", "minimum": 0}, "idle_timeout_s": {"type": "number"},
+                           "live": {"type": "integer", "minimum": 0}, "sandboxes": {"type": "array", "items": _ref("Sandbox")}},
+        },
         "State": {
             "type": "object",
             "required": ["scenario", "seed", "config", "clock", "rules", "stores", "payments"],
@@ -313,6 +340,7 @@ def _schemas(dialect: Dialect) -> dict[str, Any]:
                 "config": _ref("Config"),
                 "clock": _ref("Clock"),
                 "rules": {"type": "array", "items": _ref("ActiveRule")},
+                "sandboxes": _ref("Sandboxes"),
                 "stores": {
                     "type": "array",
                     "items": {

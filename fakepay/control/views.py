@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from json.encoder import encode_basestring
 from operator import attrgetter
+from time import monotonic
 from typing import Any, TextIO
 
 from ..core.dialect import Dialect
@@ -28,10 +29,12 @@ from ..core.events import (
 from ..core.instance import Instance
 from ..core.journal import JournalEntry
 from ..core.jsontext import MAX_DEPTH, dumps, loads_finite, nested_deeper_than, utf8
+from ..core.sandboxes import Sandbox, Sandboxes
 from ..scenario import scenario_data
 from ..scenario.envelope import config_model
 
-__all__ = ["JournalFile", "StateSnapshot", "api_data", "clock_data", "config_data", "encode_entry", "encode_event", "redact"]
+__all__ = ["JournalFile", "StateSnapshot", "api_data", "clock_data", "config_data", "encode_entry", "encode_event", "redact",
+           "sandbox_data", "sandboxes_data"]
 
 #: About how many bytes of payments one piece of a state's JSON holds (a few milliseconds' work).
 PIECE_BYTES = 64 * 1024
@@ -209,6 +212,26 @@ class JournalFile:
                 _log.warning("the journal file is writable again")
 
 
+def sandbox_data(sandbox: Sandbox) -> dict[str, Any]:
+    """A sandbox as the control API shows it: its id, scenario and seed, the payments it holds,
+    and how long it has been idle."""
+    instance = sandbox.instance
+    return {
+        "id": sandbox.id,
+        "scenario": instance.config.name,
+        "seed": instance.policy.seed,
+        "payments": sum(len(instance.state.payments_of(owner)) for owner in instance.state.owners()),
+        "idle_s": round(monotonic() - sandbox.used, 3),
+    }
+
+
+def sandboxes_data(sandboxes: Sandboxes) -> dict[str, Any]:
+    """The live sandboxes, oldest first, with the limits they live by."""
+    sandboxes.expire()
+    return {"limit": sandboxes.limit, "idle_timeout_s": sandboxes.idle_s, "live": len(sandboxes),
+            "sandboxes": [sandbox_data(sandbox) for sandbox in sandboxes]}
+
+
 class StateSnapshot:
     """The state of an instance as it is when taken (payments are immutable records, so holding
     the lists of them holds the state): configuration in force, rules, every store with its
@@ -217,7 +240,7 @@ class StateSnapshot:
     once (``data``), or into its JSON a piece at a time (``pieces``)."""
 
     def __init__(self, instance: Instance, owner: str | None = None, *, offset: int = 0,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, sandboxes: dict[str, Any] | None = None) -> None:
         state = instance.state
         self._instance = instance
         owners = [owner] if owner is not None else sorted(set(state.owners()) | set(instance.policy.owners()))
@@ -228,6 +251,7 @@ class StateSnapshot:
             "config": config_data(instance),
             "clock": clock_data(instance),
             "rules": instance.policy.rules_data(),
+            **({} if sandboxes is None else {"sandboxes": sandboxes}),
         }
         every = itertools.chain.from_iterable(self._by_owner.values())
         #: The payments listed.
