@@ -12,7 +12,7 @@ from ..core.errors import FakePayError, InvalidRequest
 from ..core.fields import PATH_VALUE, FieldKind, LocalDateTime, Model, Schema
 from ..core.globs import MAX_GLOB
 from ..http.pipeline import errors_of
-from ..scenario.envelope import config_model, rule_model
+from ..scenario.envelope import MAX_SEED, config_model, rule_model
 from .api import PAGES, PREFIX, ROUTES, RULE_ID, ControlCalls, ControlRoute
 
 __all__ = ["openapi_document"]
