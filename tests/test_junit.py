@@ -1,9 +1,11 @@
 """The JUnit 5 example (examples/junit): FakePayExtension, a Spring-style payment client and its
 tests, built with javac and run with JUnit's console launcher, the server started by the
-extension or attached to by FAKEPAY_URL. A failing Java test fails here."""
+extension or attached to by FAKEPAY_URL, one test at a time or all at once. A failing Java test
+fails here."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import need, scenario_of, serving
+from .support import fetch, need, scenario_of, serving
 from .test_readme import blocks
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "junit"
@@ -21,6 +23,9 @@ pytestmark = pytest.mark.toolchain
 
 LAUNCHER = "/usr/share/java/junit-platform-console-standalone.jar"
 JACKSON = [f"/usr/share/java/jackson-{name}.jar" for name in ("databind", "core", "annotations")]
+#: JUnit's concurrent mode: the classes, and the tests of each class, all at once (docs/junit.md).
+CONCURRENTLY = ("--config=junit.jupiter.execution.parallel.enabled=true",
+                "--config=junit.jupiter.execution.parallel.mode.default=concurrent")
 
 
 def javac(out: Path, sources: Iterable[Path], *classpath: str, options: Sequence[str] = ()) -> Path:
@@ -40,11 +45,12 @@ def classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return javac(tmp_path_factory.mktemp("classes"), sorted(EXAMPLE.glob("*.java")), *JACKSON, options=["-Xlint:all", "-Werror"])
 
 
-def junit(classes: Path, *more: str, select: str | None = None, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def junit(classes: Path, *more: str, select: str | None = None, cwd: Path | None = None, options: Sequence[str] = (),
+          **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}
     command = ["java", "-jar", LAUNCHER, "-cp", os.pathsep.join([str(classes), *more, *JACKSON]),
                f"--select-class={select}" if select else "--scan-classpath",
-               "--disable-banner", "--disable-ansi-colors", "--details=tree"]
+               "--disable-banner", "--disable-ansi-colors", "--details=tree", *options]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd, env={**environment, **env})
 
 
@@ -87,8 +93,16 @@ def test_the_readme_spring_boot_test_compiles_and_runs(classes: Path, tmp_path: 
     assert "[         1 tests successful      ]" in result.stdout
 
 
+def live_sandboxes(url: str) -> int:
+    status, body = fetch(f"{url}/__fakepay/sandboxes")
+    assert status == 200
+    live: int = json.loads(body)["live"]
+    return live
+
+
 def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: Path) -> None:
-    """Every class on the one fakepay, LostResponsesTest with its scenario loaded there."""
+    """Every class on the one fakepay, each in a sandbox (LostResponsesTest's on its scenario), deleted
+    at the end."""
     with serving("--seed", "3") as (_, banner):
         url = banner.group(1)
         result = junit(classes, FAKEPAY_URL=url)
@@ -96,7 +110,73 @@ def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: P
         assert "[        22 tests successful      ]" in result.stdout
         assert "repetition 2 of 2 ✔" in result.stdout
         assert "aClassOnAnotherScenarioHasAFakepayOfItsOwn() ↷ Environment variable [FAKEPAY_URL]" in result.stdout
+        assert live_sandboxes(url) == 0
         assert scenario_of(url) == ("default", 0.1)
+
+
+def test_every_class_and_test_at_once_on_one_fakepay_each_in_a_sandbox(classes: Path) -> None:
+    """JUnit's concurrent mode attached to one fakepay: each test concurrent with others of its class
+    has a sandbox of its own, deleted when it ends; the server's own state is never touched."""
+    with serving("--seed", "3") as (_, banner):
+        url = banner.group(1)
+        result = junit(classes, FAKEPAY_URL=url, options=CONCURRENTLY)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "[        22 tests successful      ]" in result.stdout
+        assert "repetition 2 of 2 ✔" in result.stdout
+        assert live_sandboxes(url) == 0
+        assert scenario_of(url) == ("default", 0.1)
+
+
+ONE_SECRET_TEST = """
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class OneSecretTest {
+    @RegisterExtension
+    static final FakePayExtension fakepay = new FakePayExtension();
+
+    static PaymentClient client;
+
+    @BeforeAll
+    static void oneClientForTheClass() {  // as a Spring context takes its secret once
+        client = new PaymentClient(fakepay.url(), fakepay.secret("alice"), Duration.ofSeconds(2), 1);
+    }
+
+    @Test
+    void aSeededPayment() {
+        fakepay.seedPayment("alice", "seeded-1");
+        assertEquals("PAID", client.find("seeded-1").paymentStatus());
+    }
+
+    @Test
+    void anotherSeededPayment() {
+        fakepay.seedPayment("alice", "seeded-2");
+        assertEquals("PAID", client.find("seeded-2").paymentStatus());
+    }
+}
+"""
+
+
+def test_a_secret_taken_once_for_a_class_whose_tests_run_at_once_is_refused_plainly(classes: Path, tmp_path: Path) -> None:
+    """The class's secret names the class's sandbox, which its concurrent tests, each in its own, do
+    not see: every test fails saying so. One at a time, the class's sandbox serves them all, and is
+    deleted at the end."""
+    (tmp_path / "OneSecretTest.java").write_text(ONE_SECRET_TEST)
+    out = javac(tmp_path / "out", [tmp_path / "OneSecretTest.java"], str(classes))
+    with serving("--seed", "3") as (_, banner):
+        url = banner.group(1)
+        at_once = junit(out, str(classes), select="OneSecretTest", FAKEPAY_URL=url, options=CONCURRENTLY)
+        assert "[         2 tests failed          ]" in at_once.stdout, at_once.stdout + at_once.stderr
+        for test in ("aSeededPayment()", "anotherSeededPayment()"):
+            assert f"{test} ✘ FakePayExtension: OneSecretTest's tests run concurrently, each in a sandbox of its own, so what" \
+                   f" was asked outside a test (a secret taken for a Spring context or in @BeforeAll) reaches none of them" in at_once.stdout
+        one_at_a_time = junit(out, str(classes), select="OneSecretTest", FAKEPAY_URL=url)
+        assert "[         2 tests successful      ]" in one_at_a_time.stdout, one_at_a_time.stdout + one_at_a_time.stderr
+        assert live_sandboxes(url) == 0
 
 
 MINE_TEST = """
@@ -120,8 +200,8 @@ class MineTest {
 
 
 def test_a_class_on_a_scenario_file_gets_it_started_or_at_fakepay_url(classes: Path, tmp_path: Path) -> None:
-    """The file is relative to the working directory; the fakepay at FAKEPAY_URL loads it for the class and
-    is put back on its own scenario at the end."""
+    """The file is relative to the working directory; the fakepay at FAKEPAY_URL loads it in the class's
+    sandbox and keeps its own scenario."""
     (tmp_path / "MineTest.java").write_text(MINE_TEST)
     out = javac(tmp_path / "out", [tmp_path / "MineTest.java"], str(classes))
     (tmp_path / "scenarios").mkdir()

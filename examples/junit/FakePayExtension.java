@@ -8,13 +8,16 @@
 // a shipped scenario's name or a file relative to the working directory) and reads its URL from
 // the banner; every class with the same scenario shares that server, and it is stopped when the
 // test run ends. With FAKEPAY_URL set (environment or system property fakepay.url) every class
-// uses the fakepay running there instead: a class with a scenario loads it there, and the server
-// is put back on the scenario it was serving at the end.
+// uses the fakepay running there instead.
 //
-// Before each test the server is reset to its scenario's start, with no random failures unless a
-// scenario was given. The command is `fakepay` on the PATH, or FAKEPAY_COMMAND (environment or
-// system property fakepay.command), e.g. "python3 -m fakepay" or "/opt/fakepay/.venv/bin/fakepay".
-// A control token (FAKEPAY_CONTROL_TOKEN, or fakepay.controlToken) is sent on every control call.
+// Each extension keeps its calls and its secrets in a sandbox of its own on that server
+// (docs/sandboxes.md), on its scenario: the server's own with no random failures, or the one given.
+// Before each test the sandbox is reset to the scenario's start; a test that JUnit runs concurrently
+// with others of its class gets a new sandbox instead, for the calls made on its thread. A test's
+// sandbox is deleted when the test ends, the extension's when the test run ends. The command is
+// `fakepay` on the PATH, or FAKEPAY_COMMAND (environment or system property fakepay.command), e.g.
+// "python3 -m fakepay" or "/opt/fakepay/.venv/bin/fakepay". A control token (FAKEPAY_CONTROL_TOKEN,
+// or fakepay.controlToken) is sent on every control call.
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -33,28 +36,36 @@ import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
-public final class FakePayExtension implements BeforeAllCallback, BeforeEachCallback {
+public final class FakePayExtension implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback {
 
     private static final Pattern BANNER = Pattern.compile("fakepay serving (http://\\S+) .*");
-    private static final Pattern NOW = Pattern.compile("\"now\"\\s*:\\s*\"([^\"]+)\"");
     /** A scenario given as a bare name, with no folder or suffix: a shipped one unless a file has that name. */
     private static final Pattern SHIPPED_NAME = Pattern.compile("[^/\\\\.]+");
     private static final String JSON = "application/json";
     private static final String YAML = "application/yaml";
+    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(FakePayExtension.class);
     /** The servers in use: one started per scenario, or the one at FAKEPAY_URL, shared by every class. */
     private static final Map<String, Server> SERVERS = new ConcurrentHashMap<>();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final String scenario;
+    /** The sandbox of the classes that register this extension, made when first needed. */
+    private Sandbox classSandbox;
+    /** The sandbox of the test running on each thread. */
+    private final ThreadLocal<Sandbox> running = new ThreadLocal<>();
+    /** A call was made outside a test (by a Spring context starting, in a static @BeforeAll): in the extension's sandbox. */
+    private volatile boolean calledOutsideATest;
 
     /** A fakepay with no random failures. */
     public FakePayExtension() {
@@ -76,7 +87,26 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        reset();
+        Sandbox sandbox;
+        if (runsConcurrently(context)) {
+            if (calledOutsideATest) {
+                throw new IllegalStateException("FakePayExtension: " + context.getRequiredTestClass().getSimpleName()
+                        + "'s tests run concurrently, each in a sandbox of its own, so what was asked outside a test"
+                        + " (a secret taken for a Spring context or in @BeforeAll) reaches none of them: ask in the test"
+                        + " or in @BeforeEach, or run the class's tests one at a time with @Execution(ExecutionMode.SAME_THREAD)");
+            }
+            sandbox = Sandbox.make(server(), scenario);
+            context.getStore(NAMESPACE).put(this, sandbox);  // deleted when the test ends
+        } else {
+            sandbox = classSandbox();
+            sandbox.reset();
+        }
+        running.set(sandbox);
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        running.remove();
     }
 
     /** The base URL of the payment API, e.g. {@code http://127.0.0.1:54321}. */
@@ -84,57 +114,34 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
         return server().url;
     }
 
-    /** The API secret of {@code githubId}, as {@code GET /auth/{githubId}} issues it. */
+    /** The API secret of {@code githubId}, as {@code GET /auth/{githubId}} issues it in the sandbox of this test (outside
+     *  a test, the extension's): the app's requests made with it go there. */
     public String secret(String githubId) {
-        return Server.body(server().exchange("GET", "/auth/" + segment(githubId), null, null));
+        return sandbox().secret(githubId);
     }
 
     /** Back to the start of this extension's scenario, with no random failures unless a scenario was given:
-     *  the scenario is loaded again if a test loaded another, or if a class on another scenario used the
-     *  fakepay at FAKEPAY_URL since. */
+     *  the scenario is loaded again if a test loaded another. */
     public void reset() {
-        Server server = server();
-        synchronized (server) {
-            if (server.serves(scenario)) {
-                server.control("POST", "/reset", null);
-            } else {
-                if (scenario == null) {
-                    server.control("PUT", "/scenario", server.startingScenario);
-                } else {
-                    server.load(scenario);
-                }
-                server.nowServes(scenario);
-            }
-            if (scenario == null) {
-                setFailureRate(0);
-            }
-        }
+        sandbox().reset();
     }
 
     /** Back to the scenario's start for one store only: its payments, journal and random stream. */
     public void reset(String owner) {
-        server().control("POST", "/reset?owner=" + encode(owner), null);
+        sandbox().control("POST", "/reset?owner=" + encode(owner), null);
     }
 
     /** Replaces the scenario until the next test (or {@link #reset()}): a shipped one by name, such as
      *  {@code "lost-responses"}, or a file, read here (relative to the working directory); returns
      *  {@code {"scenario": name, "seed": n}}. */
     public String loadScenario(String scenario) {
-        Server server = server();
-        synchronized (server) {
-            server.replaced = true;
-            return server.load(scenario);
-        }
+        return sandbox().replace(scenario);
     }
 
     /** Replaces the scenario until the next test (or {@link #reset()}) with one written in YAML
      *  (docs/scenarios.md); returns {@code {"scenario": name, "seed": n}}. */
     public String loadScenarioYaml(String yaml) {
-        Server server = server();
-        synchronized (server) {
-            server.replaced = true;
-            return server.control("PUT", "/scenario", yaml, YAML);
-        }
+        return sandbox().replaceWithYaml(yaml);
     }
 
     /** The next {@code n} instant payments fail with 500 PAYMENT_FAILED. */
@@ -155,17 +162,17 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
 
     /** Adds a rule ({@code {"when": ..., "then": ..., "times": ...}}); returns it as JSON. */
     public String addRule(String rule) {
-        return server().control("POST", "/rules", rule);
+        return sandbox().control("POST", "/rules", rule);
     }
 
     /** Removes every rule, the scenario's included, until the next reset. */
     public String clearRules() {
-        return server().control("DELETE", "/rules", null);
+        return sandbox().control("DELETE", "/rules", null);
     }
 
     /** Changes part of the config until the next reset, e.g. {@code {"failure":{"rate":0.5}}}. */
     public String configure(String patch) {
-        return server().control("PATCH", "/config", patch);
+        return sandbox().control("PATCH", "/config", patch);
     }
 
     /** Makes {@code rate} (0 to 1) of instant payments fail at random, until the next reset. */
@@ -183,12 +190,12 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
     /** Stores payments as if they had been made: one JSON object or a list, with the fields of a scenario's
      *  {@code payments} ({@code status}, {@code paidAt}, ...); returns {@code {"payments": [...]}}. */
     public String seedPayments(String json) {
-        return server().control("POST", "/payments", json);
+        return sandbox().control("POST", "/payments", json);
     }
 
     /** One payment of {@code owner} with every field, as JSON, or null if there is none. */
     public String payment(String owner, String paymentId) {
-        HttpResponse<String> response = server().exchange("GET", "/__fakepay/payments/" + segment(owner) + "/" + segment(paymentId), null, null);
+        HttpResponse<String> response = sandbox().exchange("GET", "/payments/" + segment(owner) + "/" + segment(paymentId), null, null);
         if (response.statusCode() == 404 && response.body().contains("\"PAYMENT_NOT_FOUND\"")) {
             return null;
         }
@@ -202,22 +209,22 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
             int equals = filter.indexOf('=');
             query.add(encode(filter.substring(0, equals)) + "=" + encode(filter.substring(equals + 1)));
         }
-        return server().control("GET", "/requests" + (query.isEmpty() ? "" : "?" + String.join("&", query)), null);
+        return sandbox().control("GET", "/requests" + (query.isEmpty() ? "" : "?" + String.join("&", query)), null);
     }
 
     /** Empties the journal. */
     public String clearRequests() {
-        return server().control("DELETE", "/requests", null);
+        return sandbox().control("DELETE", "/requests", null);
     }
 
     /** Config, rules, stores and every payment with every field, as JSON. */
     public String state() {
-        return server().control("GET", "/state", null);
+        return sandbox().control("GET", "/state", null);
     }
 
     /** The same, of {@code owner}'s store only. */
     public String state(String owner) {
-        return server().control("GET", "/state?owner=" + encode(owner), null);
+        return sandbox().control("GET", "/state?owner=" + encode(owner), null);
     }
 
     /** Stops the clock at this moment, until the next reset; returns the time it shows. */
@@ -244,12 +251,25 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
     }
 
     private LocalDateTime moveClock(String move) {
-        String answer = server().control("POST", "/clock", move);
-        Matcher now = NOW.matcher(answer);
-        if (!now.find()) {
-            throw new IllegalStateException("POST /__fakepay/clock answered no time: " + answer);
+        return LocalDateTime.parse(field(sandbox().control("POST", "/clock", move), "now", "POST /__fakepay/clock"));
+    }
+
+    /** The sandbox of the test running on this thread; elsewhere (a Spring context starting, a static
+     *  {@code @BeforeAll}), the extension's own. */
+    private Sandbox sandbox() {
+        Sandbox test = running.get();
+        if (test != null) {
+            return test;
         }
-        return LocalDateTime.parse(now.group(1));
+        calledOutsideATest = true;
+        return classSandbox();
+    }
+
+    private synchronized Sandbox classSandbox() {
+        if (classSandbox == null) {
+            classSandbox = Sandbox.make(server(), scenario);
+        }
+        return classSandbox;
     }
 
     private Server server() {
@@ -258,6 +278,12 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
             return SERVERS.computeIfAbsent(attach.strip().replaceAll("/+$", ""), Server::attach);
         }
         return SERVERS.computeIfAbsent("started" + (scenario == null ? "" : " on " + scenario), key -> Server.launch(scenario));
+    }
+
+    /** JUnit runs {@code test} alongside other tests of its class (junit.jupiter.execution.parallel.*). */
+    private static boolean runsConcurrently(ExtensionContext test) {
+        return test.getExecutionMode() == ExecutionMode.CONCURRENT
+                && test.getConfigurationParameter("junit.jupiter.execution.parallel.enabled", Boolean::parseBoolean).orElse(false);
     }
 
     private static String encode(String text) {
@@ -284,6 +310,15 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
         return json.append('"').toString();
     }
 
+    /** The string {@code name} of the JSON object {@code json} that {@code call} answered. */
+    private static String field(String json, String name, String call) {
+        Matcher value = Pattern.compile("\"" + name + "\"\\s*:\\s*\"([^\"]+)\"").matcher(json);
+        if (!value.find()) {
+            throw new IllegalStateException(call + " answered no " + name + ": " + json);
+        }
+        return value.group(1);
+    }
+
     private static String setting(String property, String variable) {
         String value = System.getProperty(property);
         return value != null && !value.isBlank() ? value : System.getenv(variable);
@@ -294,23 +329,16 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
         final String url;
         private final Process process;
         private final String token = setting("fakepay.controlToken", "FAKEPAY_CONTROL_TOKEN");
-        /** The scenario it served when started or found, as JSON: the start of a class without a scenario. */
-        private String startingScenario;
-        /** The scenario (null: none given) of the extension whose start it was last put on. */
-        private String servedScenario;
-        /** A test loaded a scenario of its own since. */
-        private boolean replaced;
+        /** The sandboxes made on it and not deleted yet. */
+        final Set<Sandbox> sandboxes = ConcurrentHashMap.newKeySet();
 
-        private Server(String url, Process process, String servedScenario) {
+        private Server(String url, Process process) {
             this.url = url;
             this.process = process;
-            this.servedScenario = servedScenario;
         }
 
         static Server attach(String url) {
-            Server server = new Server(url, null, null);
-            server.startingScenario = server.control("GET", "/scenario", null);
-            return server;
+            return new Server(url, null);
         }
 
         static Server launch(String scenario) {
@@ -332,9 +360,8 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
                     process.destroyForcibly();
                     throw new IllegalStateException(String.join(" ", line) + " did not start: " + Files.readString(errors).strip());
                 }
-                Server server = new Server(matcher.group(1), process, scenario);
+                Server server = new Server(matcher.group(1), process);
                 Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-                server.startingScenario = server.control("GET", "/scenario", null);
                 return server;
             } catch (IOException e) {
                 throw new IllegalStateException("cannot run '" + String.join(" ", line)
@@ -345,35 +372,9 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
             }
         }
 
-        boolean serves(String scenario) {
-            return !replaced && Objects.equals(servedScenario, scenario);
-        }
-
-        void nowServes(String scenario) {
-            servedScenario = scenario;
-            replaced = false;
-        }
-
-        /** Loads a shipped scenario by name, or a file read here; the control API's answer. */
-        String load(String scenario) {
-            Path file = Path.of(scenario);
-            if (SHIPPED_NAME.matcher(scenario).matches() && !Files.isRegularFile(file)) {
-                return control("POST", "/scenarios/" + segment(scenario), null);
-            }
-            try {
-                return control("PUT", "/scenario", Files.readString(file), YAML);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("no scenario '" + scenario + "': not a file (relative to "
-                        + Path.of("").toAbsolutePath() + ") nor a shipped scenario's name", e);
-            }
-        }
-
-        String control(String method, String path, String json) {
-            return control(method, path, json, JSON);
-        }
-
+        /** A control call: {@code path} under {@code /__fakepay}; the answer's body. */
         String control(String method, String path, String body, String contentType) {
-            return body(exchange(method, "/__fakepay" + path, body, contentType));
+            return body(exchange(method, "/__fakepay" + path, body, contentType, null));
         }
 
         /** The body of a 200 answer; any other status is an IllegalStateException with the server's error. */
@@ -386,7 +387,8 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
             return response.body();
         }
 
-        HttpResponse<String> exchange(String method, String path, String body, String contentType) {
+        /** A request, of the API in {@code sandbox} (null: none named) or of the control API. */
+        HttpResponse<String> exchange(String method, String path, String body, String contentType, String sandbox) {
             HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(30))
                     .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
             if (body != null) {
@@ -394,6 +396,9 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
             }
             if (token != null && !token.isBlank() && path.startsWith("/__fakepay")) {
                 request.header("Authorization", "Bearer " + token);
+            }
+            if (sandbox != null) {
+                request.header("Fakepay-Sandbox", sandbox);
             }
             try {
                 return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
@@ -407,11 +412,9 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
 
         @Override
         public synchronized void close() {
-            if (process == null && startingScenario != null) {
-                control("PUT", "/scenario", startingScenario);  // the shared server as it was found
-                startingScenario = null;
-            }
-            if (process != null && process.isAlive()) {
+            if (process == null) {
+                sandboxes.forEach(Sandbox::close);  // the fakepay at FAKEPAY_URL keeps none of them
+            } else if (process.isAlive()) {
                 process.destroy();
                 try {
                     if (!process.waitFor(5, TimeUnit.SECONDS)) {
@@ -419,6 +422,97 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    /** A sandbox on a fakepay server: an extension's, or one test's. */
+    private static final class Sandbox implements ExtensionContext.Store.CloseableResource {
+        final Server server;
+        final String id;
+        /** Its scenario as it was made, as JSON: where a reset takes it back after a test loaded another. */
+        private String start;
+        /** A test loaded a scenario of its own since the last reset. */
+        private boolean replaced;
+
+        private Sandbox(Server server, String id) {
+            this.server = server;
+            this.id = id;
+        }
+
+        /** A new sandbox on {@code server}, on {@code scenario}: a shipped one's name or a file; null: the server's
+         *  own, with no random failures. */
+        static Sandbox make(Server server, String scenario) {
+            String made = server.control("POST", "/sandboxes", scenario == null ? "{\"failure_rate\":0}" : null, JSON);
+            Sandbox sandbox = new Sandbox(server, field(made, "id", "POST /__fakepay/sandboxes"));
+            server.sandboxes.add(sandbox);
+            if (scenario != null) {
+                sandbox.load(scenario);
+            }
+            sandbox.start = sandbox.control("GET", "/scenario", null);
+            return sandbox;
+        }
+
+        synchronized void reset() {
+            if (replaced) {
+                control("PUT", "/scenario", start);
+                replaced = false;
+            } else {
+                control("POST", "/reset", null);
+            }
+        }
+
+        /** Loads another scenario until the next reset: a shipped one by name, or a file read here. */
+        synchronized String replace(String scenario) {
+            replaced = true;
+            return load(scenario);
+        }
+
+        /** Loads a scenario written in YAML until the next reset. */
+        synchronized String replaceWithYaml(String yaml) {
+            replaced = true;
+            return control("PUT", "/scenario", yaml, YAML);
+        }
+
+        /** Loads a shipped scenario by name, or a file read here; the control API's answer. */
+        private String load(String scenario) {
+            Path file = Path.of(scenario);
+            if (SHIPPED_NAME.matcher(scenario).matches() && !Files.isRegularFile(file)) {
+                return control("POST", "/scenarios/" + segment(scenario), null);
+            }
+            try {
+                return control("PUT", "/scenario", Files.readString(file), YAML);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("no scenario '" + scenario + "': not a file (relative to "
+                        + Path.of("").toAbsolutePath() + ") nor a shipped scenario's name", e);
+            }
+        }
+
+        String secret(String githubId) {
+            return Server.body(server.exchange("GET", "/auth/" + segment(githubId), null, null, id));
+        }
+
+        /** A control call in this sandbox: {@code path} under {@code /__fakepay/sandboxes/{id}}; the answer's body. */
+        String control(String method, String path, String json) {
+            return control(method, path, json, JSON);
+        }
+
+        String control(String method, String path, String body, String contentType) {
+            return Server.body(exchange(method, path, body, contentType));
+        }
+
+        HttpResponse<String> exchange(String method, String path, String body, String contentType) {
+            return server.exchange(method, "/__fakepay/sandboxes/" + id + path, body, contentType, null);
+        }
+
+        /** Deleted, unless it is already (or it expired, idle). */
+        @Override
+        public void close() {
+            if (server.sandboxes.remove(this)) {
+                HttpResponse<String> response = server.exchange("DELETE", "/__fakepay/sandboxes/" + id, null, null, null);
+                if (response.statusCode() != 404) {
+                    Server.body(response);
                 }
             }
         }

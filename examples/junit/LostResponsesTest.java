@@ -1,6 +1,6 @@
 // A test class on a scenario that ships with fakepay, by name: it gets a fakepay of its own,
-// shared with every class on the same scenario (with FAKEPAY_URL set, it loads the scenario on
-// the fakepay there), and each test starts at the scenario's start.
+// shared with every class on the same scenario (with FAKEPAY_URL set, the fakepay there), its
+// sandbox loads the scenario, and each test starts at the scenario's start.
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -1,5 +1,5 @@
 // The shop's payment client against fakepay, through FakePayExtension: each test starts from a
-// reset server with no random failures, and forces the failure it is about.
+// reset sandbox with no random failures, and forces the failure it is about.
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
