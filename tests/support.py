@@ -242,6 +242,13 @@ def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dic
         return error.code, error.read()
 
 
+def live_sandboxes(url: str) -> list[str]:
+    """The ids of the sandboxes live on the fakepay at ``url``."""
+    status, body = fetch(f"{url}/__fakepay/sandboxes")
+    assert status == 200
+    return [sandbox["id"] for sandbox in json.loads(body)["sandboxes"]]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ import pytest
 
 from fakepay import FakePay, FakePayControlError, ScenarioError
 
-from .support import fetch, free_port, serving
+from .support import BODY_JSON, fetch, free_port, live_sandboxes, serving
 
 
 def assert_nothing_serves(port: int) -> None:
@@ -134,3 +134,34 @@ def test_an_attached_start_that_fails_changes_nothing_and_fails_again_if_tried_a
                 fake.start()
         status, body = fetch(f"{url}/__fakepay/payments/alice/p1")
         assert status == 200 and json.loads(body)["paymentId"] == "p1"
+
+
+def test_a_sandbox_handle_acts_on_its_sandbox_alone_and_deletes_it_when_it_stops() -> None:
+    with FakePay() as fake:
+        fake.seed_payment("alice", "on-the-server")
+        with fake.sandbox(scenario="always-fail", seed=9) as box:
+            assert box.url == fake.url and fake.sandbox_id is None and live_sandboxes(fake.url) == [box.sandbox_id]
+            assert box.payment("alice", "on-the-server") is None
+            headers = {"Authorization": f"Bearer {box.secret('alice')}", "Content-Type": "application/json"}
+            assert fetch(f"{box.url}/payments/p1/instant", "POST", BODY_JSON, headers)[0] == 500
+            assert [entry["path"] for entry in box.requests()] == ["/payments/p1/instant"] and fake.requests() == []
+            box.load_scenario("happy-path")
+            box.restore()
+            state = box.state()
+            assert (state["scenario"], state["seed"], state["payments"]) == ("always-fail", 9, [])
+            sibling = box.sandbox(failure_rate=0)
+            assert sibling.sandbox_id not in (None, box.sandbox_id) and sibling.state()["config"]["failure"]["rate"] == 0
+            sibling.stop()
+            assert live_sandboxes(fake.url) == [box.sandbox_id]
+        assert live_sandboxes(fake.url) == [] and box.sandbox_id is None
+        assert fake.payment("alice", "on-the-server") is not None
+
+
+def test_a_sandbox_gone_before_its_handle_stops_and_one_that_fails_to_start() -> None:
+    with FakePay() as fake:
+        box = fake.sandbox()
+        assert fetch(f"{fake.url}/__fakepay/sandboxes/{box.sandbox_id}", "DELETE")[0] == 200
+        box.stop()
+        with pytest.raises(FakePayControlError, match=r"failure\.rate"):
+            fake.sandbox(scenario={"version": 1, "failure": {"rate": 2}})
+        assert live_sandboxes(fake.url) == []

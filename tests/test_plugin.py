@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import http.server
+import json
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ import pytest
 
 from fakepay import shipped_scenarios
 
-from .support import free_port, scenario_of, serving
+from .support import fetch, free_port, live_sandboxes, scenario_of, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -268,7 +269,8 @@ def test_attaching_to_a_running_fakepay(consumer: pytest.Pytester, how: str, mon
         result.assert_outcomes(passed=2)
 
 
-def test_attached_tests_start_as_started_ones_and_the_server_is_left_as_found(consumer: pytest.Pytester) -> None:
+@pytest.mark.parametrize("sandbox", ["session", "none"])
+def test_attached_tests_start_as_started_ones_and_the_server_is_left_as_found(consumer: pytest.Pytester, sandbox: str) -> None:
     consumer.makepyfile(
         test_attached="""
         import pytest
@@ -293,10 +295,105 @@ def test_attached_tests_start_as_started_ones_and_the_server_is_left_as_found(co
     )
     with serving("--seed", "1") as (_, banner):
         url = banner.group(1)
-        consumer.runpytest("--fakepay-url", url).assert_outcomes(passed=4)
+        consumer.runpytest("--fakepay-url", url, f"--fakepay-sandbox={sandbox}").assert_outcomes(passed=4)
         assert scenario_of(url) == ("default", 0.1)
-        consumer.runpytest("--fakepay-url", url, "--fakepay-scenario", "always-fail", "-k", "marker").assert_outcomes(passed=2)
+        consumer.runpytest("--fakepay-url", url, f"--fakepay-sandbox={sandbox}", "--fakepay-scenario", "always-fail",
+                           "-k", "marker").assert_outcomes(passed=2)
         assert scenario_of(url) == ("default", 0.1)
+        assert live_sandboxes(url) == []
+
+
+SANDBOXED = """
+import os, pytest, requests
+from helpers import pay
+
+def note(test, fakepay):
+    with open(os.path.join({folder!r}, os.environ["PYTEST_XDIST_WORKER"]), "a") as f:
+        f.write(f"{test} {fakepay.sandbox_id}\\n")
+
+@pytest.mark.parametrize("n", range(3))
+def test_in_a_sandbox(fakepay, n):
+    note(n, fakepay)
+    assert fakepay.payment("alice", "on-the-server") is None
+    assert pay(fakepay, "p1").status_code == 200
+    assert [(e["path"], e["status"]) for e in fakepay.requests()] == [("/payments/p1/instant", 200)]
+
+@pytest.mark.fakepay(sandbox="test", failure_rate=1.0)
+def test_in_a_sandbox_of_its_own(fakepay):
+    note("own", fakepay)
+    assert pay(fakepay, "p1").status_code == 500
+"""
+
+
+@pytest.mark.parametrize("sandbox", ["session", "test"])
+def test_attached_each_process_or_test_works_in_a_sandbox_of_its_own(consumer: pytest.Pytester, tmp_path: Path,
+                                                                    sandbox: str) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    consumer.makepyfile(test_sandboxed=SANDBOXED.replace("{folder!r}", repr(str(notes))))
+    with serving("--failure-rate", "0") as (_, banner):
+        url = banner.group(1)
+        seeded = json.dumps([{"owner": "alice", "paymentId": "on-the-server", "storeId": "s", "orderName": "o",
+                              "totalPayAmount": 1, "currency": "KRW"}]).encode()
+        assert fetch(f"{url}/__fakepay/payments", "POST", seeded, {"Content-Type": "application/json"})[0] == 200
+        consumer.makeini(INI + f"fakepay_sandbox = {sandbox}\n")
+        consumer.runpytest_subprocess("-n", "2", "-p", "xdist", "--fakepay-url", url).assert_outcomes(passed=4)
+        assert live_sandboxes(url) == []
+        body = fetch(f"{url}/__fakepay/state?owner=alice")[1]
+        assert [payment["paymentId"] for payment in json.loads(body)["payments"]] == ["on-the-server"]
+    workers = [dict(line.split() for line in note.read_text().splitlines()) for note in notes.iterdir()]
+    ids = {test: sandbox_id for tests in workers for test, sandbox_id in tests.items()}
+    assert sorted(ids) == ["0", "1", "2", "own"] and "None" not in ids.values()
+    # one sandbox for each test, or one for each worker's tests and one for the marked test
+    sessions = [{sandbox_id for test, sandbox_id in tests.items() if test != "own"} for tests in workers]
+    assert len(set(ids.values())) == (4 if sandbox == "test" else sum(map(len, sessions)) + 1)
+    assert sandbox == "test" or all(len(found) <= 1 for found in sessions)
+
+
+def test_in_process_each_test_may_have_a_sandbox_of_its_own(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(
+        test_own="""
+        import pytest
+        from helpers import pay
+
+        @pytest.mark.fakepay(sandbox="session")
+        def test_session(fakepay):
+            assert fakepay.sandbox_id is None
+            fakepay.load_scenario("always-fail")
+
+        def test_own(fakepay):
+            assert fakepay.sandbox_id is not None
+            assert fakepay.state()["scenario"] == "default"
+            assert {pay(fakepay, f"p{i}").status_code for i in range(20)} == {200}
+
+        @pytest.mark.fakepay(scenario="always-fail")
+        def test_own_scenario(fakepay):
+            assert pay(fakepay, "p1").status_code == 500
+
+        @pytest.mark.fakepay(sandbox="session")
+        def test_back_on_the_server(fakepay):
+            assert fakepay.sandbox_id is None and pay(fakepay, "p1").status_code == 200
+        """
+    )
+    consumer.runpytest("-p", "no:randomly", "--fakepay-sandbox", "test").assert_outcomes(passed=4)
+
+
+def test_a_fakepay_that_makes_no_sandbox_is_a_usage_error(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    with serving("--sandboxes", "0", "--failure-rate", "0") as (_, banner):
+        url = banner.group(1)
+        assert usage_error(consumer.runpytest("--fakepay-url", url)) == (
+            f"the fakepay at {url} made no sandbox (429 TOO_MANY_SANDBOXES: 0 sandboxes are live already, the most this "
+            "server holds; delete those you are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a "
+            "higher --sandboxes); to work on its own state, shared by every test, give --fakepay-sandbox=none"
+        )
+        consumer.runpytest("--fakepay-url", url, "--fakepay-sandbox=none").assert_outcomes(passed=17)
+
+
+def test_a_sandbox_setting_that_is_none_of_the_three_is_a_usage_error(consumer: pytest.Pytester) -> None:
+    consumer.makepyfile(test_it=SEVENTEEN)
+    consumer.makeini(INI + "fakepay_sandbox = worker\n")
+    assert usage_error(consumer.runpytest()) == "ini option fakepay_sandbox: takes session, test, none; got 'worker'"
 
 
 @pytest.mark.parametrize("how", ["option", "ini", "env"])
@@ -407,6 +504,7 @@ def test_a_project_that_does_not_use_the_fixture_is_not_stopped_by_a_url_of_noth
         ("scenario='bad.yaml'", "@pytest.mark.fakepay: scenario: bad.yaml:1:1: nme: unknown key; did you mean 'name'?"),
         ("scenario=7", "@pytest.mark.fakepay: scenario= takes a shipped scenario's name, or a file relative to the current "
                        "directory; got 7"),
+        ("sandbox='none'", "@pytest.mark.fakepay: sandbox= takes 'session' or 'test'; got 'none'"),
     ],
 )
 def test_a_bad_marker_is_one_error_of_its_test_without_a_traceback(consumer: pytest.Pytester, marker: str, message: str) -> None:

@@ -192,6 +192,12 @@ def test_the_handle_example_without_pytest() -> None:
     assert url.startswith("http://127.0.0.1:") and status == "PAID"
 
 
+def test_the_sandbox_example_without_pytest() -> None:
+    (example,) = blocks("python", ".sandbox(", "docs/pytest.md")
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "PAID None\n"), result.stderr
+
+
 @pytest.mark.toolchain
 def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they_name(tmp_path: Path) -> None:
     """A fresh virtual environment with fakepay installed from a copy of this checkout (not

@@ -23,12 +23,6 @@ class PaymentClient:
         self.attempts = attempts
         self.timeout = timeout
 
-    @classmethod
-    def sign_in(cls, base_url: str, github_id: str, **options: Any) -> PaymentClient:
-        """Get the API secret from ``/auth/{githubId}`` and use it."""
-        secret = requests.get(f"{base_url}/auth/{github_id}", timeout=5).text
-        return cls(base_url, secret, **options)
-
     def pay(self, payment_id: str, order_name: str, amount: int, currency: str = "KRW", **extra: Any) -> dict[str, Any]:
         """Pay, retrying 5xx and lost responses with the same id; returns ``{"paymentId", "paidAt"}``."""
         body = {"storeId": "my_store_001", "orderName": order_name, "totalPayAmount": amount, "currency": currency, **extra}

@@ -1,4 +1,5 @@
-"""The shop's tests, using the fakepay fixture: each test gets a clean, deterministic server."""
+"""The shop's tests, using the fakepay fixture: each test gets a clean, deterministic server (a
+sandbox of its own on a shared one, with --fakepay-url), and gives the client a secret of it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fakepay import FakePay
 
 @pytest.fixture
 def client(fakepay: FakePay) -> PaymentClient:
-    return PaymentClient.sign_in(fakepay.url, "alice", timeout=1.0)
+    return PaymentClient(fakepay.url, fakepay.secret("alice"), timeout=1.0)
 
 
 def test_pay_and_look_up(fakepay: FakePay, client: PaymentClient) -> None:

@@ -2,7 +2,7 @@
 
 It starts a server in a background thread (``FakePay()``) or attaches to a running one
 (``FakePay(url=...)``), and drives it through the control API in both cases, so the two behave
-the same.
+the same. ``sandbox()`` makes a handle on a new sandbox of that server (docs/sandboxes.md).
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ class FakePay:
     anything. ``seed`` and ``failure_rate`` override the scenario's; ``control_token`` is sent on
     every control call (and required by a server started here). A token or a host name that cannot
     be used is a ``ValueError`` at once.
+
+    ``sandbox()`` is a handle on a new sandbox of the same server, whose calls act on that sandbox
+    alone and which is deleted when it stops.
     """
 
     def __init__(
@@ -148,6 +151,9 @@ class FakePay:
         self._changed = False
         self._replaced = False
         self._connection: http.client.HTTPConnection | None = None
+        #: Whether this handle works in a sandbox of its own, made when it starts.
+        self._sandboxed = False
+        self._sandbox_id: str | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -167,8 +173,11 @@ class FakePay:
                 self._url = None
                 raise ConnectionError(f"no fakepay answers at {self._attach_url}: {error}") from None
         try:
-            if self._attach_url is not None:
+            if self._sandboxed:
+                self._sandbox_id = str(self._call("POST", "/sandboxes", of_server=True)["id"])
+            elif self._attach_url is not None:
                 self._found = self._call("GET", "/scenario")
+            if self._attach_url is not None:
                 if self._scenario_source is not None:
                     self.load_scenario(self._scenario_source)
                 self._configure_overrides(self._seed, self._failure_rate)
@@ -181,7 +190,11 @@ class FakePay:
 
     def stop(self) -> None:
         """Stop the server if it was started here; if attached and anything was changed, put the
-        server back on the scenario it was serving, at its start."""
+        server back on the scenario it was serving, at its start; in a sandbox, delete it."""
+        if self._sandbox_id is not None:
+            with contextlib.suppress(OSError):  # the server is gone, and the sandbox with it
+                self._delete_sandbox(self._sandbox_id)
+            self._sandbox_id = None
         if self._found is not None and self._changed:
             with contextlib.suppress(OSError):  # the server is gone: nothing to put back
                 self._call("PUT", "/scenario", self._found)
@@ -199,6 +212,35 @@ class FakePay:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.stop()
 
+    def sandbox(self, scenario: ScenarioSource | None = None, seed: int | None = None,
+                failure_rate: float | None = None) -> FakePay:
+        """A started handle on a new sandbox of this server (docs/sandboxes.md), from ``scenario``
+        (as ``FakePay`` takes it; default: the server's), with ``seed`` and ``failure_rate`` over it.
+        Its calls act on the sandbox alone, its ``secret()`` is one that routes the API's requests
+        to it, and when it stops (at the end of a ``with`` block) the sandbox is deleted.
+
+        >>> with fake.sandbox(scenario="happy-path") as box:    # doctest: +SKIP
+        ...     shop = Shop(box.url, secret=box.secret("alice"))
+        """
+        handle = FakePay(self.url, scenario=scenario, seed=seed, failure_rate=failure_rate,
+                         control_token=self._control_token)
+        handle._sandboxed = True
+        return handle.start()
+
+    @property
+    def sandbox_id(self) -> str | None:
+        """The id of the sandbox this handle works in, or None for a handle on the server's own state
+        (the default sandbox)."""
+        return self._sandbox_id
+
+    def _delete_sandbox(self, sandbox_id: str) -> None:
+        """Delete the sandbox ``sandbox_id``, unless it is gone already (expired)."""
+        try:
+            self._call("DELETE", f"/sandboxes/{_segment(sandbox_id)}", of_server=True)
+        except FakePayControlError as error:
+            if error.type != "SANDBOX_NOT_FOUND":
+                raise
+
     @property
     def url(self) -> str:
         """The base URL of the public API, e.g. ``http://127.0.0.1:54321``."""
@@ -209,9 +251,11 @@ class FakePay:
     # -- the control API -------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
-              raw: bytes | None = None, content_type: str = "application/json") -> dict[str, Any]:
-        """One control call; its answer, always a JSON object."""
-        target = f"/__fakepay{path}"
+              raw: bytes | None = None, content_type: str = "application/json", of_server: bool = False) -> dict[str, Any]:
+        """One control call, of the handle's sandbox if it has one (of the server's own with
+        ``of_server``); its answer, always a JSON object."""
+        scope = "" if of_server or self._sandbox_id is None else f"/sandboxes/{_segment(self._sandbox_id)}"
+        target = f"/__fakepay{scope}{path}"
         if query:
             target += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())

@@ -1,7 +1,8 @@
 """The pytest plugin: the ``fakepay`` fixture, the ``fakepay`` marker and their options.
 
 Registered through the ``pytest11`` entry point. Importing it loads nothing but pytest; the
-server is started the first time a test asks for it, once per session (and per xdist worker).
+server is started the first time a test asks for it, once per session (and per xdist worker), or
+attached to, and then worked in through a sandbox of each session's (or each test's) own.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import pytest
 
@@ -23,6 +24,13 @@ __all__ = ["fakepay", "fakepay_app", "fakepay_session"]
 _SCENARIO_HELP = "a shipped scenario's name, or a file relative to the current directory"
 #: The session's scenario, read once when pytest starts.
 _SESSION_SCENARIO = pytest.StashKey["Scenario | None"]()
+#: Where the tests work (docs/pytest.md, "Sandboxes"): a sandbox of each session's own, of each
+#: test's own, or (attached) the server's own state.
+_SANDBOXES = ("session", "test", "none")
+_SANDBOX_HELP = ("where the tests work on a fakepay attached to: in a sandbox of each pytest process's own (session, "
+                 "the default), in one of each test's own (test), or on its own state, shared by every process (none)")
+_SESSION_SANDBOX = pytest.StashKey[str]()
+_T = TypeVar("_T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,9 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fakepay-control-token", metavar="T",
         help="token of the fakepay's control API, as given to 'fakepay serve --control-token' (also FAKEPAY_CONTROL_TOKEN)",
     )
+    group.addoption("--fakepay-sandbox", choices=_SANDBOXES, help=_SANDBOX_HELP)
     parser.addini("fakepay_scenario", f"scenario every test starts from: {_SCENARIO_HELP}")
     parser.addini("fakepay_url", "use the fakepay already running at this URL")
     parser.addini("fakepay_control_token", "token of the fakepay's control API")
+    parser.addini("fakepay_sandbox", f"{'|'.join(_SANDBOXES)}: {_SANDBOX_HELP}")
 
 
 class _Setting(NamedTuple):
@@ -60,15 +70,18 @@ def pytest_configure(config: pytest.Config) -> None:
     """Check every setting that needs no server, so that a mistake is one usage error (exit 4)."""
     config.addinivalue_line(
         "markers",
-        "fakepay(scenario=None, failure_rate=None, seed=None): the scenario, failure rate or seed of the "
-        "fakepay fixture for this test",
+        "fakepay(scenario=None, failure_rate=None, seed=None, sandbox=None): the scenario, failure rate or seed "
+        "of the fakepay fixture for this test, and sandbox='test' for a sandbox of its own",
     )
     if not hasattr(config, "workerinput"):  # once, not again in each xdist worker
         from fakepay import environment_warnings
 
         for warning in environment_warnings(os.environ):
             print(f"fakepay: {warning}", file=sys.stderr)
-    scenario = _setting(config, "scenario")
+    scenario, sandbox = _setting(config, "scenario"), _setting(config, "sandbox")
+    if sandbox and sandbox.value not in _SANDBOXES:  # the option's choices are checked already
+        raise pytest.UsageError(f"{sandbox.given}: takes {', '.join(_SANDBOXES)}; got {sandbox.value!r}")
+    config.stash[_SESSION_SANDBOX] = sandbox.value if sandbox else "session"
     try:
         config.stash[_SESSION_SCENARIO] = _load_scenario(scenario.value, scenario.given) if scenario else None
     except _SetupError as error:
@@ -132,7 +145,8 @@ def _control_token(config: pytest.Config) -> _Setting | None:
 
 
 def _check_attached(config: pytest.Config) -> None:
-    """Attach to the fakepay at ``--fakepay-url``, if given, and leave it as found; a usage error if that fails."""
+    """Attach to the fakepay at ``--fakepay-url``, if given, and make a sandbox there unless told
+    not to, leaving it as found; a usage error if that fails."""
     url, token = _url(config), _control_token(config)
     if url is None:
         return
@@ -141,6 +155,8 @@ def _check_attached(config: pytest.Config) -> None:
     handle = FakePay(url.value, control_token=token and token.value)
     try:
         _attach(handle, url, token)
+        if config.stash[_SESSION_SANDBOX] != "none":
+            _sandbox(handle, None, None, None).stop()
     except _SetupError as error:
         raise pytest.UsageError(str(error)) from None
     finally:
@@ -175,24 +191,62 @@ def _attach(handle: FakePay, url: _Setting, token: _Setting | None) -> None:
         raise _SetupError(f"{url.given}: {url.value} is not a fakepay (it does not answer HTTP)") from None
 
 
-def _marker(request: pytest.FixtureRequest) -> tuple[Scenario | None, float | None, int | None]:
-    """The scenario, failure rate and seed of the test's ``fakepay`` marker; when they are wrong,
-    an error of the test that says why, without a traceback."""
+def _sandbox(server: FakePay, scenario: Scenario | None, failure_rate: float | None, seed: int | None) -> FakePay:
+    """A handle on a new sandbox of ``server``, from ``scenario`` or else from the server's with no
+    random failures, with ``failure_rate`` and ``seed`` over it; ``_SetupError`` when none is made."""
+    from fakepay import FakePayControlError
+
     try:
-        return _marker_options(request.node.get_closest_marker("fakepay"))
+        return server.sandbox(scenario=scenario, seed=seed,
+                              failure_rate=0.0 if scenario is None and failure_rate is None else failure_rate)
+    except FakePayControlError as error:  # an older fakepay, or one with no room left
+        raise _SetupError(f"the fakepay at {server.url} made no sandbox ({error}); to work on its own state, "
+                          "shared by every test, give --fakepay-sandbox=none") from None
+
+
+def _or_fail(setup: Callable[[], _T]) -> _T:
+    """What ``setup`` gives; when it raises ``_SetupError``, an error of the test that says why,
+    without a traceback."""
+    try:
+        return setup()
     except _SetupError as error:
         raise pytest.fail.Exception(str(error), pytrace=False) from None
 
 
-def _marker_options(marker: pytest.Mark | None) -> tuple[Scenario | None, float | None, int | None]:
+def _plain() -> Scenario:
+    """The scenario of a server the plugin starts when none is given: nothing seeded, no random failures."""
+    from fakepay import Scenario
+
+    return Scenario().overridden(failure_rate=0.0)
+
+
+class _Start(NamedTuple):
+    """How a test's fakepay starts, as its ``fakepay`` marker says (None: as the session's)."""
+
+    scenario: Scenario | None
+    failure_rate: float | None
+    seed: int | None
+    sandbox: str | None
+
+
+def _marker(request: pytest.FixtureRequest) -> _Start:
+    """The start the test's ``fakepay`` marker gives; when it is wrong, an error of the test."""
+    return _or_fail(lambda: _marker_options(request.node.get_closest_marker("fakepay")))
+
+
+def _marker_options(marker: pytest.Mark | None) -> _Start:
     """The marker's options, checked by the rules of a scenario; ``_SetupError`` says what is wrong."""
     from fakepay import Scenario, ScenarioError
     from fakepay.scenario import patched
 
     options, arguments = (dict(marker.kwargs), marker.args) if marker else ({}, ())
-    unknown = set(options) - {"scenario", "failure_rate", "seed"}
+    unknown = set(options) - set(_Start._fields)
     if unknown or arguments:
-        raise _SetupError(f"@pytest.mark.fakepay takes only scenario=, failure_rate=, seed=; got {sorted(unknown) or arguments}")
+        raise _SetupError("@pytest.mark.fakepay takes only scenario=, failure_rate=, seed=, sandbox=; "
+                          f"got {sorted(unknown) or arguments}")
+    sandbox = options.get("sandbox")
+    if sandbox not in (None, "session", "test"):
+        raise _SetupError(f"@pytest.mark.fakepay: sandbox= takes 'session' or 'test'; got {sandbox!r}")
     failure_rate, seed = options.get("failure_rate"), options.get("seed")
     for name, value, patch in (("failure_rate", failure_rate, {"failure": {"rate": failure_rate}}), ("seed", seed, {"seed": seed})):
         try:
@@ -202,50 +256,61 @@ def _marker_options(marker: pytest.Mark | None) -> tuple[Scenario | None, float 
             raise _SetupError(f"@pytest.mark.fakepay: {name}={value!r}: {error.problems[0].partition(': ')[2]}") from None
     scenario = options.get("scenario")
     if scenario is None:
-        return None, failure_rate, seed
+        return _Start(None, failure_rate, seed, sandbox)
     if not isinstance(scenario, (str, os.PathLike)):
         raise _SetupError(f"@pytest.mark.fakepay: scenario= takes {_SCENARIO_HELP}; got {scenario!r}")
-    return _load_scenario(scenario, "@pytest.mark.fakepay: scenario"), failure_rate, seed
+    return _Start(_load_scenario(scenario, "@pytest.mark.fakepay: scenario"), failure_rate, seed, sandbox)
 
 
 @pytest.fixture(scope="session")
 def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
-    """The session's fakepay: started once (per xdist worker), or attached by URL and, at the
-    end, put back on the scenario it was serving."""
+    """The session's fakepay: started once (per xdist worker); or attached by URL and worked in
+    through a sandbox of the session's own, deleted at the end (with ``--fakepay-sandbox=none``,
+    the server itself, put back at the end on the scenario it was serving)."""
     from fakepay import FakePay
 
     url, token = _url(pytestconfig), _control_token(pytestconfig)
     scenario = pytestconfig.stash[_SESSION_SCENARIO]
+    shared = url is not None and pytestconfig.stash[_SESSION_SANDBOX] == "none"
     handle = FakePay(
         url and url.value,
-        scenario=scenario,
-        failure_rate=0.0 if url and scenario is None else None,  # as a server started here
+        scenario=scenario if url is None or shared else None,
+        failure_rate=0.0 if shared and scenario is None else None,  # as a server started here
         control_token=token and token.value,
     )
-    if url:
-        try:
-            _attach(handle, url, token)
-        except _SetupError as error:  # not checked before the tests: in an xdist worker, or it changed since
-            raise pytest.fail.Exception(str(error), pytrace=False) from None
+    if url:  # not checked before the tests: in an xdist worker, or it changed since
+        _or_fail(lambda: _attach(handle, url, token))
     with handle:
-        yield handle
+        if url is None or shared:
+            yield handle
+        else:
+            with _or_fail(lambda: _sandbox(handle, scenario, None, None)) as sandbox:
+                yield sandbox
 
 
 @pytest.fixture
-def fakepay(request: pytest.FixtureRequest, fakepay_session: FakePay) -> FakePay:
+def fakepay(request: pytest.FixtureRequest, fakepay_session: FakePay) -> Iterator[FakePay]:
     """A running fakepay, back at its scenario's start for this test (failure rate 0 unless the
-    scenario or a ``@pytest.mark.fakepay(...)`` marker says otherwise)."""
-    scenario, failure_rate, seed = _marker(request)
-    fakepay_session.restore(scenario=scenario, failure_rate=failure_rate, seed=seed)
-    return fakepay_session
+    scenario or a ``@pytest.mark.fakepay(...)`` marker says otherwise): the session's, or a new
+    sandbox of its server with ``--fakepay-sandbox=test`` or ``@pytest.mark.fakepay(sandbox="test")``."""
+    start = _marker(request)
+    config = request.config
+    if (start.sandbox or config.stash[_SESSION_SANDBOX]) == "test":
+        # from the server's scenario when attached; in process, from the one it was started with
+        scenario = start.scenario or config.stash[_SESSION_SCENARIO] or (None if _url(config) else _plain())
+        with _or_fail(lambda: _sandbox(fakepay_session, scenario, start.failure_rate, start.seed)) as sandbox:
+            yield sandbox
+    else:
+        fakepay_session.restore(scenario=start.scenario, failure_rate=start.failure_rate, seed=start.seed)
+        yield fakepay_session
 
 
 @pytest.fixture
 def fakepay_app(request: pytest.FixtureRequest) -> web.Application:
     """A fresh fakepay ``aiohttp.web.Application`` for pytest-aiohttp's ``aiohttp_client``, from the
     same start as the ``fakepay`` fixture: the marker's or the session's scenario, else failure rate 0."""
-    from fakepay import PaymentService, Scenario, create_app
+    from fakepay import PaymentService, create_app
 
-    scenario, failure_rate, seed = _marker(request)
-    scenario = scenario or request.config.stash[_SESSION_SCENARIO] or Scenario().overridden(failure_rate=0.0)
-    return create_app(PaymentService(scenario.overridden(seed=seed, failure_rate=failure_rate)))
+    start = _marker(request)
+    scenario = start.scenario or request.config.stash[_SESSION_SCENARIO] or _plain()
+    return create_app(PaymentService(scenario.overridden(seed=start.seed, failure_rate=start.failure_rate)))
