@@ -15,6 +15,9 @@ import pytest
 
 from .support import ROOT, environment, fetch, live_sandboxes, serving
 
+#: Twelve pytest runs in subprocesses, about a minute: outside the inner loop.
+pytestmark = pytest.mark.toolchain
+
 #: 48 tests of four kinds, each of which fails when another test's calls reach its fakepay.
 SUITE = '''
 import time
