@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import time
 import urllib.error
@@ -343,6 +344,27 @@ def test_an_event_draws_only_the_rows_it_changes(open_page: Any) -> None:
     expect(payments.get_by_role("row", name=re.compile("p2"))).to_contain_text("CANCELLED")
     expect(page.locator("#requests tr")).to_have_count(3)
     assert [row.evaluate("row => row.isConnected") for row in untouched] == [True, True]
+
+
+def test_a_burst_is_counted_whole_and_the_payments_it_left_out_are_read_again(open_page: Any) -> None:
+    page, served = open_page()
+    served.seed("alice", 300)  # 300 payments stored at once: more than a batch of the stream sends
+    expect(page.locator("#payments-count")).to_have_text("(300)")
+    expect(page.locator("#payments tbody tr")).to_have_count(300)
+
+    host, port = served.url.removeprefix("http://").split(":")
+    request = f"GET /payments/alice-0 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {issue_secret('alice')}\r\n\r\n"
+    connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]
+    for connection in connections:  # 1,000 requests at once, pipelined: many more than a batch sends
+        connection.sendall(request.encode() * 250)
+    for connection in connections:
+        received = b""
+        while received.count(b"HTTP/1.1 200") < 250:
+            received += connection.recv(1 << 16)
+        connection.close()
+    expect(page.get_by_role("img", name=re.compile("Requests per second"))).to_have_attribute(
+        "aria-label", "Requests per second by outcome, last 2 minutes: 1000 ok, 0 rejected, 0 failed, 0 fault")
+    assert page.locator("#requests tr").count() < 1000  # the table has the newest of each batch
 
 
 def test_a_request_made_while_the_page_loads_is_listed_once(open_page: Any) -> None:

@@ -6,6 +6,9 @@ import asyncio
 import json
 import signal
 import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -14,10 +17,16 @@ import pytest
 from fakepay import PaymentService, Server, create_app
 from fakepay.control import api as control_module
 from fakepay.control import stream as events_module
-from fakepay.control.stream import QUEUE_BYTES, QUEUE_LIMIT, Subscription
-from fakepay.core.events import Event, Events
+from fakepay.control.stream import PAYMENTS_PER_BATCH, QUEUE_BYTES, QUEUE_LIMIT, REQUESTS_PER_BATCH, EventStream, Subscription
+from fakepay.control.views import encode_entry, encode_event
+from fakepay.core.calls import Answer, Call
+from fakepay.core.errors import FakePayError
+from fakepay.core.events import Event, Events, Journaled, PaymentChanged, RuleChanged
+from fakepay.core.instance import Instance
 from fakepay.core.jsontext import dumps
 from fakepay.core.rules import MAX_RULES
+from fakepay.dialects.ceos.models import InstantPaymentRequest
+from fakepay.scenario import parse_rule
 
 from .support import BODY, FROZEN, Api, Client, bearer, eventually, scenario, serving, subscribers
 
@@ -186,35 +195,43 @@ async def test_nobody_listening_publishes_nothing(api: Api, service: PaymentServ
 # -- a subscriber that stops reading -------------------------------------------------------------
 
 
+def put(subscription: Subscription, *events: bytes) -> None:
+    subscription.put(events, sum(map(len, events)))
+
+
+def dropped(count: int) -> bytes:
+    return b'data: {"type":"dropped","count":%d}\n\n' % count
+
+
 def test_a_full_queue_drops_and_says_so_once_in_place() -> None:
     subscription = Subscription(limit=3)
-    for n in range(5):
-        subscription.put(b"%d" % n)
+    put(subscription, b"0", b"1")
+    put(subscription, b"2", b"3", b"4")  # one fits
     assert len(subscription) == 3
-    subscription.put(b"late")  # still full: dropped too
+    put(subscription, b"late")  # still full: dropped too
 
     async def drain() -> list[list[bytes] | None]:
         got = [await subscription.get()]
-        subscription.put(b"5")  # room again: the gap is told before it
+        put(subscription, b"5")  # room again: the gap is told before it
         got += [await subscription.get(), await subscription.get(0.01)]
-        subscription.put(b"6")
+        put(subscription, b"6")
         subscription.close()
         return [*got, await subscription.get(), await subscription.get()]
 
     assert asyncio.run(drain()) == [
-        [b"0", b"1", b"2"], [b'{"type":"dropped","count":3}', b"5"], [], [b"6"], None,
+        [b"0", b"1", b"2"], [dropped(3), b"5"], [], [b"6"], None,
     ]
 
 
 def test_a_gap_at_the_end_is_told_when_the_queue_is_empty() -> None:
     subscription = Subscription(limit=1)
-    subscription.put(b"0")
-    subscription.put(b"1")
+    put(subscription, b"0")
+    put(subscription, b"1")
 
     async def drain() -> list[list[bytes] | None]:
         return [await subscription.get(), await subscription.get()]
 
-    assert asyncio.run(drain()) == [[b"0"], [b'{"type":"dropped","count":1}']]
+    assert asyncio.run(drain()) == [[b"0"], [dropped(1)]]
 
 
 async def test_a_stalled_subscriber_neither_blocks_the_api_nor_grows(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,7 +252,7 @@ async def test_a_stalled_subscriber_neither_blocks_the_api_nor_grows(monkeypatch
         statuses = []
         async with aiohttp.ClientSession(server.url, headers=bearer("alice")) as session:
             for n in range(1500):
-                async with session.post(f"/payments/p{n}/instant", json={**BODY, "orderName": "x" * 200}) as response:
+                async with session.post(f"/payments/p{n}/instant", json={**BODY, "customData": "x" * 4000}) as response:
                     statuses.append(response.status)
                 largest = max(largest, len(subscription))
         assert statuses == [200] * 1500
@@ -293,15 +310,15 @@ def test_sigterm_ends_open_streams_and_exits_quietly() -> None:
 def test_a_queue_is_bounded_in_bytes_too() -> None:
     subscription = Subscription(QUEUE_LIMIT)
     for _ in range(20):
-        subscription.put(dumps({"type": "payment", "customData": "x" * (QUEUE_BYTES // 8)}))
+        put(subscription, dumps({"type": "payment", "customData": "x" * (QUEUE_BYTES // 8)}))
     assert len(subscription) < 8
     kept = asyncio.run(subscription.get(0))
     assert kept is not None and sum(map(len, kept)) <= QUEUE_BYTES
-    subscription.put(dumps({"type": "payment", "customData": "small"}))
+    put(subscription, dumps({"type": "payment", "customData": "small"}))
     kept = asyncio.run(subscription.get(0))
     assert kept is not None
-    [dropped, small] = kept
-    assert json.loads(dropped) == {"type": "dropped", "count": 20 - 7}
+    [gap, small] = kept
+    assert gap == dropped(20 - 7)
     assert json.loads(small)["customData"] == "small"
 
 
@@ -354,3 +371,211 @@ def test_stopping_the_handle_closes_a_stream_whose_reader_stalled() -> None:
         received += chunk
     sock.close()
     assert received.startswith(b"HTTP/1.1 200")
+
+
+# -- batches: bounded, coalesced, in order --------------------------------------------------------
+
+REQUEST = InstantPaymentRequest(BODY["storeId"], BODY["orderName"], BODY["totalPayAmount"], BODY["currency"], None)
+
+
+def answered(service: Instance, operation: str, payment_id: str, arrived: float | None = None) -> None:
+    """A request of alice's, carried out and journaled as the pipeline does it (without HTTP)."""
+    call = Call(service.journal.take_id(), time.time() if arrived is None else arrived, time.perf_counter(), "POST",
+                f"/payments/{payment_id}/{operation}", operation, payment_id, owner="alice", request=REQUEST)
+    try:
+        decision = service.decide(call)
+    except FakePayError as error:
+        service.journal.record(call, Answer(error.status, b"{}", "rejected"))
+    else:
+        service.journal.record(call, Answer(200, b"{}", decision.outcome, decision.rule))
+
+
+class Recorded(Subscription):
+    """A subscription that keeps each batch it is given, as data."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.batches: list[list[dict[str, Any]]] = []
+
+    def put(self, events: Sequence[bytes], size: int) -> None:
+        self.batches.append([json.loads(event.removeprefix(b"data: ")) for event in events])
+        super().put(events, size)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [event for batch in self.batches for event in batch]
+
+    def counted(self, kind: str) -> int:
+        """The events of a kind (``request`` or ``payment``) sent, and those said to be skipped."""
+        events = self.events()
+        return sum(1 for event in events if event["type"] == kind) + sum(int(e[f"{kind}s"]) for e in events if e["type"] == "skipped")
+
+
+def recorded(service: Instance, monkeypatch: pytest.MonkeyPatch) -> tuple[EventStream, Recorded]:
+    monkeypatch.setattr(events_module, "Subscription", Recorded)
+    stream = EventStream(service)
+    subscription = stream.subscribe()
+    assert isinstance(subscription, Recorded)
+    return stream, subscription
+
+
+def summary(event: dict[str, Any]) -> tuple[Any, ...]:
+    if event["type"] == "request":
+        return "request", event["request"]["id"]
+    if event["type"] == "payment":
+        return "payment", event["payment"]["paymentId"], event["payment"]["status"]
+    if event["type"] == "rule":
+        return "rule", event["rule"]["remaining"]
+    return (event["type"],)
+
+
+async def test_a_burst_sends_the_newest_requests_and_payments_and_counts_the_rest_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = PaymentService(scenario())
+    stream, subscription = recorded(service, monkeypatch)
+    started = time.time() // 1
+    for chunk in range(10):
+        for n in range(1000):  # without a turn of the loop: the batch is cut down as it comes
+            number = chunk * 1000 + n
+            payment = f"p{number - 1 if number % 3 == 2 else number}"  # every third pays one paid already: rejected
+            answered(service, "instant", payment, arrived=started + number * 0.0013)
+            assert len(stream) < events_module.PENDING_LIMIT
+        await asyncio.sleep(events_module.BATCH_S)
+    await eventually(lambda: subscription.counted("request") == 10_000)
+
+    paid = requests = 0
+    for batch in subscription.batches:
+        kinds = [event["type"] for event in batch]
+        assert kinds.count("request") <= REQUESTS_PER_BATCH and kinds.count("payment") <= PAYMENTS_PER_BATCH
+        assert "skipped" not in kinds[1:]
+        skipped: dict[str, Any] = batch[0] if kinds[0] == "skipped" else {"requests": 0, "payments": 0, "outcomes": []}
+        assert skipped["requests"] == sum(group["count"] for group in skipped["outcomes"])
+        sent = [event["request"]["id"] for event in batch if event["type"] == "request"]  # the newest: the older skipped
+        assert sent == list(range(requests + skipped["requests"] + 1, requests + skipped["requests"] + 1 + len(sent)))
+        requests += skipped["requests"] + len(sent)
+        payments = [int(event["payment"]["paymentId"][1:]) for event in batch if event["type"] == "payment"]
+        assert len(set(payments)) == len(payments) and payments == sorted(payments)
+        paid += skipped["payments"] + len(payments)
+    assert (requests, paid) == (10_000, 10_000 - 3333)
+
+    by_second: Counter[tuple[str, str]] = Counter()  # the chart, from the stream
+    for event in subscription.events():
+        if event["type"] == "request":
+            by_second[event["request"]["time"][:19], event["request"]["outcome"]] += 1
+        elif event["type"] == "skipped":
+            by_second.update({(group["time"], group["outcome"]): group["count"] for group in event["outcomes"]})
+    journal = [json.loads(encode_entry(service, entry)) for entry in service.journal.entries()]
+    assert by_second == Counter((entry["time"][:19], entry["outcome"]) for entry in journal)
+    assert {outcome for _, outcome in by_second} == {"ok", "rejected"} and len({second for second, _ in by_second}) == 13
+
+
+async def test_a_batch_sends_a_payment_or_a_rule_as_last_changed_but_never_past_a_control_event(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    service = PaymentService(scenario())
+    stream, subscription = recorded(service, monkeypatch)
+    service.policy.add_rule(parse_rule({"when": {"operation": "cancel"}, "then": "succeed", "times": 2}))
+    answered(service, "instant", "p1")
+    answered(service, "cancel", "p1")
+    answered(service, "instant", "p2")
+    service.move_clock(advance_ms=1000)
+    answered(service, "cancel", "p2")
+    answered(service, "instant", "p3")
+    await eventually(lambda: not len(stream) and subscription.batches != [])
+    [batch] = subscription.batches  # all of it came before the loop turned
+    assert list(map(summary, batch)) == [
+        ("request", 1), ("rule", 1), ("payment", "p1", "CANCELLED"), ("request", 2), ("payment", "p2", "PAID"), ("request", 3),
+        ("clock",),
+        ("rule", 0), ("payment", "p2", "CANCELLED"), ("request", 4), ("payment", "p3", "PAID"), ("request", 5),
+    ]
+
+
+async def test_control_events_all_come_in_order_and_nothing_crosses_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = PaymentService(scenario())
+    _, subscription = recorded(service, monkeypatch)
+    published: list[Event] = []
+    service.events.listen(published.append)
+    controls: list[Callable[[], object]] = [
+        lambda: service.apply_config(service.config, ()),
+        lambda: service.move_clock(advance_ms=1),
+        lambda: service.policy.add_rule(parse_rule({"when": {"owner": "bob"}, "then": "fail"})),
+        lambda: service.policy.delete_rule(service.policy.rules[-1].id),
+        lambda: service.policy.add_rule(parse_rule({"when": {"operation": "cancel"}, "then": "succeed", "times": 9})),
+        service.policy.clear_rules,
+        lambda: service.journal.clear("bob"),
+        lambda: service.reset("alice"),
+        lambda: service.load(service.scenario),
+    ]
+    for step in range(3000):
+        answered(service, "instant", f"p{step}")
+        answered(service, "cancel", f"p{step}")
+        if step % 37 == 0:
+            controls[step // 37 % len(controls)]()
+        if step % 400 == 0:
+            await asyncio.sleep(events_module.BATCH_S)
+    await eventually(lambda: subscription.counted("request") == 6000)
+
+    others = (Journaled, PaymentChanged, RuleChanged)
+    sent = [event["type"] for event in subscription.events() if event["type"] not in ("request", "payment", "rule", "skipped")]
+    assert sent == [json.loads(encode_event(service, raw))["type"] for raw in published if not isinstance(raw, others)]
+    assert len(sent) > 3000 // 37
+    # Each request and payment's change comes after as many control events as had happened before it.
+    happened: dict[tuple[Any, ...], int] = {}
+    before = 0
+    for raw in published:
+        if isinstance(raw, Journaled):
+            happened["request", raw.entry.id] = before
+        elif isinstance(raw, PaymentChanged):
+            happened["payment", raw.payment_id, raw.payment.status] = before
+        elif not isinstance(raw, RuleChanged):
+            before += 1
+    came: dict[tuple[Any, ...], int] = {}
+    before = 0
+    for event in subscription.events():
+        if event["type"] in ("request", "payment"):
+            came[summary(event)] = before
+        elif event["type"] not in ("rule", "skipped"):
+            before += 1
+    assert len(came) > 100 and {key: happened[key] for key in came} == came
+
+
+async def test_a_flood_of_control_events_without_a_turn_of_the_loop_is_dropped_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = PaymentService(scenario())
+    stream = EventStream(service)
+    subscription = stream.subscribe()
+    for _ in range(1500):
+        service.move_clock(advance_ms=1)
+        assert len(stream) < events_module.PENDING_LIMIT
+    assert await subscription.get(5) == [dropped(events_module.PENDING_LIMIT)]
+    batch = await subscription.get(5)
+    assert batch is not None and [json.loads(event.removeprefix(b"data: "))["type"] for event in batch] == ["clock"] * 500
+    stream.unsubscribe(subscription)
+
+
+async def test_a_subscriber_gets_what_happens_after_it_subscribed(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = PaymentService(scenario())
+    stream, first = recorded(service, monkeypatch)
+    answered(service, "instant", "p1")
+    second = stream.subscribe()
+    assert isinstance(second, Recorded)
+    answered(service, "instant", "p2")
+    await eventually(lambda: first.counted("request") == 2 and second.counted("request") == 1)
+    assert [summary(event) for event in second.events()] == [("payment", "p2", "PAID"), ("request", 2)]
+
+
+async def test_a_hundred_subscribers_that_never_read_hold_a_bounded_queue_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_module, "QUEUE_LIMIT", 100)
+    service = PaymentService(scenario())
+    stream = EventStream(service)
+    stalled = [stream.subscribe() for _ in range(100)]
+    for n in range(20_000):
+        answered(service, "instant", f"p{n}")
+        if n % 500 == 0:
+            await asyncio.sleep(events_module.BATCH_S)
+    await eventually(lambda: not len(stream))
+    await asyncio.sleep(events_module.BATCH_S * 2)
+    assert {len(subscription) for subscription in stalled} == {100}
+    batch = await stalled[0].get(0)
+    assert batch is not None and len(batch) == 100
+    [gap] = await stalled[0].get(0) or []
+    assert gap.startswith(b'data: {"type":"dropped","count":')
+    for subscription in stalled:
+        stream.unsubscribe(subscription)
+    assert service.events.listeners == []

@@ -14,6 +14,7 @@ from ..core.globs import MAX_GLOB
 from ..http.pipeline import errors_of
 from ..scenario.envelope import MAX_SEED, config_model, rule_model
 from .api import PAGES, PREFIX, ROUTES, RULE_ID, ControlCalls, ControlRoute
+from .stream import BATCH_S, PAYMENTS_PER_BATCH, REQUESTS_PER_BATCH
 
 __all__ = ["openapi_document"]
 
@@ -223,21 +224,32 @@ def _control(dialect: Dialect) -> dict[str, Any]:
 
 
 _OWNER_OR_ALL = {"type": ["string", "null"]}
+_HOW_MANY: dict[str, Any] = {"type": "integer", "minimum": 0}
 #: What the event stream sends: each event's ``type``, what it means, and its other fields.
 _EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "ready": ("first, once subscribed: what happens from now on is sent", {}),
     "request": ("a journal entry recorded", {"request": _ref("JournalEntry")}),
-    "payment": ("a payment stored or changed", {"payment": _ref("StoredPayment")}),
+    "payment": ("a payment stored or changed (of its changes before the next control event in a batch, the last)", {"payment": _ref("StoredPayment")}),
     "reset": ("back to the scenario's start (`owner`: only that owner's; null: everything)", {"owner": _OWNER_OR_ALL}),
     "scenario": ("a scenario loaded", {"scenario": {"type": "string"}, "seed": {"type": "integer"}}),
     "config": ("the configuration changed", {"config": _ref("Config")}),
-    "rule": ("a rule added, or its count used: that rule", {"rule": _ref("ActiveRule")}),
+    "rule": ("a rule added, or its count used: that rule (of its changes before the next control event in a batch, the last)",
+             {"rule": _ref("ActiveRule")}),
     "rule_deleted": ("a rule deleted: its id", {"id": {"type": "integer"}}),
     "rules": ("the rules cleared: an empty list", {"rules": {"type": "array", "maxItems": 0}}),
     "clock": ("the clock frozen, advanced or resumed", {"clock": _ref("Clock")}),
     "requests_cleared": ("journal entries dropped (`owner`: only that owner's; null: all)", {"owner": _OWNER_OR_ALL}),
-    "dropped": ("this subscriber fell behind (1,000 events or 4 MiB waiting): `count` events were skipped here",
-                {"count": {"type": "integer", "minimum": 1}}),
+    "skipped": (f"first in a batch that left events out: `requests` journal entries before its newest {REQUESTS_PER_BATCH} "
+                "(`outcomes`: how many came in each second, written as an entry's time, with each outcome), `payments` "
+                f"payments changed before its last {PAYMENTS_PER_BATCH}; the journal and the state have them",
+                {"requests": _HOW_MANY, "outcomes": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["time", "outcome", "count"],
+                    "additionalProperties": False,
+                    "properties": {"time": _WRITTEN_TIME, "outcome": {"type": "string"}, "count": {"type": "integer", "minimum": 1}},
+                }}, "payments": _HOW_MANY}),
+    "dropped": ("this subscriber fell behind (1,000 events or 4 MiB waiting), or more happened at once than the stream "
+                "holds: `count` events are missing here", {"count": {"type": "integer", "minimum": 1}}),
 }
 
 
@@ -266,7 +278,9 @@ def _events(route: ControlRoute, dialect: Dialect) -> dict[str, Any]:
     }
     operation = _control_operation(route, dialect)
     operation["description"] = ("Each event is one `data:` line holding a JSON object with a `type`:" + lines
-                                + "\n\nComment lines (`: keep-alive`) come every 15 s. The stream ends when the server stops.")
+                                + f"\n\nEvents come in batches, at most one every {BATCH_S * 1000:g} ms, in the order things happened "
+                                "but for what `skipped` says. Comment lines (`: keep-alive`) come every 15 s. The stream ends when "
+                                "the server stops.")
     operation["responses"]["200"] = {"description": "The stream; the schema is that of each event",
                                      "content": {"text/event-stream": {"schema": event}}}
     return operation

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from json.encoder import encode_basestring
 from operator import attrgetter
@@ -33,8 +33,8 @@ from ..core.sandboxes import Sandbox, Sandboxes
 from ..scenario import scenario_data
 from ..scenario.envelope import config_model
 
-__all__ = ["JournalFile", "StateSnapshot", "api_data", "clock_data", "config_data", "encode_entry", "encode_event", "redact",
-           "sandbox_data", "sandboxes_data"]
+__all__ = ["JournalFile", "StateSnapshot", "api_data", "clock_data", "config_data", "encode_entry", "encode_event", "encode_skipped",
+           "redact", "sandbox_data", "sandboxes_data"]
 
 #: About how many bytes of payments one piece of a state's JSON holds (a few milliseconds' work).
 PIECE_BYTES = 64 * 1024
@@ -155,13 +155,10 @@ def _parsed(raw: bytes) -> Any:
     return text if nested_deeper_than(value, MAX_DEPTH) else value
 
 
-def encode_event(instance: Instance, event: Event) -> bytes | None:
-    """The JSON of an event as the event stream sends it (``{"type": ..., ...}``), or None for
-    one it does not send (a request that outlived a reset)."""
+def encode_event(instance: Instance, event: Event) -> bytes:
+    """The JSON of an event as the event stream sends it (``{"type": ..., ...}``)."""
     data: dict[str, Any]
     if isinstance(event, Journaled):
-        if not event.kept:
-            return None
         return b'{"type":"request","request":%s}' % encode_entry(instance, event.entry)
     elif isinstance(event, PaymentChanged):
         data = {"type": "payment", "payment": instance.dialect.payment_data(event.payment)}
@@ -183,6 +180,16 @@ def encode_event(instance: Instance, event: Event) -> bytes | None:
         assert isinstance(event, ClockMoved), event
         data = {"type": "clock", "clock": clock_data(instance)}
     return dumps(data)
+
+
+def encode_skipped(instance: Instance, requests: Mapping[tuple[int, str], int], payments: int) -> bytes:
+    """The event stream's ``skipped`` event: how many request events were left out, and how many
+    by the second they came in (written as an entry's time) and outcome (``requests``: a count by
+    second and outcome); how many payments' changes were left out."""
+    dialect, zone = instance.dialect, instance.clock.zone
+    outcomes = [{"time": dialect.format_time(datetime.fromtimestamp(second, zone)), "outcome": outcome, "count": count}
+                for (second, outcome), count in sorted(requests.items())]
+    return dumps({"type": "skipped", "requests": sum(requests.values()), "outcomes": outcomes, "payments": payments})
 
 
 class JournalFile:

@@ -55,8 +55,10 @@ class ClockMoved(Event):
 
 @dataclass(frozen=True, slots=True)
 class PaymentChanged(Event):
-    """A payment stored or changed (the dialect's record)."""
+    """A payment stored or changed: which one (its owner and id), and the dialect's record."""
 
+    owner: str
+    payment_id: str
     payment: Any
 
 

@@ -128,7 +128,7 @@ async function openStream() {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const data = block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n");
-        if (data) await onEvent(JSON.parse(data));  // one after another: those that come while a snapshot loads apply to it
+        if (data) await inTurn(() => onEvent(JSON.parse(data)));
       }
     }
   } catch (error) {
@@ -145,10 +145,24 @@ function connected(live) {
   badge.classList.toggle("off", !live);
 }
 
+// Events apply one after another, and so does a reading of the state asked for meanwhile: those
+// that come while it loads apply to it.
+let applying = Promise.resolve();
+
+function inTurn(step) {
+  const turn = applying.then(step);
+  applying = turn.catch(() => {});
+  return turn;
+}
+
 async function onEvent(event) {
   switch (event.type) {
     case "ready": connected(true); return loadSnapshot();
     case "dropped": say(`${event.count} events were missed; reloading`); return loadSnapshot();
+    case "skipped":  // a burst: the stream sent its newest requests and last payments' changes, and counts the rest
+      event.outcomes.forEach((group) => countInChart(group, group.count));
+      if (event.payments) readPaymentsSoon();
+      return;
     case "request": addRequest(event.request); return renderSoon(drawNewRequests);
     case "payment": putPayment(event.payment); return renderSoon(drawChangedPayments);
     case "rule": state.rules = state.rules.filter((r) => r.id !== event.rule.id).concat(event.rule).sort((a, b) => a.id - b.id);
@@ -183,12 +197,8 @@ function renderSoon(render) {
 async function loadSnapshot() {
   try {
     const [snapshot, journal] = await Promise.all([call("GET", `/state?limit=${MAX_ROWS}`), call("GET", `/requests?limit=${MAX_ROWS}`)]);
-    state.config = snapshot.config;
-    state.rules = snapshot.rules;
-    setClock(snapshot.clock);
     state.owners = new Set();
-    state.payments = new Map(snapshot.payments.map((payment) => [paymentKey(payment), payment]));
-    setStored(snapshot.stores);
+    useState(snapshot);
     state.requests = new Map(journal.requests.map((request) => [request.id, request]));
     journal.requests.forEach((request) => addOwner(request.owner));
     fillChart(journal.requests);
@@ -196,6 +206,31 @@ async function loadSnapshot() {
   } catch (error) {
     failed(error, "cannot read the state");
   }
+}
+
+function useState(snapshot) {
+  state.config = snapshot.config;
+  state.rules = snapshot.rules;
+  setClock(snapshot.clock);
+  state.payments = new Map(snapshot.payments.map((payment) => [paymentKey(payment), payment]));
+  setStored(snapshot.stores);
+}
+
+// When the stream left out payments' changes, the page reads the state again (not the journal:
+// the chart has counted every request): at most every COUNT_AFTER_MS, in turn with the events.
+let readTimer = null;
+
+function readPaymentsSoon() {
+  if (readTimer !== null) return;
+  readTimer = setTimeout(() => inTurn(async () => {
+    readTimer = null;
+    try {
+      useState(await call("GET", `/state?limit=${MAX_ROWS}`));
+      renderState();
+    } catch (error) {
+      failed(error, "cannot read the state");
+    }
+  }), COUNT_AFTER_MS);
 }
 
 // The page holds the first MAX_ROWS payments: the counts of the rest come from fakepay, asked again
@@ -304,10 +339,11 @@ function zoneOffset(timeZone) {
 // The second a request arrived (its time is written in the clock's zone).
 const arrivedSecond = (request) => Math.floor((localMs(request.time) - state.zoneOffset) / 1000);
 
-function countInChart(request) {
+// A request, or as many as count of the same second and outcome, in the chart.
+function countInChart(request, count = 1) {
   const second = arrivedSecond(request);
   const bucket = state.buckets.get(second) || { ok: 0, rejected: 0, failed: 0, fault: 0 };
-  bucket[outcomeKind(request)] += 1;
+  bucket[outcomeKind(request)] += count;
   state.buckets.set(second, bucket);
 }
 
@@ -316,7 +352,7 @@ function countInChart(request) {
 function fillChart(requests) {
   const from = requests.length < MAX_ROWS ? -Infinity : Math.min(...requests.map(arrivedSecond));
   for (const second of [...state.buckets.keys()]) if (second >= from) state.buckets.delete(second);
-  requests.forEach(countInChart);
+  requests.forEach((request) => countInChart(request));
 }
 
 // -- drawing -----------------------------------------------------------------------------------
@@ -333,12 +369,16 @@ function el(tag, attributes = {}, ...children) {
 }
 
 function renderAll() {
+  renderState();
+  renderRequests();
+  drawChart();
+}
+
+function renderState() {
   renderConfig();
   renderRules();
-  renderRequests();
   renderPayments();
   renderOwners();
-  drawChart();
 }
 
 function clockNow() {

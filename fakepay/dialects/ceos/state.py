@@ -98,7 +98,7 @@ class CeosState:
         events = self._instance.events
         if events.listeners:
             for payment in stored:
-                events.publish(PaymentChanged(payment))
+                events.publish(PaymentChanged(payment.owner, payment.payment_id, payment))
         return stored
 
     def _seed(self, seeds: Iterable[SeedPayment]) -> list[Payment]:
@@ -167,7 +167,7 @@ class CeosState:
         self.store.put(payment)
         events = self._instance.events
         if events.listeners:
-            events.publish(PaymentChanged(payment))
+            events.publish(PaymentChanged(payment.owner, payment.payment_id, payment))
 
     def encoded(self, payment: Payment) -> bytes:
         """The payment's JSON, remembered for its stored version (a change stores a new object,
