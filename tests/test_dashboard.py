@@ -228,6 +228,30 @@ def test_reset_all_empties_the_payments_view(open_page: Any) -> None:
     assert served.call("GET", "/__fakepay/state")[1]["payments"] == []
 
 
+def test_a_sandbox_is_picked_to_watch_and_steer(open_page: Any) -> None:
+    page, served = open_page()
+    sandbox = served.call("POST", "/__fakepay/sandboxes")[1]["id"]
+    secret = served.call("GET", f"/__fakepay/sandboxes/{sandbox}/secrets/carol")[1]["secret"]
+    served.pay("in-default")
+    assert served.call("POST", "/payments/in-sandbox/instant", BODY, {"Authorization": f"Bearer {secret}"})[0] == 200
+    expect(page.locator("#payments")).to_contain_text("in-default")
+    page.locator("#sandbox-choice").focus()
+    expect(page.locator("#sandbox-choice option")).to_have_text(["the server's own", sandbox])
+    page.locator("#sandbox-choice").select_option(sandbox)
+    expect(page.get_by_role("region", name="Payments of carol")).to_contain_text("in-sandbox")
+    expect(page.locator("#payments")).not_to_contain_text("in-default")
+    assert page.url.endswith(f"/__fakepay/?sandbox={sandbox}")
+    page.get_by_role("button", name="Reset all").click()  # steers the sandbox, not the server's own
+    expect(page.locator("#payments")).to_have_text("No payments yet.")
+    assert served.call("GET", f"/__fakepay/sandboxes/{sandbox}/state")[1]["payments"] == []
+    assert [p["paymentId"] for p in served.call("GET", "/__fakepay/state")[1]["payments"]] == ["in-default"]
+    page.reload()  # the address keeps the sandbox watched
+    page.locator("#connection", has_text="live").wait_for()
+    expect(page.locator("#sandbox-choice")).to_have_value(sandbox)
+    page.locator("#sandbox-choice").select_option("")
+    expect(page.locator("#payments")).to_contain_text("in-default")
+
+
 def test_a_shipped_scenario_is_loaded_from_the_picker(open_page: Any) -> None:
     page, served = open_page()
     picker = page.get_by_label("Shipped scenario")

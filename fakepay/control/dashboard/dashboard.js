@@ -35,17 +35,23 @@ const state = {
   buckets: new Map(),         // whole second -> {ok, rejected, failed, fault}
   selected: null,
   stream: null,
+  // The sandbox watched and steered ("": the server's own), kept in the page's address as ?sandbox=ID.
+  sandbox: new URLSearchParams(location.search).get("sandbox") || "",
 };
 
 // -- talking to the control API ----------------------------------------------------------------
 
 class Unauthorized extends Error {}
 
-async function call(method, path, body) {
+// Where the control calls of the sandbox watched are served.
+const base = () => (state.sandbox ? `${API}/sandboxes/${encodeURIComponent(state.sandbox)}` : API);
+
+// A control call of the sandbox watched (of the server's own with `own`).
+async function call(method, path, body, own = false) {
   const headers = {};
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch((own ? API : base()) + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (response.status === 401) throw new Unauthorized("the control token is needed");
   const data = await response.json();
   if (!response.ok) throw new Error(data.message || `${response.status}`);
@@ -114,7 +120,7 @@ async function openStream() {
   state.stream = controller;
   const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
   try {
-    const response = await fetch(`${API}/events`, { headers, signal: controller.signal, cache: "no-store" });
+    const response = await fetch(`${base()}/events`, { headers, signal: controller.signal, cache: "no-store" });
     if (response.status === 401) return askForToken();
     if (!response.ok || !response.body) throw new Error(`${response.status}`);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -754,11 +760,47 @@ async function loadApi() {
   }
 }
 
+// -- the sandbox watched --------------------------------------------------------------------------
+
+async function loadSandboxChoices() {
+  try {
+    const data = await call("GET", "/sandboxes", undefined, true);
+    const ids = data.sandboxes.map((sandbox) => sandbox.id);
+    if (state.sandbox && !ids.includes(state.sandbox)) ids.unshift(state.sandbox);  // gone: shown until left
+    $("sandbox-choice").replaceChildren(option("", "the server's own"), ...ids.map((id) => option(id)));
+    $("sandbox-choice").value = state.sandbox;
+  } catch (error) {
+    failed(error, "cannot list the sandboxes");
+  }
+}
+
+// Watch another sandbox: everything the page holds is dropped and read again from it.
+function watch(sandbox) {
+  stopStream();
+  state.sandbox = sandbox;
+  const url = new URL(location.href);
+  if (sandbox) url.searchParams.set("sandbox", sandbox);
+  else url.searchParams.delete("sandbox");
+  history.replaceState(null, "", url);
+  for (const key of ["requests", "requestRows", "payments", "paymentRows", "sections", "stored", "buckets"]) state[key] = new Map();
+  state.changedPayments = new Set();
+  state.owners = new Set();
+  state.newRequests = [];
+  state.selected = null;
+  $("detail").hidden = true;
+  renderAll();
+  openStream();
+}
+
+$("sandbox-choice").addEventListener("focus", loadSandboxChoices);
+$("sandbox-choice").addEventListener("change", (event) => watch(event.target.value));
+
 // -- start -------------------------------------------------------------------------------------
 
 async function start() {
   $("main").hidden = false;
   loadScenarioChoices();
+  loadSandboxChoices();
   if (state.api || await loadApi()) openStream();
 }
 
