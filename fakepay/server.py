@@ -15,7 +15,7 @@ from .control.api import PREFIX, ControlApi
 from .control.views import JournalFile
 from .core.config import DEFAULT_API, Scenario
 from .core.instance import Instance
-from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
+from .core.sandboxes import DEFAULT, DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
 from .dialects import dialect
 from .http.answers import ConnectionActivity, raw_path
 from .http.hosts import AllowedHosts
@@ -68,8 +68,8 @@ class Front:
         self.sandboxes = Sandboxes(service, self._make_sandbox, limit=sandboxes, idle_s=sandbox_idle_s)
         self.sandboxes.gone_listeners.append(self._forget)
         self._public = PublicApi(service, self.activity)
-        #: The API of each sandbox made (its pipeline made with it).
-        self._publics: dict[str, PublicApi] = {}
+        #: The API of each live sandbox, the default one's included (each pipeline made with its sandbox).
+        self._publics: dict[str, PublicApi] = {DEFAULT: self._public}
         #: The sandbox each ``Authorization`` header seen lately names.
         self._named: dict[str, str | None] = {}
         self._control = ControlApi(service, self.activity, enabled=control, token=control_token,
