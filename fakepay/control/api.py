@@ -545,7 +545,7 @@ class ControlApi:
     def _calls_of(self, sandbox_id: str) -> ControlCalls:
         """The calls of the live sandbox ``sandbox_id``, or ``SandboxNotFound``."""
         if self._sandboxes is None:
-            raise SandboxNotFound(sandbox_id)
+            raise SandboxNotFound(show(sandbox_id))
         sandbox = self._sandboxes.get(sandbox_id)
         calls = self._sandbox_calls.get(sandbox.id)
         if calls is None:

@@ -12,6 +12,7 @@ from time import monotonic
 from .config import Scenario
 from .errors import SandboxNotFound, TooManySandboxes
 from .instance import Instance
+from .text import show
 
 __all__ = ["DEFAULT", "DEFAULT_IDLE_S", "DEFAULT_LIMIT", "Sandbox", "Sandboxes"]
 
@@ -77,14 +78,14 @@ class Sandboxes:
         """The live sandbox ``sandbox_id``, or ``SandboxNotFound``."""
         sandbox = self.find(sandbox_id)
         if sandbox is None:
-            raise SandboxNotFound(sandbox_id)
+            raise SandboxNotFound(show(sandbox_id))
         return sandbox
 
     def delete(self, sandbox_id: str) -> None:
         """Delete a sandbox made before (the default one stays); ``SandboxNotFound`` if there is none."""
         sandbox = self._made.get(sandbox_id)
         if sandbox is None:
-            raise SandboxNotFound(sandbox_id)
+            raise SandboxNotFound(show(sandbox_id))
         self._forget(sandbox)
 
     def expire(self) -> None:
