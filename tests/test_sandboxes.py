@@ -397,7 +397,7 @@ def test_an_expired_sandbox_is_let_go_when_the_next_is_made() -> None:
 
 
 async def test_the_limit_is_a_429_until_one_is_deleted_or_expires(aiohttp_client: Callable[..., Awaitable[Client]]) -> None:
-    client = await aiohttp_client(create_app(PaymentService(scenario()), sandboxes=2, sandbox_idle_s=0.5))
+    client = await aiohttp_client(create_app(PaymentService(scenario()), sandboxes=2, sandbox_idle_s=1.0))
     first, _ = await make(client), await make(client)
     too_many = {"type": "TOO_MANY_SANDBOXES", "message": "2 sandboxes are live already, the most this server holds; delete "
                 "those you are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a higher --sandboxes"}
@@ -406,7 +406,7 @@ async def test_the_limit_is_a_429_until_one_is_deleted_or_expires(aiohttp_client
     await control(client, "DELETE", f"/sandboxes/{first}")
     await make(client)
     assert await answer(client, "POST", "/__fakepay/sandboxes") == (429, JSON, too_many)
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(1.2)
     await make(client)
     await make(client)
     assert (await control(client, "GET", "/sandboxes"))["live"] == 2
