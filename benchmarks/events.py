@@ -89,7 +89,7 @@ async def in_process(rounds: int, count: int) -> dict[tuple[str, int], float]:
     connection of its own that asked for ``/__fakepay/events`` and takes what it is sent)."""
     fakepay = web.Server(Server(PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1}))).front.handle,
                          access_log=None)
-    await inprocess.per_request(fakepay, lambda _: inprocess.post("p1"), 1, "seed")
+    await inprocess.per_request(fakepay, inprocess.post(payment_id="p1"), 1, "seed")
     best: dict[tuple[str, int], float] = {}
     for round_ in range(rounds):
         for subscribers in (0, 1):
@@ -100,7 +100,7 @@ async def in_process(rounds: int, count: int) -> dict[tuple[str, int], float]:
                 stream.data_received(b"GET /__fakepay/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 while not transport.writes:  # subscribed
                     await asyncio.sleep(0)
-            for op, make in (("get", inprocess.get), ("instant", inprocess.post)):
+            for op, make in (("get", inprocess.get()), ("instant", inprocess.post())):
                 started = time.process_time()
                 await inprocess.per_request(fakepay, make, count, f"{round_}-{subscribers}")
                 cpu = (time.process_time() - started) / count * 1e6

@@ -6,7 +6,8 @@ so that small changes to fakepay's request path can be compared.
     python benchmarks/inprocess.py [ROUNDS] [REQUESTS]
 
 Prints JSON: the best microseconds per request of each server and request over ``ROUNDS``
-alternating rounds of ``REQUESTS`` requests.
+alternating rounds of ``REQUESTS`` requests, and of fakepay's look-up in a sandbox
+(docs/sandboxes.md) by its own secret.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import bare
 import run
 from aiohttp import web
 
-from fakepay import PaymentService, Server, issue_secret, parse_scenario
+from fakepay import PaymentService, issue_secret, parse_scenario
+from fakepay.server import Front
 
 AUTH = f"Bearer {issue_secret('alice')}"
 BODY = json.dumps(run.BODY, separators=(",", ":")).encode()
@@ -55,13 +57,18 @@ class CountingTransport(asyncio.Transport):
         return ("127.0.0.1", 1) if name == "peername" else default
 
 
-def get(_: str) -> bytes:
-    return f"GET /payments/p1 HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n\r\n".encode()
+def get(auth: str = AUTH) -> Callable[[str], bytes]:
+    """The requests of a look-up of p1 with ``auth``."""
+    request = f"GET /payments/p1 HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n".encode()
+    return lambda _: request
 
 
-def post(name: str) -> bytes:
-    return (f"POST /payments/{name}/instant HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+def post(auth: str = AUTH, payment_id: str | None = None) -> Callable[[str], bytes]:
+    """The requests of a payment with ``auth``, of ``payment_id`` (each of its own unless given)."""
+    def request(name: str) -> bytes:
+        return (f"POST /payments/{payment_id or name}/instant HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+    return request
 
 
 async def per_request(server: web.Server, make: Callable[[str], bytes], count: int, tag: str) -> float:
@@ -88,13 +95,19 @@ async def main(rounds: int, count: int) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     assert runner.server is not None
-    fakepay = Server(PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1})))
-    servers = {"bare": runner.server, "fakepay": web.Server(fakepay.front.handle, access_log=None)}
-    await per_request(servers["fakepay"], lambda _: post("p1"), 1, "seed")
+    fakepay = Front(PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1})))
+    servers = {"bare": runner.server, "fakepay": web.Server(fakepay.handle, access_log=None)}
+    in_sandbox = f"Bearer {fakepay.sandboxes.create().instance.state.secret('alice')}"
+    for auth in (AUTH, in_sandbox):
+        await per_request(servers["fakepay"], post(auth, "p1"), 1, "seed")
+    requests = {
+        "bare": [("get", get()), ("post", post())],
+        "fakepay": [("get", get()), ("post", post()), ("get sandbox", get(in_sandbox))],
+    }
     best: dict[str, float] = {}
     for round_ in range(rounds):
         for name, server in servers.items():
-            for kind, make in (("get", get), ("post", post)):
+            for kind, make in requests[name]:
                 key = f"{kind} {name}"
                 best[key] = min(best.get(key, float("inf")), await per_request(server, make, count, f"r{round_}"))
     print(json.dumps(best))

@@ -111,9 +111,21 @@ def secret_header() -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_secret('alice')}", "Content-Type": "application/json"}
 
 
-def prepare(port: int) -> None:
-    status, _ = http(port, "POST", "/payments/p1/instant", BODY, secret_header())
+def prepare(port: int, headers: dict[str, str] | None = None) -> None:
+    """Pay p1, as ``headers`` say (the default sandbox's secret unless given)."""
+    status, _ = http(port, "POST", "/payments/p1/instant", BODY, headers or secret_header())
     assert status in (200, 409), status
+
+
+def sandbox_header(port: int) -> dict[str, str]:
+    """The headers of a request to a new sandbox, by its own secret (docs/sandboxes.md), once it holds p1."""
+    status, made = http(port, "POST", "/__fakepay/sandboxes", {})
+    assert status == 200, made
+    status, secret = http(port, "GET", "/auth/alice", headers={"Fakepay-Sandbox": json.loads(made)["id"]})
+    assert status == 200, secret
+    headers = {"Authorization": f"Bearer {secret.decode()}", "Content-Type": "application/json"}
+    prepare(port, headers)
+    return headers
 
 
 # -- throughput --------------------------------------------------------------------------------
@@ -133,8 +145,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(port: int, path: str, seconds: float, post: bool = False) -> float:
-    headers = secret_header()
+def wrk(port: int, path: str, seconds: float, post: bool = False, headers: dict[str, str] | None = None) -> float:
+    """Requests per second under wrk, each with ``headers`` (the default sandbox's secret unless given)."""
+    headers = headers or secret_header()
     command = ["wrk", "-t1", "-c32", f"-d{seconds}s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -153,28 +166,34 @@ def wrk(port: int, path: str, seconds: float, post: bool = False) -> float:
     return float(next(line for line in output.splitlines() if line.startswith("Requests/sec:")).split()[1])
 
 
-def load(proc: subprocess.Popen[bytes], port: int, path: str, seconds: float, post: bool = False) -> tuple[float, float]:
+def load(proc: subprocess.Popen[bytes], port: int, path: str, seconds: float, post: bool = False,
+         headers: dict[str, str] | None = None) -> tuple[float, float]:
     """Requests per second under wrk, and the server's CPU microseconds per request (steadier on a
     shared machine: it does not count the time the server waited for a CPU)."""
     before = cpu_seconds(proc.pid)
-    rate = wrk(port, path, seconds, post)
+    rate = wrk(port, path, seconds, post, headers)
     return rate, (cpu_seconds(proc.pid) - before) / (rate * seconds) * 1e6
 
 
 def throughput(rounds: int, seconds: float) -> dict[str, tuple[float, float]]:
     """Median requests per second and CPU microseconds per request of fakepay and of the bare
-    apps, in alternating runs."""
+    apps, in alternating runs; and of fakepay's look-ups in a sandbox, alternating with those in
+    the default sandbox in the same process."""
     results: dict[str, list[tuple[float, float]]] = {}
     for round_ in range(1, rounds + 1):
-        progress("throughput", f"round {round_} of {rounds}, about {rounds * 5 * (seconds + 2):.0f} s in all")
+        progress("throughput", f"round {round_} of {rounds}, about {rounds * 6 * (seconds + 2):.0f} s in all")
         for name, command in (("bare", bare_command), ("parsing", parsing_command), ("fakepay", fakepay_command)):
             port = free_port()
             with process(command(port), port) as proc:
+                looked_up: list[tuple[str, dict[str, str] | None]] = [] if name == "parsing" else [(f"get {name}", None)]
                 if name == "fakepay":
                     prepare(port)
+                    looked_up.append(("get sandbox", sandbox_header(port)))
+                    if round_ % 2 == 0:  # each first in turn, so that neither is always measured on a warmer process
+                        looked_up.reverse()
                 wrk(port, "/payments/p1", 1)  # warm-up
-                if name != "parsing":
-                    results.setdefault(f"get {name}", []).append(load(proc, port, "/payments/p1", seconds))
+                for key, headers in looked_up:
+                    results.setdefault(key, []).append(load(proc, port, "/payments/p1", seconds, headers=headers))
                 results.setdefault(f"instant {name}", []).append(load(proc, port, "/payments/x/instant", seconds, post=True))
     return {
         key: (statistics.median(r for r, _ in values), statistics.median(c for _, c in values))
@@ -184,6 +203,8 @@ def throughput(rounds: int, seconds: float) -> dict[str, tuple[float, float]]:
 
 #: The throughput fakepay aims at, as a share of the bare app's.
 TARGETS = {"get": "1.0", "instant": "0.75"}
+#: The throughput of look-ups in a sandbox fakepay aims at, as a share of those in the default one.
+SANDBOX_TARGET = "0.95"
 
 
 def in_process(rounds: int, count: int) -> dict[str, float]:
@@ -418,6 +439,9 @@ def main() -> None:
         target = TARGETS[op]
         rows.append((f"throughput {path}", f"{fp:,.0f} req/s", f"bare aiohttp {bare:,.0f} req/s", f"{fp / bare:.2f} (>= {target})"))
         rows.append(("  the same, as CPU per request", f"{fp_cpu:.0f} us", f"bare aiohttp {bare_cpu:.0f} us", f"{bare_cpu / fp_cpu:.2f} (>= {target})"))
+    (sandbox, sandbox_cpu), (fp, fp_cpu) = measured["get sandbox"], measured["get fakepay"]
+    rows.append(("throughput GET /payments/{id} in a sandbox", f"{sandbox:,.0f} req/s, {sandbox_cpu:.0f} us",
+                 f"default sandbox {fp:,.0f} req/s, {fp_cpu:.0f} us", f"{sandbox / fp:.2f}, {fp_cpu / sandbox_cpu:.2f} (>= {SANDBOX_TARGET})"))
     (parsing, parsing_cpu), (bare, bare_cpu) = measured["instant parsing"], measured["instant bare"]
     rows.append(("  reference: bare app that also parses the body", f"{parsing:,.0f} req/s, {parsing_cpu:.0f} us", f"bare aiohttp {bare:,.0f} req/s", f"{parsing / bare:.2f}, {bare_cpu / parsing_cpu:.2f}"))
     progress("in process", f"{rounds + 2} rounds of the socket-free stack")
@@ -425,6 +449,9 @@ def main() -> None:
     for op, path in (("get", "GET /payments/{id}"), ("post", "POST /payments/{id}/instant")):
         fp, bare = stack[f"{op} fakepay"], stack[f"{op} bare"]
         rows.append((f"  {path} in process, no sockets", f"{fp:.1f} us", f"bare aiohttp {bare:.1f} us", f"{bare / fp:.2f}"))
+    in_sandbox, fp = stack["get sandbox fakepay"], stack["get fakepay"]
+    rows.append(("  GET /payments/{id} in a sandbox, in process", f"{in_sandbox:.1f} us", f"default sandbox {fp:.1f} us",
+                 f"{fp / in_sandbox:.2f} (>= {SANDBOX_TARGET})"))
     if args.throughput_only:
         return print_table(rows)
 

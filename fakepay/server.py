@@ -5,7 +5,7 @@ control API under ``/__fakepay``, served on a socket (``Server``) or as an aioht
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TextIO
 from urllib.parse import unquote
 
@@ -14,10 +14,12 @@ from aiohttp import hdrs, web
 from .control.api import PREFIX, ControlApi
 from .control.views import JournalFile
 from .core.config import DEFAULT_API, Scenario
+from .core.errors import SandboxNotFound
 from .core.instance import Instance
-from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
+from .core.sandboxes import DEFAULT, DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
+from .core.text import show
 from .dialects import dialect
-from .http.answers import ConnectionActivity, raw_path
+from .http.answers import ConnectionActivity, raw_path, refusal
 from .http.hosts import AllowedHosts
 from .http.pipeline import PublicApi
 from .http.runner import IDLE_TIMEOUT, Runner
@@ -68,8 +70,8 @@ class Front:
         self.sandboxes = Sandboxes(service, self._make_sandbox, limit=sandboxes, idle_s=sandbox_idle_s)
         self.sandboxes.gone_listeners.append(self._forget)
         self._public = PublicApi(service, self.activity)
-        #: The API of each sandbox made (its pipeline made with it).
-        self._publics: dict[str, PublicApi] = {}
+        #: The API of each live sandbox, the default one's included (each pipeline made with its sandbox).
+        self._publics: dict[str, PublicApi] = {DEFAULT: self._public}
         #: The sandbox each ``Authorization`` header seen lately names.
         self._named: dict[str, str | None] = {}
         self._control = ControlApi(service, self.activity, enabled=control, token=control_token,
@@ -87,24 +89,31 @@ class Front:
 
     def handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         """The answer to any request (the API's coroutine itself, so that a request costs one):
-        the control API's, or the API's of the sandbox its ``Fakepay-Sandbox`` header or its
-        credentials name (the default one when they name none; the default one, which refuses
-        them, when the sandbox named is gone)."""
+        the control API's, or the API's of the sandbox its ``Fakepay-Sandbox`` header names (``404
+        SANDBOX_NOT_FOUND`` when it is not live), else of the one its credentials name (the default
+        one when they name none; the default one, which refuses them, when the sandbox named is gone)."""
         path = raw_path(request)
         if path.startswith(PREFIX) or "%" in path:
             first = path[1:].partition("/")[0]
             if first == _CONTROL or unquote(first) == _CONTROL:  # percent-encoded, as any literal may be
                 return self._control.handle(request, path)
-        sandbox_id = self._sandbox_named(request)
+        headers = request.headers
+        named = headers.get(SANDBOX_HEADER)
+        if named is not None:
+            if self.sandboxes.find(named) is None:
+                return self._not_found(request, path, named)
+            return self._publics[named].handle(request, path)
+        sandbox_id = self._sandbox_of(headers)
         if sandbox_id is not None and self.sandboxes.find(sandbox_id) is not None:
             return self._publics[sandbox_id].handle(request, path)
         return self._public.handle(request, path)
 
-    def _sandbox_named(self, request: web.BaseRequest) -> str | None:
-        headers = request.headers
-        named = headers.get(SANDBOX_HEADER)
-        if named is not None:
-            return named
+    async def _not_found(self, request: web.BaseRequest, path: str, sandbox_id: str) -> web.StreamResponse:
+        """``404 SANDBOX_NOT_FOUND`` for a request that names a sandbox not live, journaled in none."""
+        return refusal(request, SandboxNotFound(show(sandbox_id)), f"{request.method} {path}")
+
+    def _sandbox_of(self, headers: Mapping[str, str]) -> str | None:
+        """The sandbox the credentials in ``headers`` name (None: none)."""
         authorization = headers.get(hdrs.AUTHORIZATION)
         if authorization is None:
             return None

@@ -33,6 +33,7 @@ def test_every_phase_is_announced_before_it_runs(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(run, "load", measured("throughput", (1.0, 1.0)))
     monkeypatch.setattr(run, "process", lambda *args: contextlib.nullcontext())
     monkeypatch.setattr(run, "prepare", lambda port: None)
+    monkeypatch.setattr(run, "sandbox_header", measured("throughput", {}))
     monkeypatch.setattr(run, "in_process", measured("in process", collections.defaultdict(lambda: 1.0)))
     monkeypatch.setattr(run, "latency", measured("latency", (1.0, 2.0)))
     monkeypatch.setattr(run, "startups", measured("start-up", (0.3, 0.2)))

@@ -133,7 +133,8 @@ def test_help_is_in_sentences(command: list[str]) -> None:
         assert all(sentence[0].isupper() for sentence in re.split(r"(?<=\.) ", text)), text
 
 
-@pytest.mark.parametrize("args", [["--port", "70000"], ["--failure-rate", "2"], ["--seed", "-1"], ["--bogus"]])
+@pytest.mark.parametrize("args", [["--port", "70000"], ["--failure-rate", "2"], ["--seed", "-1"], ["--bogus"],
+                                  ["--sandboxes", "x"], ["--sandbox-idle", "0"]])
 def test_bad_options_are_exit_2(args: list[str]) -> None:
     result = subprocess.run([*FAKEPAY, "serve", *args], capture_output=True, text=True, timeout=20)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -250,6 +251,10 @@ def test_an_empty_variable_counts_as_unset() -> None:
         ("FAKEPAY_ALLOW_HOST", "fakepay,evil.example:80",
          "an allowed host is a host name without a port ('fakepay'), one with a leading dot for it and every name "
          "under it ('.example.test'), or '*' for any name; got 'evil.example:80'"),
+        ("FAKEPAY_SANDBOXES", "-1", "must be a whole number from 0 to 100000, got '-1'"),
+        ("FAKEPAY_SANDBOXES", "100001", "must be a whole number from 0 to 100000, got '100001'"),
+        ("FAKEPAY_SANDBOX_IDLE", "0.5", "must be a number of seconds from 1 to 604800, got '0.5'"),
+        ("FAKEPAY_SANDBOX_IDLE", "1e3", "must be a number of seconds from 1 to 604800, got '1e3'"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_and_exit_2(variable: str, value: str, message: str) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import unquote
 
 from aiohttp import hdrs, web
 
@@ -446,19 +447,19 @@ class ControlCalls:
 
 #: The routes only the server's own calls have (a sandbox holds no sandboxes).
 _SERVERS = {PREFIX + "/sandboxes", PREFIX + "/sandboxes/{id}"}
-_SANDBOXES = PREFIX + "/sandboxes/"
 
 
 def _in_sandbox(path: str) -> tuple[str | None, str]:
     """The sandbox a control path is under (raw, as sent), and the path of the call in it
-    (``/__fakepay/sandboxes/{id}/reset`` → ``id``, ``/__fakepay/reset``); None and the path itself
-    for a call of the server's own."""
-    if not path.startswith(_SANDBOXES):
+    (``/__fakepay/sandboxes/{id}/reset`` → ``id``, ``/__fakepay/reset``; ``sandboxes``
+    percent-encoded, as any literal may be); None and the path itself for a call of the server's own."""
+    segments = path.split("/", 4)  # "", the control API's, "sandboxes", the id, the call's path
+    if len(segments) < 5 or not segments[3]:
         return None, path
-    sandbox_id, slash, rest = path[len(_SANDBOXES):].partition("/")
-    if not slash or not sandbox_id:
+    literal = segments[2]
+    if literal != "sandboxes" and unquote(literal) != "sandboxes":
         return None, path
-    return sandbox_id, f"{PREFIX}/{rest}"
+    return segments[3], f"{PREFIX}/{segments[4]}"
 
 
 def _sandbox_scenario(body: Any, server: Scenario) -> Scenario:
@@ -542,7 +543,7 @@ class ControlApi:
     def _calls_of(self, sandbox_id: str) -> ControlCalls:
         """The calls of the live sandbox ``sandbox_id``, or ``SandboxNotFound``."""
         if self._sandboxes is None:
-            raise SandboxNotFound(sandbox_id)
+            raise SandboxNotFound(show(sandbox_id))
         sandbox = self._sandboxes.get(sandbox_id)
         calls = self._sandbox_calls.get(sandbox.id)
         if calls is None:

@@ -112,9 +112,10 @@ class ItemNotFound(FakePayError, type="NOT_FOUND", status=404):
 
 
 class SandboxNotFound(FakePayError, type="SANDBOX_NOT_FOUND", status=404):
-    """No live sandbox has this id (never made, deleted, or expired); raised with the id."""
+    """No live sandbox has this id (never made, deleted, or expired); raised with the id as a
+    message shows it (``text.show``)."""
 
-    template = "no sandbox '{}': it was never made, was deleted, or expired after being idle"
+    template = "no sandbox {}: it was never made, was deleted, or expired after being idle"
 
 
 class MethodNotAllowed(FakePayError, type="METHOD_NOT_ALLOWED", status=405):

@@ -12,6 +12,7 @@ from time import monotonic
 from .config import Scenario
 from .errors import SandboxNotFound, TooManySandboxes
 from .instance import Instance
+from .text import show
 
 __all__ = ["DEFAULT", "DEFAULT_IDLE_S", "DEFAULT_LIMIT", "Sandbox", "Sandboxes"]
 
@@ -48,12 +49,11 @@ class Sandboxes:
         self.gone_listeners: list[Callable[[Sandbox], None]] = []
 
     def create(self, scenario: Scenario | None = None) -> Sandbox:
-        """A new sandbox starting from ``scenario``; ``TooManySandboxes`` when ``limit`` are in use
-        (after those idle too long are gone)."""
+        """A new sandbox starting from ``scenario``, once those idle too long are gone;
+        ``TooManySandboxes`` when ``limit`` are still in use."""
+        self.expire()
         if len(self._made) >= self.limit:
-            self.expire()
-            if len(self._made) >= self.limit:
-                raise TooManySandboxes(self.limit)
+            raise TooManySandboxes(self.limit)
         sandbox_id = secrets.token_hex(8)
         sandbox = Sandbox(sandbox_id, self._make(scenario, sandbox_id))
         self._made[sandbox_id] = sandbox
@@ -77,14 +77,15 @@ class Sandboxes:
         """The live sandbox ``sandbox_id``, or ``SandboxNotFound``."""
         sandbox = self.find(sandbox_id)
         if sandbox is None:
-            raise SandboxNotFound(sandbox_id)
+            raise SandboxNotFound(show(sandbox_id))
         return sandbox
 
     def delete(self, sandbox_id: str) -> None:
-        """Delete a sandbox made before (the default one stays); ``SandboxNotFound`` if there is none."""
-        sandbox = self._made.get(sandbox_id)
-        if sandbox is None:
-            raise SandboxNotFound(sandbox_id)
+        """Delete a live sandbox made before (the default one stays); ``SandboxNotFound`` if there
+        is none."""
+        sandbox = self.get(sandbox_id)
+        if sandbox is self.default:
+            raise SandboxNotFound(show(sandbox_id))
         self._forget(sandbox)
 
     def expire(self) -> None:
