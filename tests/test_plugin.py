@@ -383,8 +383,8 @@ def test_a_fakepay_that_makes_no_sandbox_is_a_usage_error(consumer: pytest.Pytes
     with serving("--sandboxes", "0", "--failure-rate", "0") as (_, banner):
         url = banner.group(1)
         assert usage_error(consumer.runpytest("--fakepay-url", url)) == (
-            f"the fakepay at {url} made no sandbox (429 TOO_MANY_SANDBOXES: 0 sandboxes are live already, the most this "
-            "server holds; delete those you are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a "
+            f"the fakepay at {url} made no sandbox (429 TOO_MANY_SANDBOXES: the most sandboxes this server "
+            "holds at once (0) are live already; delete those you are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a "
             "higher --sandboxes); to work on its own state, shared by every test, give --fakepay-sandbox=none"
         )
         consumer.runpytest("--fakepay-url", url, "--fakepay-sandbox=none").assert_outcomes(passed=17)

@@ -399,8 +399,8 @@ def test_an_expired_sandbox_is_let_go_when_the_next_is_made() -> None:
 async def test_the_limit_is_a_429_until_one_is_deleted_or_expires(aiohttp_client: Callable[..., Awaitable[Client]]) -> None:
     client = await aiohttp_client(create_app(PaymentService(scenario()), sandboxes=2, sandbox_idle_s=1.0))
     first, _ = await make(client), await make(client)
-    too_many = {"type": "TOO_MANY_SANDBOXES", "message": "2 sandboxes are live already, the most this server holds; delete "
-                "those you are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a higher --sandboxes"}
+    too_many = {"type": "TOO_MANY_SANDBOXES", "message": "the most sandboxes this server holds at once (2) are live already; "
+                "delete those you are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a higher --sandboxes"}
     assert await answer(client, "POST", "/__fakepay/sandboxes") == (429, JSON, too_many)
     assert await answer(client, "POST", "/__fakepay/sandboxes", json={"scenario": "happy-path"}) == (429, JSON, too_many)
     await control(client, "DELETE", f"/sandboxes/{first}")
@@ -421,8 +421,8 @@ def test_serve_holds_as_many_sandboxes_as_told_for_as_long_as_told() -> None:
         assert status == 200
         status, refused = fetch(f"{url}/__fakepay/sandboxes", "POST")
         assert (status, json.loads(refused)) == (429, {
-            "type": "TOO_MANY_SANDBOXES", "message": "1 sandboxes are live already, the most this server holds; delete those you "
-            "are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a higher --sandboxes"})
+            "type": "TOO_MANY_SANDBOXES", "message": "the most sandboxes this server holds at once (1) are live already; delete "
+            "those you are done with (DELETE /__fakepay/sandboxes/{id}), or start fakepay with a higher --sandboxes"})
         assert json.loads(fetch(f"{url}/__fakepay/sandboxes")[1])["idle_timeout_s"] == 1.0
         time.sleep(1.2)
         assert fetch(f"{url}/__fakepay/sandboxes/{json.loads(body)['id']}")[0] == 404

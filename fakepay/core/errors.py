@@ -136,8 +136,8 @@ class TooManyRules(FakePayError, type="TOO_MANY_RULES", status=409):
 class TooManySandboxes(FakePayError, type="TOO_MANY_SANDBOXES", status=429):
     """A sandbox asked for while as many are live as the server holds; raised with that number."""
 
-    template = ("{} sandboxes are live already, the most this server holds; delete those you are done with "
-                "(DELETE /__fakepay/sandboxes/{{id}}), or start fakepay with a higher --sandboxes")
+    template = ("the most sandboxes this server holds at once ({}) are live already; delete those you are done "
+                "with (DELETE /__fakepay/sandboxes/{{id}}), or start fakepay with a higher --sandboxes")
 
 
 class PayloadTooLarge(FakePayError, type="PAYLOAD_TOO_LARGE", status=413):
