@@ -3,6 +3,7 @@ byte for byte, its errors, and its part of a scenario."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...core.calls import Call, Decision
@@ -21,6 +22,9 @@ from .wire import PAID_AT, PAYMENT, RECEIPT, encode_receipt
 
 __all__ = ["CEOS"]
 
+#: How an operation encodes what it came to.
+Encoder = Callable[[CeosState, Call, Decision], Reply]
+
 
 def _failed(state: CeosState, call: Call) -> PaymentFailed:
     what = OPERATIONS[call.operation or ""].asked.format(call.path_value)
@@ -28,22 +32,28 @@ def _failed(state: CeosState, call: Call) -> PaymentFailed:
                          state.failure_status)
 
 
-def _payment_reply(state: CeosState, call: Call, decision: Decision) -> Reply:
-    if decision.failed:
-        raise _failed(state, call)
-    return Reply(200, state.encoded(decision.value))
+def _replying(body: Callable[[CeosState, Any], bytes], content_type: str = "application/json") -> Encoder:
+    """An operation's encoding: ``body`` of what it came to, or the simulated failure's error."""
+
+    def reply(state: CeosState, call: Call, decision: Decision) -> Reply:
+        if decision.failed:
+            raise _failed(state, call)
+        return Reply(200, body(state, decision.value), content_type)
+
+    return reply
 
 
-def _receipt_reply(state: CeosState, call: Call, decision: Decision) -> Reply:
-    if decision.failed:
-        raise _failed(state, call)
-    return Reply(200, encode_receipt(decision.value))
+def _secret(state: CeosState, secret: str) -> bytes:
+    return secret.encode("ascii")
 
 
-def _secret_reply(state: CeosState, call: Call, decision: Decision) -> Reply:
-    if decision.failed:
-        raise _failed(state, call)
-    return Reply(200, decision.value.encode("ascii"), "text/plain; charset=utf-8")
+def _receipt(state: CeosState, payment: Payment) -> bytes:
+    return encode_receipt(payment)
+
+
+_payment_reply = _replying(CeosState.encoded)
+_receipt_reply = _replying(_receipt)
+_secret_reply = _replying(_secret, "text/plain; charset=utf-8")
 
 
 def _issue(state: CeosState, call: Call) -> Decision:
