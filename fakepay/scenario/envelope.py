@@ -251,6 +251,7 @@ def tail(api: str) -> Model:
 
 
 @functools.cache
+@functools.cache
 def config_model(api: str) -> Model:
     """The configuration in force of an instance of the API ``api``, as the control API shows it:
     the name, the seed in use, the envelope's groups and the section's ``shown`` ones, none null."""
