@@ -502,7 +502,7 @@ async def test_a_sandbox_header_with_a_control_character_is_refused_before_fakep
 async def test_a_forged_or_misplaced_secret_is_refused_and_stores_nothing(client: Client) -> None:
     named_key = "the-key-of-the-second-sandbox"
     first = await make(client)
-    second = await make(client, {"scenario": {"version": 1, "auth": {"signing_key": named_key}}})
+    second = await make(client, {"scenario": {"version": 1, "auth": {"signing_key": named_key}, "failure": {"rate": 0}}})
     third = await make(client)
     third_secret = (await secret_of(client, third))["Authorization"][7:]
     header, _, signature = third_secret.split(".")
