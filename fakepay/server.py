@@ -69,18 +69,22 @@ class Front:
         self.activity = ConnectionActivity()
         self.sandboxes = Sandboxes(service, self._make_sandbox, limit=sandboxes, idle_s=sandbox_idle_s)
         self.sandboxes.gone_listeners.append(self._forget)
-        self._public = PublicApi(service, self.activity)
+        self._public = PublicApi(service, self.activity, PREFIX)
         #: The API of each live sandbox, the default one's included (each pipeline made with its sandbox).
         self._publics: dict[str, PublicApi] = {DEFAULT: self._public}
         #: The sandbox each ``Authorization`` header seen lately names.
         self._named: dict[str, str | None] = {}
         self._control = ControlApi(service, self.activity, enabled=control, token=control_token,
-                                   allowed_hosts=allowed_hosts, sandboxes=self.sandboxes)
+                                   allowed_hosts=allowed_hosts, sandboxes=self.sandboxes, api_of=self._api_of)
 
     def _make_sandbox(self, scenario: Scenario | None, sandbox_id: str) -> Instance:
         instance = PaymentService(scenario or self.service.scenario, sandbox=sandbox_id)
-        self._publics[sandbox_id] = PublicApi(instance, self.activity)
+        self._publics[sandbox_id] = PublicApi(instance, self.activity, PREFIX)
         return instance
+
+    def _api_of(self, sandbox_id: str | None) -> PublicApi:
+        """The API of the server (None), or of the live sandbox ``sandbox_id``."""
+        return self._public if sandbox_id is None else self._publics[self.sandboxes.get(sandbox_id).id]
 
     def _forget(self, sandbox: Sandbox) -> None:
         """A sandbox is gone: its requests held are let go, its event streams end."""

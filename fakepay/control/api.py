@@ -39,6 +39,7 @@ from ..core.sandboxes import Sandbox, Sandboxes
 from ..core.text import decode_path_value, show, suggestion
 from ..http.answers import ClientLeft, ConnectionActivity, closing_if_body_awaited, json_response, read_body, refusal
 from ..http.hosts import CONTROL_TOKEN_RULE, AllowedHosts, host_name, valid_control_token
+from ..http.pipeline import PublicApi
 from ..http.routing import Route, Router
 from ..scenario import (
     load_scenario,
@@ -179,7 +180,7 @@ class ControlCalls:
     async def describe_api(self, request: web.BaseRequest) -> web.Response:
         """The API in force: its operations and their routes, the conditions its rules may set, a
         payment's statuses and the fields a row of payments shows."""
-        return _ok(api_data(self._service.dialect))
+        return _ok(api_data(self._service.dialect, PREFIX))
 
     @_route("GET", "/state", query=("owner", "limit", "offset"))
     async def state(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -486,8 +487,10 @@ class ControlApi:
 
     def __init__(self, service: Instance, activity: ConnectionActivity, *, enabled: bool = True,
                  token: str | None = None, allowed_hosts: AllowedHosts | None = None,
-                 sandboxes: Sandboxes | None = None) -> None:
+                 sandboxes: Sandboxes | None = None, api_of: Callable[[str | None], PublicApi] | None = None) -> None:
         self._activity = activity
+        #: The API (of the server, None, or of a live sandbox) that answers the dialect's control routes.
+        self._api_of = api_of
         self._allowed_hosts = allowed_hosts or AllowedHosts()
         if token and not valid_control_token(token):
             raise ValueError(f"a control token {CONTROL_TOKEN_RULE}")
@@ -505,6 +508,9 @@ class ControlApi:
         if enabled:
             table.update({path: {"GET": (calls.page(*page), None)} for path, page in PAGES.items()})
         self._router = Router(Route(PREFIX + path, methods) for path, methods in table.items())
+        #: The dialect's own control routes, which its API answers.
+        self._dialect_router = Router(Route(PREFIX + path, methods)
+                                      for path, methods in (service.dialect.control_routes if enabled else ()))
         #: Served without the token: the health check, and the dashboard (which asks for it itself).
         self._open = {PREFIX + path for path in ("/health", "", *PAGES)}
 
@@ -524,6 +530,8 @@ class ControlApi:
             if template not in self._open or sandbox_id is not None:
                 self._check_token(request)
             calls = self._calls if sandbox_id is None else self._calls_of(decode_path_value(sandbox_id))
+            if found is None and self._api_of is not None and self._dialect_router.find(inner) is not None:
+                return await self._api_of(None if sandbox_id is None else decode_path_value(sandbox_id)).handle(request, inner)
             if found is None or (sandbox_id is not None and (template in self._open - {_HEALTH} or template in _SERVERS)):
                 raise RouteNotFound(request.method, path)
             route, values = found

@@ -66,16 +66,23 @@ def _schema(answer: Model | FieldKind) -> Schema:
 # -- the API of the dialect ---------------------------------------------------------------------
 
 def _public(dialect: Dialect) -> dict[str, Any]:
-    return {template: {method.lower(): _operation(dialect.operations[name]) for method, name in methods.items()}
-            for template, methods in dialect.routes}
+    return {template: {method.lower(): _operation(dialect.operations[name], "{" in template)
+                       for method, name in methods.items()}
+            for template, methods in dialect.served(PREFIX)}
 
 
-def _operation(operation: Operation) -> dict[str, Any]:
+def _operation(operation: Operation, valued: bool) -> dict[str, Any]:
+    """An operation of the API; ``valued``: its path has a value."""
     document: dict[str, Any] = {"summary": operation.summary, "operationId": operation.name}
     if operation.authenticated:
         document["security"] = [{"secret": []}]
-    document["parameters"] = [_path_parameter(operation.param, operation.path_value.schema())]
-    if operation.body is not None:
+    if valued:
+        document["parameters"] = [_path_parameter(operation.param, operation.path_value.schema())]
+    if operation.body is not None and operation.query:
+        document.setdefault("parameters", []).append(
+            {"name": "requestBody", "in": "query", "required": False,
+             "content": {JSON: {"schema": _ref(operation.body.name)}}})
+    elif operation.body is not None:
         document["requestBody"] = {"required": True, "content": {JSON: {"schema": _ref(operation.body.name)}}}
     answer = {"description": "OK", "content": {operation.answer_type: {"schema": _schema(operation.answer)}}}
     document["responses"] = {"200": answer, **_errors(errors_of(operation))}

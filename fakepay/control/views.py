@@ -49,13 +49,13 @@ def redact(secret: str) -> str:
     return secret[:8] + "…"
 
 
-def api_data(dialect: Dialect) -> dict[str, Any]:
+def api_data(dialect: Dialect, control_prefix: str) -> dict[str, Any]:
     """The API in force as the dashboard reads it: its name and title; its operations, each with
     the method and path template of its route, the name of its path value, and whether it changes
     what is stored; the conditions its rules may set; a payment's statuses and the fields its row
     shows."""
     routes: dict[str, tuple[str, str]] = {}
-    for template, methods in dialect.routes:
+    for template, methods in dialect.served(control_prefix):
         for method, name in methods.items():
             routes.setdefault(name, (method, template))
     return {

@@ -31,8 +31,9 @@ class Reply(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One operation of an API: what its route's path value is called (``param``), what a call
-    asks (``asked``, with the path value in place of ``{}``), whether it is authenticated, how
+    """One operation of an API: what its route's path value is called (``param``; a route with
+    none: its carrying out may name it from the body), what a call asks (``asked``, with the path
+    value in place of ``{}``), whether it is authenticated, how
     its body is read, and the two steps around the core's decision: ``carry`` it out on the
     dialect's state, ``encode`` what it came to (raising the API's error for a simulated
     failure); and what its documentation says of it: ``summary``, the models of its body and
@@ -62,6 +63,9 @@ class Operation:
     parse: Callable[[Any], tuple[Any, Sequence[str]]] | None = None
     #: Whether a body must say it is JSON (``Content-Type``) to be read.
     json_only: bool = True
+    #: Whether its request comes in the query rather than a body, as a GET's does: the JSON
+    #: object of a ``requestBody`` parameter, and each other parameter a text field of it.
+    query: bool = False
     #: Whether its answer is a secret, which the journal shows cut short.
     answers_secret: bool = False
 
@@ -158,3 +162,11 @@ class Dialect:
     format_time: Callable[[datetime], str]
     #: The sandbox an ``Authorization`` header's credentials name (None: the default one).
     sandbox_of: Callable[[str], str | None]
+    #: Routes of its own under the control API (paths below ``/__fakepay``): steps of a test
+    #: that no API call is (a customer paying in a browser, say), behind the control API's
+    #: checks, answered by the same pipeline as its routes.
+    control_routes: tuple[tuple[str, Mapping[str, str]], ...] = ()
+
+    def served(self, control_prefix: str) -> list[tuple[str, Mapping[str, str]]]:
+        """Every route it is served at: its own, then its control routes below ``control_prefix``."""
+        return [*self.routes, *((control_prefix + path, methods) for path, methods in self.control_routes)]

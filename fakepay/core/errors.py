@@ -25,7 +25,8 @@ responses in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import ClassVar
 
 __all__ = [
@@ -60,6 +61,8 @@ class FakePayError(Exception):
     type: ClassVar[str] = "INTERNAL_ERROR"
     status: int = 500
     template: ClassVar[str] = "{}"
+    #: Fields its JSON has beside ``type`` and ``message``.
+    extra: Mapping[str, str] = MappingProxyType({})
 
     def __init_subclass__(cls, *, type: str | None = None, status: int | None = None) -> None:
         super().__init_subclass__()

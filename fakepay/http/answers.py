@@ -59,7 +59,7 @@ def error_response(exception: Exception, where: str = "") -> web.Response:
     if error is None:
         _log.error("bug in fakepay (%s)", where, exc_info=exception)
         error = InternalError(where)
-    response = json_response(dumps({"type": error.type, "message": error.message}), error.status)
+    response = json_response(dumps({"type": error.type, "message": error.message, **error.extra}), error.status)
     if isinstance(error, MethodNotAllowed):
         response.headers[hdrs.ALLOW] = ",".join(error.allowed)
     return response

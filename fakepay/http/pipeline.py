@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from time import perf_counter, time
+from typing import Any
 
 from aiohttp import hdrs, web
 
@@ -42,12 +43,15 @@ from .routing import Route, Router
 
 __all__ = ["PublicApi", "errors_of"]
 
+#: The query parameter whose JSON is a GET's request (``Operation.query``).
+_REQUEST_BODY = "requestBody"
+
 
 def errors_of(operation: Operation) -> tuple[type[FakePayError], ...]:
     """Every error ``operation`` may answer with once routed: a bad path value (or body), missing
     credentials, a body's media type and size, a reset while it waits, and the API's own."""
     body: tuple[type[FakePayError], ...] = ()
-    if operation.parse is not None:
+    if operation.parse is not None and not operation.query:
         body = (UnsupportedMediaType, PayloadTooLarge) if operation.json_only else (PayloadTooLarge,)
     credentials = (Unauthorized,) if operation.authenticated else ()
     return (InvalidRequest, *credentials, *body, StateReset, *operation.errors)
@@ -61,12 +65,12 @@ class PublicApi:
     kept out of the new state and journal; one held by latency or a fault is let go at once when
     its client leaves or its state is reset."""
 
-    def __init__(self, instance: Instance, activity: ConnectionActivity) -> None:
+    def __init__(self, instance: Instance, activity: ConnectionActivity, control_prefix: str = "") -> None:
         self._instance = instance
         self._activity = activity
-        operations = instance.dialect.operations
-        routes = [Route(template, {method: operations[name] for method, name in methods.items()})
-                  for template, methods in instance.dialect.routes]
+        dialect = instance.dialect
+        routes = [Route(template, {method: dialect.operations[name] for method, name in methods.items()})
+                  for template, methods in dialect.served(control_prefix)]
         self._router = Router(routes)
         #: The operation a path is journaled under when its method is not allowed there.
         self._of_path = {route.template: route.methods[route.allowed[0]] for route in routes}
@@ -121,13 +125,14 @@ class PublicApi:
         found = self._router.find(call.path)
         if found is None:
             raise RouteNotFound(call.method, call.path)
-        route, (value,) = found
+        route, values = found
         operation = route.methods.get(call.method)
         if operation is None:
             call.operation = self._of_path[route.template].name
             raise route.not_allowed(call.method, call.path)
         call.operation = operation.name
-        call.path_value = decode_path_value(value)
+        if values:
+            call.path_value = decode_path_value(values[0])
         return operation
 
     async def _apply(self, fault: Outcome, request: web.BaseRequest, owner: str | None,
@@ -161,9 +166,14 @@ class PublicApi:
 
 
 async def _read(request: web.BaseRequest, call: Call, operation: Operation) -> None:
-    """The body of an operation that takes one, parsed into the call; one that takes none but
-    changes something (a cancel) has its body, if any, only journaled."""
-    if operation.parse is not None:
+    """The body of an operation that takes one (or its query), parsed into the call; one that
+    takes none but changes something (a cancel) has its body, if any, only journaled."""
+    if operation.query:
+        assert operation.parse is not None
+        call.request, warnings = operation.parse(_query_request(request, call))
+        if warnings:
+            call.warnings = list(warnings)
+    elif operation.parse is not None:
         content_type = request.headers.get(hdrs.CONTENT_TYPE)
         if operation.json_only and not is_json(content_type):
             raise UnsupportedMediaType(content_type)
@@ -175,6 +185,19 @@ async def _read(request: web.BaseRequest, call: Call, operation: Operation) -> N
     elif request.body_exists:
         with contextlib.suppress(FakePayError):
             call.body = (await read_body(request))[:BODY_LIMIT]
+
+
+def _query_request(request: web.BaseRequest, call: Call) -> Any:
+    """The request a query carries: the JSON of its ``requestBody`` parameter (journaled as the
+    body), and each other parameter a text field of it."""
+    query = request.query
+    fields = {key: value for key, value in query.items() if key != _REQUEST_BODY}
+    given = query.get(_REQUEST_BODY)
+    if given is None:
+        return fields
+    call.body = given.encode()[:BODY_LIMIT]
+    value = loads(given.encode())
+    return {**value, **fields} if type(value) is dict and fields else value
 
 
 def _answer(instance: Instance, call: Call, operation: Operation, decision: Decision) -> tuple[web.Response, Answer]:
