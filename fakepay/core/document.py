@@ -188,8 +188,9 @@ class Reader:
 
     def fields(self, model: Model, value: Any, path: Path, also: Collection[str] = ()) -> dict[str, Any]:
         """The mapping at ``path`` read by ``model`` (``values``); its unknown keys, but ``also``
-        (read elsewhere), are problems."""
-        data = self.mapping(value, path, (*model.names, *also))
+        (read elsewhere), are problems, unless the model is ``open``."""
+        known = value.keys() if model.open and isinstance(value, dict) else (*model.names, *also)
+        data = self.mapping(value, path, known)
         return self.values(model, data, path) if isinstance(value, dict) else {}
 
     def values(self, model: Model, data: Mapping[str, Any], path: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ __all__ = ["DIALECTS", "dialect"]
 #: Each dialect's name, and the module and name of its ``Dialect``: one line a dialect.
 DIALECTS = {
     "ceos": ("fakepay.dialects.ceos", "CEOS"),
+    "portone": ("fakepay.dialects.portone", "PORTONE"),
 }
 
 
