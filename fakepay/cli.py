@@ -27,10 +27,11 @@ from . import (
     scenario_file,
     shipped_scenarios,
 )
+from .core.config import DEFAULT_API
 from .core.errors import InvalidRequest
 from .core.instance import Instance
 from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT
-from .dialects import dialect
+from .dialects import DIALECTS, dialect
 from .http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
 from .scenario.envelope import MAX_SEED
 
@@ -209,6 +210,10 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             ),
             serve.add_argument("--port", type=_port, default=8080, help="The port to bind; 0 picks a free one (default: 8080)."),
             serve.add_argument(
+                "--api", choices=tuple(DIALECTS), metavar="API",
+                help=f"The API to serve: {' or '.join(DIALECTS)} (default: the scenario's, else {DEFAULT_API}).",
+            ),
+            serve.add_argument(
                 "--scenario", metavar="NAME|FILE",
                 help=f"The scenario to start from (default: the real server's behaviour): {SCENARIO_HELP}.",
             ),
@@ -290,6 +295,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return EXIT_USAGE
+    if args.api is not None and args.api != scenario.api:
+        if args.scenario is not None:
+            return _fail(f"{_given(args, 'scenario')} is a scenario of the {scenario.api} API, "
+                         f"not of {_given(args, 'api', args.api)}")
+        scenario = Scenario(api=args.api)
     scenario = scenario.overridden(seed=args.seed, failure_rate=args.failure_rate)
     journal: TextIO | None = None
     try:

@@ -18,7 +18,7 @@ from .core.errors import SandboxNotFound
 from .core.instance import Instance
 from .core.sandboxes import DEFAULT, DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
 from .core.text import show
-from .dialects import dialect
+from .dialects import DIALECTS, dialect
 from .http.answers import ConnectionActivity, raw_path, refusal
 from .http.hosts import AllowedHosts
 from .http.pipeline import PublicApi
@@ -70,6 +70,8 @@ class Front:
         self.sandboxes = Sandboxes(service, self._make_sandbox, limit=sandboxes, idle_s=sandbox_idle_s)
         self.sandboxes.gone_listeners.append(self._forget)
         self._public = PublicApi(service, self.activity, PREFIX)
+        #: Every API a sandbox may be of, the server's first: their credentials name sandboxes.
+        self._dialects = [service.dialect, *(dialect(name) for name in DIALECTS if name != service.dialect.name)]
         #: The API of each live sandbox, the default one's included (each pipeline made with its sandbox).
         self._publics: dict[str, PublicApi] = {DEFAULT: self._public}
         #: The sandbox each ``Authorization`` header seen lately names.
@@ -125,7 +127,8 @@ class Front:
         if named is _UNSEEN:
             if len(self._named) >= _NAMED_KEPT:
                 self._named = {}
-            named = self._named[authorization] = self.service.dialect.sandbox_of(authorization)
+            named = self._named[authorization] = next(
+                filter(None, (served.sandbox_of(authorization) for served in self._dialects)), None)
         return named
 
     def close(self) -> None:

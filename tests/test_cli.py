@@ -271,7 +271,7 @@ def test_serve_help_names_the_variable_of_every_option() -> None:
     result = subprocess.run([*FAKEPAY, "serve", "--help"], env=environment(COLUMNS="200"), capture_output=True, text=True, timeout=20)
     options = re.findall(r"^  (--[\w-]+)", result.stdout, re.MULTILINE)
     variables = re.findall(r"\[env (FAKEPAY_\w+)\]", result.stdout)
-    assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 11
+    assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 12
 
 
 def test_version_is_the_installed_packages() -> None:
@@ -401,3 +401,24 @@ def test_a_journal_fifo_with_a_reader_gets_the_journal(tmp_path: Path) -> None:
     finally:
         if reader != -1:
             os.close(reader)
+
+
+@pytest.mark.parametrize(("args", "variables"), [(["--api", "portone"], {}), ([], {"FAKEPAY_API": "portone"})])
+def test_serve_api_portone_serves_portone_at_the_root(args: list[str], variables: dict[str, str]) -> None:
+    with serving(*args, **variables) as (_, banner):
+        url = banner.group(1)
+        status, body = fetch(f"{url}/payments/p-1", "GET", None, {"Authorization": "PortOne shop-secret"})
+        assert (status, json.loads(body)) == (404, {"type": "PAYMENT_NOT_FOUND", "message": "payment 'p-1' not found"})
+        assert json.loads(fetch(f"{url}/__fakepay/api")[1])["name"] == "portone"
+
+
+def test_an_api_other_than_the_scenarios_is_exit_2() -> None:
+    result = subprocess.run([*FAKEPAY, "serve", "--api", "portone", "--scenario", "happy-path"],
+                            env=environment(), capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, "", "fakepay: --scenario is a scenario of the ceos API, not of --api portone\n")
+
+
+def test_an_unknown_api_is_exit_2_naming_those_there_are() -> None:
+    result = subprocess.run([*FAKEPAY, "serve", "--api", "stripe"], env=environment(), capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2 and "invalid choice: 'stripe' (choose from 'ceos', 'portone')" in result.stderr

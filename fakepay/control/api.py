@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from aiohttp import hdrs, web
 
 from ..core.config import Scenario
+from ..core.dialect import Dialect
 from ..core.document import Document, Reader
 from ..core.errors import (
     FakePayError,
@@ -508,9 +509,9 @@ class ControlApi:
         if enabled:
             table.update({path: {"GET": (calls.page(*page), None)} for path, page in PAGES.items()})
         self._router = Router(Route(PREFIX + path, methods) for path, methods in table.items())
-        #: The dialect's own control routes, which its API answers.
-        self._dialect_router = Router(Route(PREFIX + path, methods)
-                                      for path, methods in (service.dialect.control_routes if enabled else ()))
+        self._enabled = enabled
+        #: Each dialect's own control routes (which its API answers), by the dialect's name.
+        self._dialect_routers: dict[str, Router[str]] = {}
         #: Served without the token: the health check, and the dashboard (which asks for it itself).
         self._open = {PREFIX + path for path in ("/health", "", *PAGES)}
 
@@ -530,8 +531,10 @@ class ControlApi:
             if template not in self._open or sandbox_id is not None:
                 self._check_token(request)
             calls = self._calls if sandbox_id is None else self._calls_of(decode_path_value(sandbox_id))
-            if found is None and self._api_of is not None and self._dialect_router.find(inner) is not None:
-                return await self._api_of(None if sandbox_id is None else decode_path_value(sandbox_id)).handle(request, inner)
+            if found is None and self._api_of is not None and self._enabled:
+                api = self._api_of(None if sandbox_id is None else decode_path_value(sandbox_id))
+                if self._dialect_router(api.dialect).find(inner) is not None:
+                    return await api.handle(request, inner)
             if found is None or (sandbox_id is not None and (template in self._open - {_HEALTH} or template in _SERVERS)):
                 raise RouteNotFound(request.method, path)
             route, values = found
@@ -547,6 +550,13 @@ class ControlApi:
             return refusal(request, exception, f"{request.method} {path}")
         finally:
             self._activity.finished(request)
+
+    def _dialect_router(self, dialect: Dialect) -> Router[str]:
+        router = self._dialect_routers.get(dialect.name)
+        if router is None:
+            router = self._dialect_routers[dialect.name] = Router(
+                Route(PREFIX + path, methods) for path, methods in dialect.control_routes)
+        return router
 
     def _calls_of(self, sandbox_id: str) -> ControlCalls:
         """The calls of the live sandbox ``sandbox_id``, or ``SandboxNotFound``."""

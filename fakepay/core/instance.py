@@ -94,7 +94,11 @@ class Instance:
     # -- scenario, reset, configuration ------------------------------------------------------
 
     def load(self, scenario: Scenario) -> None:
-        """Make ``scenario`` the start of this instance, and go there."""
+        """Make ``scenario`` the start of this instance, and go there (``InvalidRequest``, nothing
+        changed, for a scenario of another API)."""
+        if scenario.api != self.dialect.name:
+            raise InvalidRequest(f"this fakepay serves the {self.dialect.name} API; a scenario of the {scenario.api} "
+                                 f"API needs a fakepay of its own (fakepay serve --api {scenario.api}) or a sandbox")
         self.scenario = scenario
         self.start_seed = scenario.seed if scenario.seed is not None else _random_seed()
         self.reset()

@@ -68,7 +68,7 @@ class PublicApi:
     def __init__(self, instance: Instance, activity: ConnectionActivity, control_prefix: str = "") -> None:
         self._instance = instance
         self._activity = activity
-        dialect = instance.dialect
+        self.dialect = dialect = instance.dialect
         routes = [Route(template, {method: dialect.operations[name] for method, name in methods.items()})
                   for template, methods in dialect.served(control_prefix)]
         self._router = Router(routes)

@@ -44,6 +44,12 @@ def _segment(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
+def _camel_case(fields: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments as the JSON keys they stand for: ``custom_data`` is ``customData``."""
+    return {name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:]): value
+            for name, value in fields.items()}
+
+
 class FakePayControlError(Exception):
     """A control API call was refused; ``status``, ``type`` and ``message`` are the server's."""
 
@@ -391,6 +397,35 @@ class FakePay:
         }
         return dict(self._call("POST", "/payments", [payment])["payments"][0])
 
+    def seed_payments(self, *payments: dict[str, Any]) -> list[dict[str, Any]]:
+        """Store payments as if they had been made, each as a scenario seeds one (of any API);
+        returns them with every field."""
+        return list(self._call("POST", "/payments", list(payments))["payments"])
+
+    # -- PortOne V2: the customer's steps in the payment window ------------------------------------
+
+    def checkout(self, owner: str, payment_id: str, *, order_name: str, total_amount: int, currency: str = "KRW",
+                 outcome: str = "PAID", **fields: Any) -> dict[str, Any]:
+        """The customer pays ``payment_id`` of the API secret ``owner`` in the payment window, which
+        comes to ``outcome`` (``PAID``, ``FAILED``, ``VIRTUAL_ACCOUNT_ISSUED``, ``PAY_PENDING`` or
+        ``CLOSED``); returns what the browser SDK's ``requestPayment`` returns. ``fields`` are the
+        rest of what it takes, in snake case (``custom_data={"sku": 1}``, ``manual_confirm=True``)."""
+        body = {"owner": owner, "paymentId": payment_id, "orderName": order_name, "totalAmount": total_amount,
+                "currency": currency, "outcome": outcome, **_camel_case(fields)}
+        return self._call("POST", "/portone/checkout", body)
+
+    def deposit(self, owner: str, payment_id: str) -> dict[str, Any]:
+        """The customer deposits into the virtual account ``payment_id`` was issued; returns the payment."""
+        return self._call("POST", "/portone/deposit", {"owner": owner, "paymentId": payment_id})
+
+    def issue_billing_key(self, owner: str, billing_key: str | None = None, *, outcome: str = "ISSUED",
+                          **fields: Any) -> dict[str, Any]:
+        """The customer has a billing key issued in the payment window (``billing_key``, or a new
+        one); returns what the browser SDK's ``requestIssueBillingKey`` returns."""
+        body = {"owner": owner, "outcome": outcome, **({"billingKey": billing_key} if billing_key else {}),
+                **_camel_case(fields)}
+        return self._call("POST", "/portone/billing-key", body)
+
     def payments(self, owner: str) -> list[dict[str, Any]]:
         """Every payment of ``owner``, with every field."""
         return list(self.state(owner)["payments"])
@@ -405,7 +440,9 @@ class FakePay:
             raise
 
     def secret(self, github_id: str) -> str:
-        """The API secret ``GET /auth/{github_id}`` answers (asked of the control API, so not journaled)."""
+        """The API secret that stands for an owner: for the CEOS API, the one ``GET /auth/{github_id}``
+        answers (asked of the control API, so not journaled); for PortOne, the owner itself, with
+        the prefix that routes it to a sandbox."""
         return str(self._call("GET", f"/secrets/{_segment(github_id)}")["secret"])
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:

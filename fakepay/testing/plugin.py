@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from fakepay import FakePay, Scenario
 
-__all__ = ["fakepay", "fakepay_app", "fakepay_session"]
+__all__ = ["fakepay", "fakepay_app", "fakepay_portone", "fakepay_portone_session", "fakepay_session"]
 
 _SCENARIO_HELP = "a shipped scenario's name, or a file relative to the current directory"
 #: The session's scenario, read once when pytest starts.
@@ -34,7 +34,7 @@ _T = TypeVar("_T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("fakepay", "fake CEOS payment server")
+    group = parser.getgroup("fakepay", "fake payment server (CEOS, PortOne V2)")
     group.addoption("--fakepay-scenario", metavar="NAME|FILE", help=f"scenario every test starts from: {_SCENARIO_HELP}")
     group.addoption("--fakepay-url", metavar="URL", help="use the fakepay already running at URL (also FAKEPAY_URL)")
     group.addoption(
@@ -132,7 +132,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or hasattr(config, "workerinput"):
         return
-    if any("fakepay_session" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any({"fakepay_session", "fakepay_portone_session"} & set(getattr(item, "fixturenames", ())) for item in session.items):
         _check_attached(config)
 
 
@@ -213,11 +213,12 @@ def _or_fail(setup: Callable[[], _T]) -> _T:
         raise pytest.fail.Exception(str(error), pytrace=False) from None
 
 
-def _plain() -> Scenario:
-    """The scenario of a server the plugin starts when none is given: nothing seeded, no random failures."""
+def _plain(api: str = "ceos") -> Scenario:
+    """The scenario of a server of the API ``api`` the plugin starts when none is given: nothing
+    seeded, no random failures."""
     from fakepay import Scenario
 
-    return Scenario().overridden(failure_rate=0.0)
+    return Scenario(api=api).overridden(failure_rate=0.0)
 
 
 class _Start(NamedTuple):
@@ -262,19 +263,24 @@ def _marker_options(marker: pytest.Mark | None) -> _Start:
     return _Start(_load_scenario(scenario, "@pytest.mark.fakepay: scenario"), failure_rate, seed, sandbox)
 
 
-@pytest.fixture(scope="session")
-def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
-    """The session's fakepay: started once (per xdist worker); or attached by URL and worked in
-    through a sandbox of the session's own, deleted at the end (with ``--fakepay-sandbox=none``,
-    the server itself, put back at the end on the scenario it was serving)."""
+def _of_api(scenario: Scenario | None, api: str) -> Scenario | None:
+    """``scenario`` if it is of the API ``api``, else None."""
+    return scenario if scenario is not None and scenario.api == api else None
+
+
+def _session(config: pytest.Config, api: str) -> Iterator[FakePay]:
+    """A session's fakepay of the API ``api``: started once (per xdist worker), from the session's
+    scenario if it is of that API; or attached by URL and worked in through a sandbox of the
+    session's own, deleted at the end (with ``--fakepay-sandbox=none``, the server itself, put
+    back at the end on the scenario it was serving)."""
     from fakepay import FakePay
 
-    url, token = _url(pytestconfig), _control_token(pytestconfig)
-    scenario = pytestconfig.stash[_SESSION_SCENARIO]
-    shared = url is not None and pytestconfig.stash[_SESSION_SANDBOX] == "none"
+    url, token = _url(config), _control_token(config)
+    scenario = _of_api(config.stash[_SESSION_SCENARIO], api)
+    shared = url is not None and config.stash[_SESSION_SANDBOX] == "none"
     handle = FakePay(
         url and url.value,
-        scenario=scenario if url is None or shared else None,
+        scenario=scenario if shared else scenario or _plain(api) if url is None else None,
         failure_rate=0.0 if shared and scenario is None else None,  # as a server started here
         control_token=token and token.value,
     )
@@ -284,25 +290,53 @@ def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
         if url is None or shared:
             yield handle
         else:
-            with _or_fail(lambda: _sandbox(handle, scenario, None, None)) as sandbox:
+            with _or_fail(lambda: _sandbox(handle, scenario or _plain(api), None, None)) as sandbox:
                 yield sandbox
+
+
+def _each_test(request: pytest.FixtureRequest, session: FakePay, api: str) -> Iterator[FakePay]:
+    """A session's fakepay of the API ``api``, back at its scenario's start for this test (failure
+    rate 0 unless the scenario or a ``@pytest.mark.fakepay(...)`` marker says otherwise), or a new
+    sandbox of its server for this test; a marker's scenario of another API is another fixture's."""
+    start = _marker(request)
+    config = request.config
+    marked = _of_api(start.scenario, api)
+    if (start.sandbox or config.stash[_SESSION_SANDBOX]) == "test":
+        # from the server's scenario when attached; in process, from the one it was started with
+        scenario = marked or _of_api(config.stash[_SESSION_SCENARIO], api) or (None if _url(config) else _plain(api))
+        with _or_fail(lambda: _sandbox(session, scenario, start.failure_rate, start.seed)) as sandbox:
+            yield sandbox
+    else:
+        session.restore(scenario=marked, failure_rate=start.failure_rate, seed=start.seed)
+        yield session
+
+
+@pytest.fixture(scope="session")
+def fakepay_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
+    """The session's fakepay of the CEOS API (``_session``)."""
+    yield from _session(pytestconfig, "ceos")
 
 
 @pytest.fixture
 def fakepay(request: pytest.FixtureRequest, fakepay_session: FakePay) -> Iterator[FakePay]:
-    """A running fakepay, back at its scenario's start for this test (failure rate 0 unless the
-    scenario or a ``@pytest.mark.fakepay(...)`` marker says otherwise): the session's, or a new
-    sandbox of its server with ``--fakepay-sandbox=test`` or ``@pytest.mark.fakepay(sandbox="test")``."""
-    start = _marker(request)
-    config = request.config
-    if (start.sandbox or config.stash[_SESSION_SANDBOX]) == "test":
-        # from the server's scenario when attached; in process, from the one it was started with
-        scenario = start.scenario or config.stash[_SESSION_SCENARIO] or (None if _url(config) else _plain())
-        with _or_fail(lambda: _sandbox(fakepay_session, scenario, start.failure_rate, start.seed)) as sandbox:
-            yield sandbox
-    else:
-        fakepay_session.restore(scenario=start.scenario, failure_rate=start.failure_rate, seed=start.seed)
-        yield fakepay_session
+    """A running fakepay of the CEOS API, back at its scenario's start for this test (failure rate
+    0 unless the scenario or a ``@pytest.mark.fakepay(...)`` marker says otherwise): the session's,
+    or a new sandbox of its server with ``--fakepay-sandbox=test`` or
+    ``@pytest.mark.fakepay(sandbox="test")``."""
+    yield from _each_test(request, fakepay_session, "ceos")
+
+
+@pytest.fixture(scope="session")
+def fakepay_portone_session(pytestconfig: pytest.Config) -> Iterator[FakePay]:
+    """The session's fakepay of PortOne V2 (``_session``): attached by URL, always a sandbox of the
+    session's own unless the server serves PortOne and ``--fakepay-sandbox=none`` says to share it."""
+    yield from _session(pytestconfig, "portone")
+
+
+@pytest.fixture
+def fakepay_portone(request: pytest.FixtureRequest, fakepay_portone_session: FakePay) -> Iterator[FakePay]:
+    """A running fakepay of PortOne V2, as ``fakepay`` is one of the CEOS API (docs/portone.md)."""
+    yield from _each_test(request, fakepay_portone_session, "portone")
 
 
 @pytest.fixture

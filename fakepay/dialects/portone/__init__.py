@@ -247,16 +247,17 @@ OPERATIONS: dict[str, Operation] = {
         Operation("checkout", "paymentId", "checkout of payment '{}'", _carry_checkout, _checkout_reply,
                   "The customer pays in the payment window (the browser SDK's requestPayment); answers its PaymentResponse",
                   _ANY, (Unauthorized, AlreadyPaid, InformationMismatch),
-                  body=CHECKOUT, authenticated=False, changes=True, parse=reading(CHECKOUT, _checkout)),
+                  body=CHECKOUT, authenticated=False, changes=True, parse=reading(CHECKOUT, _checkout), json_only=False),
         Operation("deposit", "paymentId", "deposit for payment '{}'", _carry_deposit, _payment_reply,
                   "The customer deposits into the virtual account a payment was issued", _ANY,
                   (Unauthorized, PaymentNotFound, PgProvider),
-                  body=DEPOSIT, authenticated=False, changes=True, parse=reading(DEPOSIT, dict)),
+                  body=DEPOSIT, authenticated=False, changes=True, parse=reading(DEPOSIT, dict), json_only=False),
         Operation("issueBillingKeyInWindow", "billingKey", "issuing billing key '{}' in the window", _carry_window_key,
                   _window_key_reply, "The customer has a billing key issued in the payment window "
                   "(the browser SDK's requestIssueBillingKey); answers its IssueBillingKeyResponse", _ANY,
                   (Unauthorized, InvalidRequest),
-                  body=WINDOW_BILLING_KEY, authenticated=False, changes=True, parse=reading(WINDOW_BILLING_KEY, dict)),
+                  body=WINDOW_BILLING_KEY, authenticated=False, changes=True, parse=reading(WINDOW_BILLING_KEY, dict),
+                  json_only=False),
     )
 }
 
