@@ -355,3 +355,19 @@ async def test_close_ends_an_attempt_a_receiver_never_answers(attempts: list[Web
 async def test_waiting_for_an_attempt_that_never_comes_times_out(outbox: Outbox) -> None:
     with pytest.raises(asyncio.TimeoutError):
         await outbox.wait_for(lambda attempt: True, 0.01)
+
+
+async def test_a_failing_listener_stops_no_delivery(receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(attempt: WebhookAttempt) -> None:
+        raise RuntimeError("a listener's bug")
+
+    outbox = Outbox(QUICK, [broken])
+    try:
+        first, second = message(receiver.url + "hooks", "pay-1"), message(receiver.url + "hooks", "pay-2")
+        outbox.submit(first)
+        outbox.submit(second)
+        await finished(outbox, second)
+    finally:
+        await outbox.close()
+    assert [received.headers["webhook-id"] for received in receiver.received] == [first.id, second.id]
+    assert [record.getMessage() for record in caplog.records] == ["bug in fakepay (a webhook listener)"] * 2

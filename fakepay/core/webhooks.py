@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_RETRY", "PLAIN", "SECRET_PREFIX", "STALE_S", "Delivery", "Message", "RetryPolicy", "new_message_id", "new_secret",
-           "sign", "signed_headers"]
+           "secret_key", "sign", "signed_headers"]
 
 #: The prefix of a secret as written (``whsec_`` + base64); a bare base64 secret is read too.
 SECRET_PREFIX = "whsec_"
@@ -32,7 +32,7 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def _key(secret: str) -> bytes:
+def secret_key(secret: str) -> bytes:
     """The raw key of a secret (``whsec_`` + base64, or bare base64); ``ValueError`` if it is none."""
     text = secret[len(SECRET_PREFIX):] if secret.startswith(SECRET_PREFIX) else secret
     key = base64.b64decode(text, validate=True)
@@ -49,7 +49,7 @@ def _signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` of a message sent at ``timestamp`` (unix seconds): ``v1,`` and
     the base64 of HMAC-SHA256 of ``{id}.{timestamp}.{body}`` under the secret's key."""
-    return _signature(_key(secret), msg_id, timestamp, body)
+    return _signature(secret_key(secret), msg_id, timestamp, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class Message:
     id: str = field(default_factory=new_message_id)
 
     def __post_init__(self) -> None:
-        _key(self.secret)
+        secret_key(self.secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ class Delivery:
     """How one message is delivered, as a rule may decide: not at all (``drop``), ``delay_s``
     seconds late, ``copies`` times (each with the same id), with a signature that does not verify
     (``bad_signature``) or a timestamp ``stale_s`` seconds in the past, or held back until the
-    next message to its URL has been sent (``hold``: out of order)."""
+    next message to its URL has been sent (``hold``: out of order; pending until one is)."""
 
     drop: bool = False
     delay_s: float = 0.0
@@ -99,7 +99,7 @@ def signed_headers(message: Message, now: float, delivery: Delivery = PLAIN) -> 
     """The headers of one attempt to send ``message`` at ``now`` (wall-clock epoch seconds), with
     the delivery's bad signature or stale timestamp."""
     timestamp = int(now) - delivery.stale_s
-    key = _WRONG_KEY if delivery.bad_signature else _key(message.secret)
+    key = _WRONG_KEY if delivery.bad_signature else secret_key(message.secret)
     return {
         "webhook-id": message.id,
         "webhook-timestamp": str(timestamp),

@@ -261,11 +261,10 @@ class Outbox:
     async def _post(self, message: Message, delivery: Delivery) -> tuple[int | None, str | None]:
         """Post ``message`` signed now: the answer's status, or the error."""
         if self._session is None:
-            self._session = aiohttp.ClientSession(auto_decompress=False)
-        timeout = aiohttp.ClientTimeout(total=self.policy.timeout_s)
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout_s), auto_decompress=False)
         try:
             async with self._session.post(message.url, data=message.body, headers=signed_headers(message, time.time(), delivery),
-                                          timeout=timeout, allow_redirects=False) as response:
+                                          allow_redirects=False) as response:
                 return response.status, None
         except asyncio.TimeoutError:
             return None, f"no answer within {self.policy.timeout_s:g} s"
