@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "ClockMoved",
@@ -21,6 +21,8 @@ __all__ = [
     "RuleDeleted",
     "RulesCleared",
     "ScenarioLoaded",
+    "WebhookAttempt",
+    "WebhookOutcome",
 ]
 
 
@@ -91,6 +93,31 @@ class Journaled(Event):
 @dataclass(frozen=True, slots=True)
 class JournalCleared(Event):
     owner: str | None
+
+
+#: What became of one attempt to deliver a webhook: ``delivered`` (a 2xx answer), ``retrying``
+#: (it failed; another attempt is due), ``given_up`` (it failed and no attempt is left, or the
+#: message was pushed out of a full outbox), ``failed`` (it cannot succeed: a URL that is not
+#: http(s)), ``dropped`` (a rule said not to send it).
+WebhookOutcome = Literal["delivered", "retrying", "given_up", "failed", "dropped"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAttempt(Event):
+    """One attempt to deliver a webhook message: its id and event type, where it went, which
+    attempt (1-based), the answer's status or the error, when (epoch seconds, wall clock), whose
+    payment it tells of, and what became of it."""
+
+    id: str
+    type: str
+    url: str
+    attempt: int
+    status: int | None
+    error: str | None
+    time: float
+    owner: str | None
+    payment_id: str | None
+    outcome: WebhookOutcome
 
 
 class Events:
