@@ -146,6 +146,14 @@ def test_a_payment_over_the_mapped_port(run: Callable[..., Container]) -> None:
     assert lookup[0] == 200 and json.loads(lookup[1])["paymentStatus"] == "PAID"
 
 
+def test_portone_from_the_environment(run: Callable[..., Container]) -> None:
+    url = run(FAKEPAY_API="portone", FAKEPAY_FAILURE_RATE="0").url
+    checkout = {"owner": "shop-secret", "paymentId": "order-1", "orderName": "Tea", "totalAmount": 1000, "currency": "KRW"}
+    status, _ = fetch(f"{url}/__fakepay/portone/checkout", "POST", json.dumps(checkout).encode())
+    lookup = fetch(f"{url}/payments/order-1", headers={"Authorization": "PortOne shop-secret"})
+    assert (status, lookup[0]) == (200, 200) and json.loads(lookup[1])["status"] == "PAID"
+
+
 def test_the_failure_rate_and_seed_from_the_environment(run: Callable[..., Container]) -> None:
     container = run(FAKEPAY_FAILURE_RATE="1", FAKEPAY_SEED="7")
     status, body = pay(container.url, "order-1")

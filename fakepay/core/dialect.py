@@ -166,6 +166,8 @@ class Dialect:
     #: that no API call is (a customer paying in a browser, say), behind the control API's
     #: checks, answered by the same pipeline as its routes.
     control_routes: tuple[tuple[str, Mapping[str, str]], ...] = ()
+    #: Whether it sends webhooks, which rules of the operation ``webhook`` then shape.
+    webhooks: bool = False
 
     def served(self, control_prefix: str) -> list[tuple[str, Mapping[str, str]]]:
         """Every route it is served at: its own, then its control routes below ``control_prefix``."""

@@ -102,6 +102,12 @@ class FailurePolicy:
         decision.failed = decision.failed and then.kind is Kind.DELAY
         return decision
 
+    def outcome(self, attempt: Attempt) -> Outcome | None:
+        """What the first matching rule (if any) makes of an attempt that is no request (a
+        webhook message sent)."""
+        active = self._match(attempt) if self.rules else None
+        return None if active is None else active.rule.then
+
     def _match(self, attempt: Attempt) -> ActiveRule | None:
         for active in self.rules:
             if active.remaining != 0 and active.rule.when.matches(attempt):

@@ -11,7 +11,8 @@ from typing import Any, NamedTuple
 
 from .globs import Glob
 
-__all__ = ["FAULTS", "INT_MAX", "MAX_RULES", "Attempt", "Condition", "Kind", "Matcher", "Outcome", "Rule", "When"]
+__all__ = ["FAULTS", "INT_MAX", "MAX_RULES", "WEBHOOK", "WEBHOOK_FAULTS", "WEBHOOK_KINDS", "Attempt", "Condition", "Kind", "Matcher",
+           "Outcome", "Rule", "When"]
 
 DEFAULT_TIMEOUT_S = 30.0
 #: Rules in force at once (a scenario's, and those added since), so that matching a request, and
@@ -32,6 +33,12 @@ class Kind(str, Enum):
     RESET = "reset"
     LOST_RESPONSE = "lost_response"
     STATUS = "status"
+    # What a rule of the operation ``webhook`` makes of a webhook message instead:
+    DROP = "drop"
+    DUPLICATE = "duplicate"
+    OUT_OF_ORDER = "out_of_order"
+    BAD_SIGNATURE = "bad_signature"
+    STALE_TIMESTAMP = "stale_timestamp"
 
     @property
     def carries_out(self) -> bool:
@@ -49,8 +56,14 @@ class Kind(str, Enum):
         return self not in (Kind.DELAY, Kind.STATUS)
 
 
-#: Outcomes named by a plain string in ``then``.
-FAULTS = tuple(kind.value for kind in Kind if kind.named)
+#: The operation of a webhook message sent (matched only by rules that name it).
+WEBHOOK = "webhook"
+#: The outcomes a rule of ``webhook`` may have; the last five only it.
+WEBHOOK_KINDS = (Kind.SUCCEED, Kind.DELAY, Kind.DROP, Kind.DUPLICATE, Kind.OUT_OF_ORDER, Kind.BAD_SIGNATURE, Kind.STALE_TIMESTAMP)
+#: Outcomes of an API's operations named by a plain string in ``then``.
+FAULTS = tuple(kind.value for kind in Kind if kind.named and kind not in WEBHOOK_KINDS[2:])
+#: Outcomes of ``webhook`` named by a plain string in ``then``.
+WEBHOOK_FAULTS = tuple(kind.value for kind in WEBHOOK_KINDS if kind.named)
 
 
 class Attempt(NamedTuple):
@@ -144,7 +157,8 @@ class When:
     conditions: tuple[Condition, ...] = ()
 
     def matches(self, attempt: Attempt) -> bool:
-        if self.operation is not None and self.operation != attempt.operation:
+        """Whether ``attempt`` meets every condition (a webhook only a rule naming ``webhook`` does)."""
+        if self.operation != attempt.operation and (self.operation is not None or attempt.operation == WEBHOOK):
             return False
         if self.owner is not None and self.owner != attempt.owner:
             return False

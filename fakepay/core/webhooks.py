@@ -10,8 +10,23 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_RETRY", "PLAIN", "SECRET_PREFIX", "STALE_S", "Delivery", "Message", "RetryPolicy", "new_message_id", "new_secret",
-           "secret_key", "sign", "signed_headers"]
+from .rules import Kind, Outcome
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "PLAIN",
+    "SECRET_PREFIX",
+    "STALE_S",
+    "Delivery",
+    "Message",
+    "RetryPolicy",
+    "delivery_of",
+    "new_message_id",
+    "new_secret",
+    "secret_key",
+    "sign",
+    "signed_headers",
+]
 
 #: The prefix of a secret as written (``whsec_`` + base64); a bare base64 secret is read too.
 SECRET_PREFIX = "whsec_"
@@ -93,6 +108,16 @@ class Delivery:
 
 #: A delivery as no rule changes it: once, at once, well signed.
 PLAIN = Delivery()
+
+
+def delivery_of(outcome: Outcome | None) -> Delivery:
+    """The delivery a rule's outcome (of the operation ``webhook``) makes of a message."""
+    if outcome is None:
+        return PLAIN
+    kind = outcome.kind
+    return Delivery(drop=kind is Kind.DROP, delay_s=outcome.delay_ms / 1000 if kind is Kind.DELAY else 0.0,
+                    copies=2 if kind is Kind.DUPLICATE else 1, bad_signature=kind is Kind.BAD_SIGNATURE,
+                    stale_s=STALE_S if kind is Kind.STALE_TIMESTAMP else 0, hold=kind is Kind.OUT_OF_ORDER)
 
 
 def signed_headers(message: Message, now: float, delivery: Delivery = PLAIN) -> dict[str, str]:

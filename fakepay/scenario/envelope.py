@@ -28,7 +28,20 @@ from ..core.fields import (
     String,
 )
 from ..core.globs import MAX_GLOB
-from ..core.rules import FAULTS, INT_MAX, MAX_RULES, Condition, Kind, Matcher, Outcome, Rule, When
+from ..core.rules import (
+    FAULTS,
+    INT_MAX,
+    MAX_RULES,
+    WEBHOOK,
+    WEBHOOK_FAULTS,
+    WEBHOOK_KINDS,
+    Condition,
+    Kind,
+    Matcher,
+    Outcome,
+    Rule,
+    When,
+)
 from ..core.text import PRINTABLE_PATTERN, printable_problem, show
 from ..dialects import DIALECTS, dialect
 
@@ -116,20 +129,21 @@ _STATUS = Field("status", Integer(200, 599), required=True, description="The ans
 #: The outcomes a rule's ``then`` writes as a mapping, each by its one required key.
 _OUTCOMES = (Model("delay", (_DELAY,)), Model("timeout", (_TIMEOUT,)), Model("status", (_STATUS, Field("body", Json()))))
 _KEYS = tuple(outcome.fields[0].name for outcome in _OUTCOMES)
-_NAMED = Choice(FAULTS)
 
 
 @dataclass(frozen=True)
 class _Then(FieldKind):
-    """A rule's outcome: a fault by name, or a mapping with exactly one of ``_KEYS``."""
+    """A rule's outcome: a fault by name (one of ``named``), or a mapping with exactly one of ``_KEYS``."""
+
+    named: Choice
 
     def take(self, reader: Reader, value: Any, path: Path) -> Outcome | None:
         if isinstance(value, str):
-            kind = _NAMED.take(reader, value, path)
+            kind = self.named.take(reader, value, path)
             return None if kind is None else Outcome(Kind(kind))
         listed = f"{', '.join(_KEYS[:-1])} or {_KEYS[-1]}"
         if not isinstance(value, dict):
-            reader.problem(path, f"must be one of {', '.join(FAULTS)}, or a mapping with {listed}")
+            reader.problem(path, f"must be one of {', '.join(self.named.values)}, or a mapping with {listed}")
             return None
         data = reader.mapping(value, path, (*_KEYS, "body"))
         chosen = [key for key in _KEYS if key in data]
@@ -157,7 +171,7 @@ class _Then(FieldKind):
         return None if status is None else Outcome(Kind.STATUS, status=status, body=body)
 
     def shape(self, written: bool) -> Schema:
-        return {"oneOf": [_NAMED.schema(), *(outcome.schema(written) for outcome in _OUTCOMES)]}
+        return {"oneOf": [self.named.schema(), *(outcome.schema(written) for outcome in _OUTCOMES)]}
 
 
 _AMOUNT = Integer(0, INT_MAX)
@@ -207,9 +221,15 @@ class _Rule(FieldKind):
         read = reader.fields(self.model, value, path)
         if reader.problem_count > before:
             return None
-        when = read.get("when", {})
+        when, then = read.get("when", {}), read["then"]
+        if when.get("operation") == WEBHOOK and then.kind not in WEBHOOK_KINDS:
+            reader.problem((*path, "then"), f"a webhook rule's outcome is one of {', '.join(WEBHOOK_FAULTS)}, or a delay")
+            return None
+        if when.get("operation") != WEBHOOK and then.kind.value in WEBHOOK_FAULTS[1:]:
+            reader.problem((*path, "then"), f"{then.kind.value} is an outcome of webhooks: give when.operation: {WEBHOOK}")
+            return None
         conditions = tuple(Condition.of(matcher, when[matcher.key]) for matcher in self.matchers if matcher.key in when)
-        return Rule(When(when.get("operation"), when.get("owner"), conditions), read["then"], read.get("times"))
+        return Rule(When(when.get("operation"), when.get("owner"), conditions), then, read.get("times"))
 
     def shape(self, written: bool) -> Schema:
         return self.model.schema(written)
@@ -221,13 +241,13 @@ def rule_model(api: str) -> Model:
     ``then``, ``times``."""
     served = dialect(api)
     when = Model("when", (
-        Field("operation", Choice(tuple(served.operations))),
+        Field("operation", Choice((*served.operations, *((WEBHOOK,) if served.webhooks else ())))),
         Field("owner", String()),
         *map(_condition, served.matchers),
     ))
     return Model("Rule", (
         Field("when", Group(when, null=True)),
-        Field("then", _Then(), required=True, description="A fault by name, or a mapping with delay_ms, timeout_s or status."),
+        Field("then", _Then(Choice((*FAULTS, *(WEBHOOK_FAULTS[1:] if served.webhooks else ())))), required=True, description="A fault by name, or a mapping with delay_ms, timeout_s or status."),
         Field("times", Integer(1, INT_MAX, null=True), description="The rule retires after this many matches."),
     ))
 
@@ -250,7 +270,6 @@ def tail(api: str) -> Model:
     return Model("scenario", (_FAILURE, _LATENCY, rules_field(api), _JOURNAL))
 
 
-@functools.cache
 @functools.cache
 def config_model(api: str) -> Model:
     """The configuration in force of an instance of the API ``api``, as the control API shows it:
