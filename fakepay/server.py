@@ -5,6 +5,7 @@ control API under ``/__fakepay``, served on a socket (``Server``) or as an aioht
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TextIO
 from urllib.parse import unquote
@@ -18,11 +19,13 @@ from .core.errors import SandboxNotFound
 from .core.instance import Instance
 from .core.sandboxes import DEFAULT, DEFAULT_IDLE_S, DEFAULT_LIMIT, Sandbox, Sandboxes
 from .core.text import show
+from .core.webhooks import DEFAULT_RETRY, RetryPolicy
 from .dialects import DIALECTS, dialect
 from .http.answers import ConnectionActivity, raw_path, refusal
 from .http.hosts import AllowedHosts
 from .http.pipeline import PublicApi
 from .http.runner import IDLE_TIMEOUT, Runner
+from .http.webhooks import Outbox, journaling
 from .scenario import patched
 
 __all__ = ["Front", "PaymentService", "Server", "create_app"]
@@ -63,8 +66,13 @@ class Front:
 
     def __init__(self, service: Instance, *, control: bool = True, control_token: str | None = None,
                  allowed_hosts: AllowedHosts | None = None, sandboxes: int = DEFAULT_LIMIT,
-                 sandbox_idle_s: float = DEFAULT_IDLE_S) -> None:
+                 sandbox_idle_s: float = DEFAULT_IDLE_S, webhooks: RetryPolicy = DEFAULT_RETRY) -> None:
         self.service = service
+        self._webhooks = webhooks
+        #: The webhook messages on their way, of each live sandbox (the default one's included).
+        self._outboxes: dict[str, Outbox] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._send_webhooks(service, DEFAULT)
         #: Which connections are answering a request, for ``Server`` to close idle ones.
         self.activity = ConnectionActivity()
         self.sandboxes = Sandboxes(service, self._make_sandbox, limit=sandboxes, idle_s=sandbox_idle_s)
@@ -82,7 +90,20 @@ class Front:
     def _make_sandbox(self, scenario: Scenario | None, sandbox_id: str) -> Instance:
         instance = PaymentService(scenario or self.service.scenario, sandbox=sandbox_id)
         self._publics[sandbox_id] = PublicApi(instance, self.activity, PREFIX)
+        self._send_webhooks(instance, sandbox_id)
         return instance
+
+    def _send_webhooks(self, instance: Instance, sandbox_id: str) -> None:
+        """Give ``instance`` an outbox of its own for its webhooks, journaled as they are tried,
+        and emptied when it is reset."""
+        outbox = self._outboxes[sandbox_id] = Outbox(self._webhooks, [journaling(instance.journal)])
+        instance.sender = outbox.submit
+
+        def forget_pending(owner: str | None) -> None:
+            if owner is None:
+                outbox.clear()
+
+        instance.reset_listeners.append(forget_pending)
 
     def _api_of(self, sandbox_id: str | None) -> PublicApi:
         """The API of the server (None), or of the live sandbox ``sandbox_id``."""
@@ -92,6 +113,16 @@ class Front:
         """A sandbox is gone: its requests held are let go, its event streams end."""
         self._publics.pop(sandbox.id, None)
         sandbox.instance.reset()
+        outbox = self._outboxes.pop(sandbox.id, None)
+        if outbox is None:
+            return
+        try:
+            task = asyncio.get_running_loop().create_task(outbox.close())
+        except RuntimeError:  # no loop runs: no webhook was ever on its way
+            outbox.clear()
+            return
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
         """The answer to any request (the API's coroutine itself, so that a request costs one):
@@ -131,9 +162,10 @@ class Front:
                 filter(None, (served.sandbox_of(authorization) for served in self._dialects)), None)
         return named
 
-    def close(self) -> None:
-        """End the event streams, so that stopping need not wait for them."""
+    async def close(self) -> None:
+        """End the event streams, so that stopping need not wait for them, and the webhooks on their way."""
         self._control.close()
+        await asyncio.gather(*(outbox.close() for outbox in self._outboxes.values()), *self._closing)
 
 
 def create_app(
@@ -144,16 +176,18 @@ def create_app(
     allow_hosts: str | Iterable[str] = (),
     sandboxes: int = DEFAULT_LIMIT,
     sandbox_idle_s: float = DEFAULT_IDLE_S,
+    webhooks: RetryPolicy = DEFAULT_RETRY,
 ) -> web.Application:
     """A fakepay application (for aiohttp's test tools): the public API, and the control API
     under ``/__fakepay`` (only ``health`` with ``control=False``; every call but ``health`` and
     the dashboard's files needs ``control_token`` when one is given). Without a token, control
     calls must name an IP address, ``localhost``, this machine or one of ``allow_hosts`` in their
     ``Host`` (docs/control-api.md, "Who may call it"). At most ``sandboxes`` sandboxes live at
-    once, each for ``sandbox_idle_s`` seconds without a call (docs/sandboxes.md). Event streams
+    once, each for ``sandbox_idle_s`` seconds without a call (docs/sandboxes.md). Webhooks are
+    tried again as ``webhooks`` says (docs/webhooks.md). Event streams and webhooks on their way
     end when the app shuts down."""
     front = Front(service or PaymentService(), control=control, control_token=control_token,
-                  sandboxes=sandboxes, sandbox_idle_s=sandbox_idle_s,
+                  sandboxes=sandboxes, sandbox_idle_s=sandbox_idle_s, webhooks=webhooks,
                   allowed_hosts=AllowedHosts(allow_hosts))
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -171,7 +205,7 @@ def create_app(
     app.router.add_route("*", r"/{path:[\s\S]*}", handle, expect_handler=_leave_expect_to_the_front)
 
     async def end_event_streams(app: web.Application) -> None:
-        front.close()
+        await front.close()
 
     app.on_shutdown.append(end_event_streams)
     return app
@@ -200,10 +234,11 @@ class Server(Runner):
         idle_timeout: float = IDLE_TIMEOUT,
         sandboxes: int = DEFAULT_LIMIT,
         sandbox_idle_s: float = DEFAULT_IDLE_S,
+        webhooks: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         front = Front(service, control=control, control_token=control_token,
                       allowed_hosts=AllowedHosts(allow_hosts, served=host), sandboxes=sandboxes,
-                      sandbox_idle_s=sandbox_idle_s)
+                      sandbox_idle_s=sandbox_idle_s, webhooks=webhooks)
         super().__init__(front, host, port, idle_timeout=idle_timeout)
         self.service = service
         #: Whether the control API (and its dashboard) is served.

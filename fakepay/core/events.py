@@ -106,7 +106,7 @@ WebhookOutcome = Literal["delivered", "retrying", "given_up", "failed", "dropped
 class WebhookAttempt(Event):
     """One attempt to deliver a webhook message: its id and event type, where it went, which
     attempt (1-based), the answer's status or the error, when (epoch seconds, wall clock), whose
-    payment it tells of, and what became of it."""
+    payment it tells of, what became of it, and what was sent."""
 
     id: str
     type: str
@@ -118,6 +118,8 @@ class WebhookAttempt(Event):
     owner: str | None
     payment_id: str | None
     outcome: WebhookOutcome
+    #: The message's JSON payload.
+    body: bytes = b""
 
 
 class Events:

@@ -21,7 +21,8 @@ from .errors import InvalidRequest, StateReset
 from .events import ClockMoved, ConfigChanged, Events, Reset, ScenarioLoaded
 from .journal import Journal
 from .policy import FailurePolicy
-from .rules import Attempt
+from .rules import WEBHOOK, Attempt
+from .webhooks import Delivery, Message, delivery_of
 
 __all__ = ["Epochs", "Instance"]
 
@@ -86,6 +87,8 @@ class Instance:
         self.epochs = Epochs()
         #: Told of every reset (its owner, None for everything), to let go of requests held for it.
         self.reset_listeners: list[Callable[[str | None], None]] = []
+        #: Where webhook messages go, as a rule shapes each (set by the server; None: nowhere).
+        self.sender: Callable[[Message, Delivery], None] | None = None
         self.scenario = self.config = scenario
         self._set_clock()
         self.state: State = dialect.state(self)
@@ -187,6 +190,12 @@ class Instance:
     def fails(self, owner: str) -> bool:
         """Whether the owner's next payment fails by the seeded draw at the failure rate in force."""
         return self.policy.fails(owner, self.config.failure.rate)
+
+    def send_webhook(self, message: Message) -> None:
+        """Send a webhook message as the first rule of ``webhook`` it matches shapes it."""
+        if self.sender is not None:
+            outcome = self.policy.outcome(Attempt(WEBHOOK, message.owner or "", message.payment_id, message))
+            self.sender(message, delivery_of(outcome))
 
     def ruled(self, decision: Decision, operation: str, owner: str, path_value: str | None = None,
               subject: Any = None) -> Decision:

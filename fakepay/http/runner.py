@@ -29,7 +29,7 @@ class Front(Protocol):
 
     def handle(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]: ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 class Runner:
@@ -87,7 +87,7 @@ class Runner:
                 await self._sweeper
             assert runner.server is not None
             transports = [c.transport for c in runner.server.connections if c.transport is not None]
-            self.front.close()
+            await self.front.close()
             await runner.cleanup()
             for transport in transports:  # a client that stopped reading keeps no socket open
                 transport.abort()

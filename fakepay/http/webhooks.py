@@ -12,14 +12,19 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from enum import Enum
+from time import perf_counter
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..core.calls import Answer, Call
 from ..core.events import WebhookAttempt, WebhookOutcome
+from ..core.journal import BODY_LIMIT, Journal
+from ..core.jsontext import dumps
+from ..core.rules import WEBHOOK
 from ..core.webhooks import DEFAULT_RETRY, PLAIN, Delivery, Message, RetryPolicy, signed_headers
 
-__all__ = ["ATTEMPTS_KEPT", "MAX_PENDING", "Outbox"]
+__all__ = ["ATTEMPTS_KEPT", "MAX_PENDING", "Outbox", "journaling"]
 
 #: Messages an outbox holds pending at most (each copy counts); past that the oldest are given up.
 MAX_PENDING = 10_000
@@ -279,7 +284,7 @@ class Outbox:
     def _report(self, message: Message, attempt: int, status: int | None, error: str | None, outcome: WebhookOutcome) -> None:
         """Tell the listeners and the waiters of an attempt; a failing listener is logged."""
         record = WebhookAttempt(message.id, message.type, message.url, attempt, status, error, time.time(), message.owner,
-                                message.payment_id, outcome)
+                                message.payment_id, outcome, message.body)
         self.attempts.append(record)
         for listener in self.listeners:
             try:
@@ -289,3 +294,17 @@ class Outbox:
         for predicate, future in self._waiters:
             if not future.done() and predicate(record):
                 future.set_result(record)
+
+
+def journaling(journal: Journal) -> Callable[[WebhookAttempt], None]:
+    """A listener that keeps each attempt in ``journal`` as an entry of the operation ``webhook``:
+    ``POST`` to its URL, the payload as its body, the receiver's status, and as its response the
+    attempt's record (``webhookId``, ``type``, ``attempt``, ``error``)."""
+
+    def record(attempt: WebhookAttempt) -> None:
+        call = Call(journal.take_id(), attempt.time, perf_counter(), "POST", attempt.url, WEBHOOK, attempt.payment_id,
+                    owner=attempt.owner, body=attempt.body[:BODY_LIMIT])
+        summary = dumps({"webhookId": attempt.id, "type": attempt.type, "attempt": attempt.attempt, "error": attempt.error})
+        journal.record(call, Answer(attempt.status, summary, attempt.outcome))
+
+    return record
