@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, NoReturn, TypeAlias
 from urllib.parse import urlsplit
 
 from aiohttp import ClientResponse, web
@@ -113,17 +113,20 @@ async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None
 def need(*tools: str, install: str) -> None:
     """Skip the calling test where a system tool (a command or a file path) is missing, saying how
     to install it; in CI (``CI=true``) fail instead, so that CI never passes by skipping."""
-    import os
     import shutil
-
-    import pytest
 
     missing = [tool for tool in tools if shutil.which(tool) is None and not os.path.exists(tool)]
     if missing:
-        message = f"needs {', '.join(missing)}: {install}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable(f"needs {', '.join(missing)}: {install}")
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip the calling test for want of what ``message`` says; in CI (``CI=true``) fail instead."""
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 # -- raw HTTP: requests as written, answers as they come ------------------------------------------
