@@ -31,6 +31,7 @@ from .core.config import DEFAULT_API
 from .core.errors import InvalidRequest
 from .core.instance import Instance
 from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT
+from .core.webhooks import DEFAULT_RETRY, RetryPolicy
 from .dialects import DIALECTS, dialect
 from .http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
 from .scenario.envelope import MAX_SEED
@@ -111,6 +112,19 @@ def _seconds(text: str) -> float:
     if not _DECIMAL.fullmatch(text) or not 1.0 <= float(text) <= MAX_IDLE_S:
         raise argparse.ArgumentTypeError(f"must be a number of seconds from 1 to {MAX_IDLE_S:g}, got {text!r}")
     return float(text)
+
+
+def _within(low: float, high: float, whole: bool = False) -> Callable[[str], float]:
+    """A converter of a decimal (or, ``whole``, a whole number) from ``low`` to ``high``."""
+    kind = "whole number" if whole else "number"
+
+    def convert(text: str) -> float:
+        if not (text.isascii() and text.isdigit() if whole else _DECIMAL.fullmatch(text)) or len(text) > 12 \
+                or not low <= float(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a {kind} from {low:g} to {high:g}, got {text!r}")
+        return int(text) if whole else float(text)
+
+    return convert
 
 
 def _flag(text: str) -> bool:
@@ -239,6 +253,19 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                 "--sandbox-idle", type=_seconds, default=DEFAULT_IDLE_S, metavar="S",
                 help=f"Seconds a sandbox lives without a request or control call (default: {DEFAULT_IDLE_S:g}).",
             ),
+            serve.add_argument(
+                "--webhook-timeout", type=_within(0.1, 600), default=DEFAULT_RETRY.timeout_s, metavar="S",
+                help=f"Seconds a webhook's receiver has to answer (default: {DEFAULT_RETRY.timeout_s:g}).",
+            ),
+            serve.add_argument(
+                "--webhook-retries", type=_within(0, 20, whole=True), default=DEFAULT_RETRY.retries, metavar="N",
+                help=f"How many times a failed webhook is tried again (default: {DEFAULT_RETRY.retries}).",
+            ),
+            serve.add_argument(
+                "--webhook-first-delay", type=_within(0, 600), default=DEFAULT_RETRY.first_delay_s, metavar="S",
+                help=f"Seconds before a failed webhook's first retry, each next wait twice as long "
+                f"(default: {DEFAULT_RETRY.first_delay_s:g}).",
+            ),
         ],
         environ,
     )
@@ -323,6 +350,7 @@ def _serve(args: argparse.Namespace) -> int:
             allow_hosts=args.allow_host,
             sandboxes=args.sandboxes,
             sandbox_idle_s=args.sandbox_idle,
+            webhooks=RetryPolicy(args.webhook_timeout, args.webhook_retries, args.webhook_first_delay),
         )
         warnings = []
         if not args.control_token and not args.no_control and not _is_loopback(args.host):
