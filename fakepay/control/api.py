@@ -36,6 +36,7 @@ from ..core.fields import Integer, LocalDateTime, Number
 from ..core.globs import MAX_GLOB
 from ..core.instance import Instance
 from ..core.jsontext import dumps, loads_strict
+from ..core.rules import WEBHOOK
 from ..core.sandboxes import Sandbox, Sandboxes
 from ..core.text import decode_path_value, show, suggestion
 from ..http.answers import ClientLeft, ConnectionActivity, closing_if_body_awaited, json_response, read_body, refusal
@@ -348,7 +349,8 @@ class ControlCalls:
         service = self._service
         of_payments = None
         if "path_value" in filters:  # a payment's id: the operations on a payment
-            of_payments = [name for name, operation in service.dialect.operations.items() if operation.param == "paymentId"]
+            of_payments = [WEBHOOK, *(name for name, operation in service.dialect.operations.items()
+                                      if operation.param == "paymentId")]
         entries = service.journal.entries(filters, limit, of_payments)
         return json_response(b'{"requests":[%s]}' % b",".join(encode_entry(service, entry) for entry in entries))
 

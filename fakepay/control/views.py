@@ -29,6 +29,7 @@ from ..core.events import (
 from ..core.instance import Instance
 from ..core.journal import JournalEntry
 from ..core.jsontext import MAX_DEPTH, dumps, loads_finite, nested_deeper_than, utf8
+from ..core.rules import WEBHOOK
 from ..core.sandboxes import Sandbox, Sandboxes
 from ..scenario import scenario_data
 from ..scenario.envelope import config_model
@@ -86,14 +87,14 @@ def clock_data(instance: Instance) -> dict[str, Any]:
 def encode_entry(instance: Instance, entry: JournalEntry) -> bytes:
     """A journal entry as the control API shows it, in JSON, its time in the instance's zone; an
     ``Authorization`` header and an issued secret redacted; its body and answer as ``_shown``."""
-    operation = None if entry.operation is None else instance.dialect.operations[entry.operation]
+    operation = None if entry.operation is None else instance.dialect.operations.get(entry.operation)
     if operation is not None and operation.answers_secret and entry.status == 200:
         response = _redacted(entry.response)
     else:
         response = _shown(entry.response)
     time = instance.dialect.format_time(datetime.fromtimestamp(entry.time, instance.clock.zone))
-    params = "{}" if operation is None or entry.path_value is None else \
-        f"{{{_string(operation.param)}:{_string(entry.path_value)}}}"
+    param = operation.param if operation is not None else _PAYMENT_ID if entry.operation == WEBHOOK else None
+    params = "{}" if not param or entry.path_value is None else f"{{{_string(param)}:{_string(entry.path_value)}}}"
     authorization = None if entry.authorization is None else _redact_header(entry.authorization)
     head = (f'{{"id":{entry.id},"time":{_string(time)},"operation":{_nullable(entry.operation)},'
             f'"method":{_string(entry.method)},"path":{_string(entry.path)},"params":{params},'
@@ -104,6 +105,8 @@ def encode_entry(instance: Instance, entry: JournalEntry) -> bytes:
     return b"".join((utf8(head), _shown(entry.body), middle.encode(), response, utf8(tail)))
 
 
+#: What a webhook entry's path value (the payment it tells of) is called.
+_PAYMENT_ID = "paymentId"
 #: A string in JSON, non-ASCII text as is (as ``dumps`` writes it).
 _string = encode_basestring
 

@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -21,12 +22,15 @@ from typing import Any
 
 from ..core.clock import format_local_datetime
 from ..core.config import Scenario
+from ..core.rules import WEBHOOK
 from ..http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
 from ..scenario import load_scenario, parse_scenario, scenario_data, scenario_file
 
 __all__ = ["FakePay", "FakePayControlError"]
 
 ScenarioSource = str | Path | dict[str, Any] | Scenario
+#: Seconds between two looks at the journal while waiting for a webhook.
+_POLL_S = 0.02
 
 
 def _base_url(url: str) -> str:
@@ -450,6 +454,22 @@ class FakePay:
         if "payment_id" in filters:
             filters["paymentId"] = filters.pop("payment_id")
         return list(self._call("GET", "/requests", query=filters)["requests"])
+
+    def wait_for_webhook(self, type: str | None = None, payment_id: str | None = None, *, outcome: str = "delivered",
+                         timeout: float = 5.0) -> dict[str, Any]:
+        """The journal entry of the first webhook attempt of ``type`` (``Transaction.Paid``, any
+        when None) telling of ``payment_id`` that came to ``outcome`` (``delivered``, ``retrying``,
+        ``given_up``, ``failed`` or ``dropped``), waited for at most ``timeout`` seconds
+        (``TimeoutError``): a test needs no sleep. Its ``body`` is the payload sent, its
+        ``response`` the attempt (``webhookId``, ``type``, ``attempt``, ``error``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for entry in self.requests(operation=WEBHOOK, payment_id=payment_id):
+                if entry["outcome"] == outcome and type in (None, entry["response"]["type"]):
+                    return entry
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no {type or 'webhook'} {outcome} for payment {payment_id!r} within {timeout:g} s")
+            time.sleep(_POLL_S)
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")
