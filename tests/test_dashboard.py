@@ -460,3 +460,27 @@ def test_a_page_on_a_name_pointed_at_fakepay_cannot_drive_it(playwright: Any) ->
             assert error["type"] == "FORBIDDEN" and "--allow-host" in error["message"]
         assert state() == before
         assert served.stop() == ""
+
+
+def test_a_portone_server_shows_its_payments_and_offers_its_operations(open_page: Any) -> None:
+    page, served = open_page("--api", "portone")
+    checkout = {"owner": "shop-secret", "paymentId": "order-1", "orderName": "노트북", "totalAmount": 10000, "currency": "KRW"}
+    assert served.call("POST", "/__fakepay/portone/checkout", checkout)[0] == 200
+    status, _ = served.call("POST", "/payments/order-1/cancel", {"reason": "one item back", "amount": 3000},
+                            {"Authorization": "PortOne shop-secret"})
+    assert status == 200
+    payments = page.get_by_role("region", name="Payments of shop-secret")
+    expect(payments.locator("th")).to_have_text(["payment id", "status", "amount", "cancelled", "order name", "attempts",
+                                                 "paidAt"])
+    expect(payments.locator("tbody td")).to_have_text(
+        ["order-1", "PARTIAL_CANCELLED", "10,000 KRW", "3,000 KRW", "노트북", "1", re.compile(r"^\d{4}-")])
+    operations = [operation["name"] for operation in served.call("GET", "/__fakepay/api")[1]["operations"]]
+    expect(page.get_by_label("For operation").locator("option")).to_have_text(operations)
+    expect(page.get_by_label("For operation")).to_have_value("payInstantly")
+    page.get_by_text("More conditions").click()
+    page.locator("#next-conditions").get_by_label("amount.total at least").fill("5000")
+    page.get_by_role("button", name="Fail next payment").click()
+    expect(page.get_by_role("button", name="Delete rule 1")).to_be_visible()
+    assert served.call("GET", "/__fakepay/rules")[1]["rules"] == [
+        {"id": 1, "when": {"operation": "payInstantly", "amount.total": {"gte": 5000}}, "then": "fail", "times": 1,
+         "remaining": 1}]

@@ -913,3 +913,134 @@ def test_a_scenario_of_too_many_values_is_refused_as_it_is_read(fake: FakePay, m
     status, headers, body = exchange(fake.url, raw_request("PUT", "/__fakepay/scenario", text.encode(), {"Content-Type": "application/yaml"}))
     assert_json_error(status, headers, body, 400, "more than 1000 values")
     assert len(body) < 1000
+
+
+# -- PortOne V2 ---------------------------------------------------------------------------------
+
+PORTONE = {"Authorization": "PortOne shop-secret"}
+PORTONE_CARD = {"card": {"credential": {"number": "4242424242424242", "expiryYear": "30", "expiryMonth": "12"}}}
+PORTONE_PAY = {"orderName": "노트북", "amount": {"total": 1000}, "currency": "KRW", "method": PORTONE_CARD}
+
+
+@pytest.fixture(scope="module")
+def portone() -> Iterator[FakePay]:
+    scenario = {"api": "portone", "failure": {"rate": 0}, "clock": {"frozen_at": FROZEN}, "seed": 1, "payments": [
+        {"owner": "shop-secret", "paymentId": "sentinel", "orderName": "노트북", "amount": {"total": 10000},
+         "currency": "KRW"}]}
+    with FakePay(scenario=scenario) as fake:
+        yield fake
+
+
+@pytest.fixture
+def portone_intact(portone: FakePay) -> Iterator[FakePay]:
+    """Before a case, the stored payment; after it, the server still has it whole and pays as usual."""
+    portone.reset()
+    status, _, before = exchange(portone.url, raw_request("GET", "/payments/sentinel", headers=PORTONE, owner=None))
+    assert status == 200
+    yield portone
+    assert exchange(portone.url, raw_request("GET", "/payments/sentinel", headers=PORTONE, owner=None))[::2] == (200, before)
+    paid = exchange(portone.url, raw_request("POST", "/payments/after/instant", json.dumps(PORTONE_PAY).encode(),
+                                             PORTONE, owner=None))
+    assert paid[0] == 200, paid
+
+
+def assert_portone_error(answer: tuple[int, dict[str, str], bytes], expected: int, type_: str, words: str = "") -> None:
+    status, headers, body = answer
+    assert status == expected, body
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)
+    assert (list(error), error["type"]) == (["type", "message"], type_)
+    assert words.lower() in error["message"].lower(), error["message"]
+
+
+def _portone_pay(**amount: Any) -> bytes:
+    return json.dumps({**PORTONE_PAY, "amount": amount}).encode()
+
+
+PORTONE_BAD = {  # method, target, body, status, type, words
+    "requestBody not JSON": ("GET", "/payments?requestBody=%7Bbad", b"", 400, "INVALID_REQUEST", "malformed JSON"),
+    "requestBody an array": ("GET", "/payments?requestBody=%5B%5D", b"", 400, "INVALID_REQUEST", "JSON object"),
+    "page size 0": ("GET", "/payments?requestBody=%7B%22page%22%3A%7B%22size%22%3A0%7D%7D", b"", 400, "INVALID_REQUEST",
+                    "page.size: must be an integer from 1 to 1000"),
+    "page size huge": ("GET", "/payments?requestBody=%7B%22page%22%3A%7B%22size%22%3A1e100%7D%7D", b"", 400,
+                       "INVALID_REQUEST", "page.size"),
+    "page number negative": ("GET", "/payments?requestBody=%7B%22page%22%3A%7B%22number%22%3A-1%7D%7D", b"", 400,
+                             "INVALID_REQUEST", "page.number"),
+    "cursor size 0": ("GET", "/payments-by-cursor?requestBody=%7B%22size%22%3A0%7D", b"", 400, "INVALID_REQUEST", "size"),
+    "cursor not given": ("GET", "/payments-by-cursor?requestBody=%7B%22cursor%22%3A%229%22%7D", b"", 400,
+                         "INVALID_REQUEST", "cursor"),
+    "body not JSON": ("POST", "/payments/p/instant", b"{", 400, "INVALID_REQUEST", "malformed JSON"),
+    "body an array": ("POST", "/payments/p/instant", b"[]", 400, "INVALID_REQUEST", "JSON object"),
+    "body a string": ("POST", "/payments/p/instant", b'"x"', 400, "INVALID_REQUEST", "JSON object"),
+    "body null": ("POST", "/payments/p/instant", b"null", 400, "INVALID_REQUEST", "JSON object"),
+    "body empty": ("POST", "/payments/p/instant", b"", 400, "INVALID_REQUEST", "empty"),
+    "amount negative": ("POST", "/payments/p/instant", _portone_pay(total=-1), 400, "INVALID_REQUEST", "amount.total"),
+    "amount huge": ("POST", "/payments/p/instant", _portone_pay(total=2**53), 400, "INVALID_REQUEST", "amount.total"),
+    "amount 2**64": ("POST", "/payments/p/instant", _portone_pay(total=2**64), 400, "INVALID_REQUEST", "amount.total"),
+    "amount float": ("POST", "/payments/p/instant", _portone_pay(total=1.5), 400, "INVALID_REQUEST", "amount.total"),
+    "amount string": ("POST", "/payments/p/instant", _portone_pay(total="1000"), 400, "INVALID_REQUEST", "amount.total"),
+    "amount NaN": ("POST", "/payments/p/instant", _portone_pay(total=0).replace(b": 0", b": NaN"), 400,
+                   "INVALID_REQUEST", "NaN"),
+    "taxFree negative": ("POST", "/payments/p/instant", _portone_pay(total=1, taxFree=-1), 400, "INVALID_REQUEST",
+                         "amount.taxFree"),
+    "amount not a mapping": ("POST", "/payments/p/instant", json.dumps({**PORTONE_PAY, "amount": 5}).encode(), 400,
+                             "INVALID_REQUEST", "amount: must be a mapping"),
+    "deep body": ("POST", "/payments/p/instant", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, 400, "INVALID_REQUEST",
+                  "malformed JSON"),
+    "deep customData": ("POST", "/__fakepay/portone/checkout", b'{"owner":"shop-secret","paymentId":"p","orderName":"o",'
+                        b'"totalAmount":1,"currency":"KRW","customData":' + b"[" * 5000 + b"]" * 5000 + b"}", 400,
+                        "INVALID_REQUEST", "malformed JSON"),
+    "cancel negative": ("POST", "/payments/sentinel/cancel", b'{"reason":"r","amount":-5}', 400, "INVALID_REQUEST", "amount"),
+    "cancel float": ("POST", "/payments/sentinel/cancel", b'{"reason":"r","amount":1.5}', 400, "INVALID_REQUEST", "amount"),
+    "cancel string": ("POST", "/payments/sentinel/cancel", b'{"reason":"r","amount":"5"}', 400, "INVALID_REQUEST", "amount"),
+    "cancel huge": ("POST", "/payments/sentinel/cancel", b'{"reason":"r","amount":1' + b"0" * 30 + b"}", 400,
+                    "INVALID_REQUEST", "amount"),
+    "cancel over what is left": ("POST", "/payments/sentinel/cancel", b'{"reason":"r","amount":10001}', 409,
+                                 "CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT", "10000 is left"),
+    "checkout amount negative": ("POST", "/__fakepay/portone/checkout", b'{"owner":"shop-secret","paymentId":"p",'
+                                 b'"orderName":"o","totalAmount":-1,"currency":"KRW"}', 400, "INVALID_REQUEST", "totalAmount"),
+    "NUL payment id": ("GET", "/payments/%00", b"", 400, "INVALID_REQUEST", "control characters"),
+    "NUL billing key": ("DELETE", "/billing-keys/%00", b"", 400, "INVALID_REQUEST", "control characters"),
+    "bad escape": ("POST", "/payments/%ZZ/cancel", b'{"reason":"r"}', 400, "INVALID_REQUEST", "%XX"),
+    "unknown route": ("GET", "/payments/sentinel/nowhere", b"", 404, "NOT_FOUND", ""),
+}
+
+
+@pytest.mark.parametrize("method, target, body, status, type_, words", list(PORTONE_BAD.values()), ids=list(PORTONE_BAD))
+def test_a_bad_portone_request_is_a_portone_json_error(portone_intact: FakePay, method: str, target: str, body: bytes,
+                                                        status: int, type_: str, words: str) -> None:
+    answer = exchange(portone_intact.url, raw_request(method, target, body, PORTONE, owner=None))
+    assert_portone_error(answer, status, type_, words)
+    assert [p["paymentId"] for p in portone_intact.payments("shop-secret")] == ["sentinel"]
+
+
+PORTONE_BAD_AUTH = {
+    "none": None,
+    "empty secret": "PortOne ",
+    "another scheme": "Basic c2hvcA==",
+    "unprintable secret": "PortOne shop\u0085secret",
+    "unknown token": "Bearer nope",
+}
+
+
+@pytest.mark.parametrize("authorization", list(PORTONE_BAD_AUTH.values()), ids=list(PORTONE_BAD_AUTH))
+def test_bad_portone_credentials_are_a_json_401(portone_intact: FakePay, authorization: str | None) -> None:
+    answer = exchange(portone_intact.url, raw_request("GET", "/payments/sentinel", headers={"Authorization": authorization},
+                                                      owner=None))
+    assert_portone_error(answer, 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "PortOne " + "s" * 20_000}, {"X-Huge": "x" * 20_000}],
+                         ids=["huge secret", "huge header"])
+def test_a_huge_portone_header_is_a_4xx(portone_intact: FakePay, headers: dict[str, str]) -> None:
+    status, _, _ = exchange(portone_intact.url, raw_request("GET", "/payments/sentinel", headers=headers, owner=None))
+    assert 400 <= status < 500
+
+
+def test_a_portone_body_of_one_mib_is_taken_and_one_byte_more_is_a_413(portone_intact: FakePay) -> None:
+    body = json.dumps(PORTONE_PAY).encode()
+    exact = body + b" " * (1024 * 1024 - len(body))
+    assert exchange(portone_intact.url, raw_request("POST", "/payments/exact/instant", exact, PORTONE, owner=None))[0] == 200
+    over = exchange(portone_intact.url, raw_request("POST", "/payments/over/instant", exact + b" ", PORTONE, owner=None))
+    assert_portone_error(over, 413, "PAYLOAD_TOO_LARGE", "larger than")
+    assert portone_intact.payment("shop-secret", "over") is None

@@ -53,13 +53,14 @@ def test_the_shipped_schema_is_made_of_the_declarations() -> None:
 
 def test_every_expected_scenario_ships() -> None:
     names = {path.stem for path in SHIPPED}
-    assert names == {"default", "happy-path", "always-fail", "seeded-payments", "slow-network", "lost-responses", "any-jwt"}
+    assert names == {"default", "happy-path", "always-fail", "seeded-payments", "slow-network", "lost-responses", "any-jwt",
+                     "portone-shop"}
     assert shipped_scenarios() == sorted(names)
 
 
 # -- by name or by path -----------------------------------------------------------------------
 
-NAMES = "always-fail, any-jwt, default, happy-path, lost-responses, seeded-payments, slow-network"
+NAMES = "always-fail, any-jwt, default, happy-path, lost-responses, portone-shop, seeded-payments, slow-network"
 
 
 def test_a_shipped_scenario_loads_by_name_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

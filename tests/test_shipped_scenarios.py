@@ -111,3 +111,17 @@ async def test_any_jwt_accepts_a_real_servers_secret(serve: Serve) -> None:
     state = await api.control("GET", "/state")
     assert state["config"]["auth"]["mode"] == "any-jwt"
 
+
+
+async def test_portone_shop(serve: Serve) -> None:
+    api = await serve("portone-shop")
+    client, shop = api.client, {"Authorization": "PortOne test-shop-secret"}
+    statuses = {}
+    for payment_id in ("order-paid", "order-refunded-in-part", "order-declined", "order-awaiting-deposit"):
+        payment = await (await client.get(f"/payments/{payment_id}", headers=shop)).json()
+        statuses[payment_id] = (payment["status"], payment["amount"]["paid"], payment["amount"]["cancelled"])
+    assert statuses == {"order-paid": ("PAID", 1500000, 0), "order-refunded-in-part": ("PARTIAL_CANCELLED", 60000, 20000),
+                        "order-declined": ("FAILED", 0, 0), "order-awaiting-deposit": ("VIRTUAL_ACCOUNT_ISSUED", 0, 0)}
+    body = {"billingKey": "billing-key-test-shop", "orderName": "구독", "amount": {"total": 9900}, "currency": "KRW"}
+    assert {(await client.post(f"/payments/sub-{i}/billing-key", json=body, headers=shop)).status for i in range(50)} == {200}
+    assert (await client.get("/payments/order-paid", headers={"Authorization": "PortOne another"})).status == 401

@@ -322,8 +322,11 @@ function setClock(clock) {
   state.zoneOffset = zoneOffset(clock.timezone);
 }
 
-// A LocalDateTime ("2025-10-22T20:21:35.5294") in milliseconds, read as if it were UTC.
+// A LocalDateTime ("2025-10-22T20:21:35.5294") in milliseconds, read as if it were UTC; an instant
+// written with its offset ("2025-10-22T11:21:35.529Z", as an API may write times) as the clock's
+// zone shows it, read the same way.
 function localMs(text) {
+  if (/(Z|[+-]\d{2}:\d{2})$/i.test(text)) return Date.parse(text) + state.zoneOffset;
   const [date, time] = text.split("T");
   const [year, month, day] = date.split("-").map(Number);
   const [hours, minutes, seconds] = time.split(":").map(Number);
@@ -406,13 +409,25 @@ function renderConfig() {
     ["latency", latency],
     ["clock", `${clockNow()} ${state.clock ? (state.clock.frozen ? "frozen" : "running") : ""}`],
     ["time zone", state.clock ? state.clock.timezone : ""],
-    ["auth", config.auth.mode],
+    ...Object.entries(config).filter(([key]) => !SHARED_SETTINGS.includes(key)).map(([key, value]) => [key, settingText(value)]),
     ["journal keeps", `${config.journal.max_entries} requests`],
   ];
   $("config").replaceChildren(...rows.flatMap(([key, value]) => [el("dt", {}, key), el("dd", {}, value)]));
   $("clock-now").textContent = `${clockNow()} (${state.clock && state.clock.frozen ? "frozen" : "running"})`;
   const rate = $("failure-rate");
   if (document.activeElement !== rate) rate.value = config.failure.rate;
+}
+
+// The settings every API has; the config's others are the API's own (CEOS's auth, PortOne's secrets).
+const SHARED_SETTINGS = ["name", "seed", "clock", "failure", "latency", "journal"];
+
+// An API's own setting as short text: a list's items, a group's key=value pairs.
+function settingText(value) {
+  if (Array.isArray(value)) return value.length ? value.map(settingText).join(", ") : "—";
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).map(([key, item]) => `${key}=${settingText(item)}`).join(", ");
+  }
+  return String(value);
 }
 
 function describeThen(then) {

@@ -4,23 +4,26 @@ any status, with their cancellations, and ``billingKeys``, read strictly like th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from ...core.document import Path, Reader
-from ...core.fields import PATH_VALUE, Choice, Field, Group, ListOf, Model
+from ...core.fields import PATH_VALUE, Choice, Field, Group, ListOf, Model, String
+from ...core.text import CONTROL_PATTERN, printable, show
 from .models import (
     AMOUNT,
     AMOUNT_KIND,
     CURRENCY,
     CUSTOMER,
+    CUSTOMER_NAME,
     NAME,
     PAYMENT_STATUSES,
     POSITIVE,
     TEXT,
     Timestamp,
     format_timestamp,
+    parse_timestamp,
 )
 from .payments import (
     CANCELLED,
@@ -33,19 +36,53 @@ from .payments import (
     Failure,
     Key,
     Payment,
-    new_id,
     owner_id,
 )
 
 __all__ = ["BILLING_KEY", "SECTION", "SEED", "PortOneSection", "SeedKey", "SeedPayment", "seed_data"]
 
 _METHODS = ("CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE", "EASY_PAY")
-SECRET = NAME
+_SECRET_LENGTH = 2000
+
+
+def _secret_problem(value: str) -> str | None:
+    if len(value) > _SECRET_LENGTH:
+        return f"must be at most {_SECRET_LENGTH} characters, got {len(value)}"
+    if not printable(value) or any(c.isspace() for c in value):
+        return "must be printable text without spaces, as an API secret is"
+    return None
+
+
+#: An API secret, as ``Authorization: PortOne <secret>`` can carry it.
+SECRET = String(_secret_problem, {"maxLength": _SECRET_LENGTH, "pattern": f"^[^\\s{CONTROL_PATTERN}]+$"})
+
+
+@dataclass(frozen=True)
+class _Instant(Timestamp):
+    """An instant in a scenario: RFC 3339 text, or a YAML timestamp with its offset."""
+
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, datetime):
+            return None if value.tzinfo is not None else "needs its offset ('Z' or '+09:00'), as in '2024-04-25T10:00:00Z'"
+        if type(value) is str and parse_timestamp(value) is not None:
+            return None
+        return f"must be an RFC 3339 date-time such as '2024-04-25T10:00:00.000Z', got {show(value, yaml=True)}"
+
+    def read(self, value: Any) -> datetime | None:
+        return value if isinstance(value, datetime) else parse_timestamp(value)
+
+
+INSTANT = _Instant(null=True)
+#: What a scenario may say of an amount and of a customer: the fields fakepay keeps, no others.
+SEED_AMOUNT = replace(AMOUNT, name="SeedAmount", open=False)
+SEED_CUSTOMER = replace(CUSTOMER, name="SeedCustomer", open=False, fields=tuple(
+    replace(f, kind=Group(replace(CUSTOMER_NAME, open=False, fields=(CUSTOMER_NAME["full"],))))
+    if f.name == "name" else f for f in CUSTOMER.fields))
 CANCELLATION = Model("SeedCancellation", (
     Field("amount", POSITIVE, required=True),
     Field("taxFreeAmount", AMOUNT_KIND),
     Field("reason", NAME, required=True),
-    Field("cancelledAt", Timestamp(null=True), description="Default: the payment's paidAt."),
+    Field("cancelledAt", INSTANT, description="Default: the payment's paidAt."),
 ))
 #: A payment a scenario (or ``POST /__fakepay/payments``) puts in the store.
 SEED = Model("SeedPayment", (
@@ -56,14 +93,14 @@ SEED = Model("SeedPayment", (
     Field("storeId", TEXT),
     Field("channelKey", TEXT),
     Field("orderName", NAME, required=True),
-    Field("amount", Group(AMOUNT), required=True),
+    Field("amount", Group(SEED_AMOUNT), required=True),
     Field("currency", CURRENCY, required=True),
     Field("method", Choice(_METHODS, null=True), description="Default CARD."),
     Field("customData", TEXT),
-    Field("customer", Group(CUSTOMER)),
+    Field("customer", Group(SEED_CUSTOMER)),
     Field("billingKey", TEXT),
-    Field("requestedAt", Timestamp(null=True), description="Default: the clock at start."),
-    Field("paidAt", Timestamp(null=True), description="Default: requestedAt (a payment not paid has none)."),
+    Field("requestedAt", INSTANT, description="Default: the clock at start."),
+    Field("paidAt", INSTANT, description="Default: requestedAt (a payment not paid has none)."),
     Field("cancellations", ListOf(Group(CANCELLATION), max_items=100, null=True)),
 ))
 #: A billing key a scenario issues.
@@ -73,7 +110,7 @@ BILLING_KEY = Model("SeedBillingKey", (
     Field("status", Choice(("ISSUED", "DELETED"), null=True), description="Default ISSUED."),
     Field("storeId", TEXT),
     Field("channelKey", TEXT),
-    Field("issuedAt", Timestamp(null=True)),
+    Field("issuedAt", INSTANT),
 ))
 _PAID = (PAID, PARTIAL_CANCELLED, CANCELLED)
 _SEEDED_FAILURE = Failure("seeded as FAILED", "FAKEPAY_SEEDED", "seeded as FAILED by the scenario")
@@ -88,32 +125,37 @@ class SeedPayment:
     fields: Mapping[str, Any]
 
     def payment(self, now: datetime) -> Payment:
-        """The payment as it is stored when seeded at ``now``."""
+        """The payment as it is stored when seeded at ``now``: its ids the same at every reset."""
         f = self.fields
         amount = f["amount"]
         requested = f.get("requestedAt") or now
-        cancellations = tuple(_cancellation(c, f.get("paidAt") or requested) for c in f.get("cancellations", ()))
+        cancellations = tuple(self._cancellation(index, c, f.get("paidAt") or requested)
+                              for index, c in enumerate(f.get("cancellations", ())))
         status = f.get("status") or PAID
         if cancellations:
             status = CANCELLED if sum(c.total for c in cancellations) >= amount["total"] else PARTIAL_CANCELLED
         paid_at = (f.get("paidAt") or requested) if status in _PAID else None
-        last = max([requested, *([paid_at] if paid_at else []), *(c.requested_at for c in cancellations)])
+        cancelled_at = max((c.requested_at for c in cancellations), default=None)
+        last = max(at for at in (requested, paid_at, cancelled_at) if at is not None)
         return Payment(
-            self.owner, self.payment_id, new_id("transaction"), f.get("storeId") or owner_id("store", self.owner),
+            self.owner, self.payment_id, self._id("transaction"), f.get("storeId") or owner_id("store", self.owner),
             f.get("channelKey"), status, f["orderName"], f["currency"], amount["total"], amount.get("taxFree", 0),
             amount.get("vat"), f.get("method") or ("VIRTUAL_ACCOUNT" if status == VIRTUAL_ACCOUNT_ISSUED else "CARD"),
             "API", f.get("customer", {}), f.get("customData"), f.get("billingKey"), True, (), requested, last, last,
             paid_at=paid_at, failure=_SEEDED_FAILURE if status == FAILED else None,
-            failed_at=requested if status == FAILED else None, cancellations=cancellations,
-            cancelled_at=cancellations[-1].requested_at if cancellations else None,
-            pg_tx_id=None if status in (READY, FAILED) else new_id("pg"),
+            failed_at=requested if status == FAILED else None, cancellations=cancellations, cancelled_at=cancelled_at,
+            pg_tx_id=None if status in (READY, FAILED) else self._id("pg"),
         )
 
+    def _id(self, kind: str, *more: str) -> str:
+        """An id of this seeded payment's (``kind-`` and a UUID from its owner, its id and ``more``)."""
+        return owner_id(kind, "\n".join((self.owner, self.payment_id, *more)))
 
-def _cancellation(data: Mapping[str, Any], paid_at: datetime) -> Cancellation:
-    tax_free = data.get("taxFreeAmount", 0)
-    return Cancellation(new_id("cancellation"), data["amount"], tax_free, (data["amount"] - tax_free) // 11,
-                        data["reason"], data.get("cancelledAt") or paid_at, new_id("pg"))
+    def _cancellation(self, index: int, data: Mapping[str, Any], paid_at: datetime) -> Cancellation:
+        tax_free = data.get("taxFreeAmount", 0)
+        return Cancellation(self._id("cancellation", str(index)), data["amount"], tax_free,
+                            (data["amount"] - tax_free) // 11, data["reason"], data.get("cancelledAt") or paid_at,
+                            self._id("pg", str(index)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +196,6 @@ def _written(value: Any) -> Any:
     return value
 
 
-
-
 class _Section:
     """How a scenario reads and writes the PortOne section."""
 
@@ -190,17 +230,8 @@ class _Section:
             path: Path = (*base, index)
             before = reader.problem_count
             read = reader.fields(SEED, item, path)
-            owner, payment_id, status = read.get("owner"), read.get("paymentId"), read.get("status")
-            cancelled = sum(c["amount"] for c in read.get("cancellations", ()) if "amount" in c)
-            if cancelled and status not in (None, *_PAID):
-                reader.problem((*path, "cancellations"), f"a {status} payment has no cancellations")
-            if "amount" in read and "total" in read["amount"] and cancelled > read["amount"]["total"]:
-                reader.problem((*path, "cancellations"), f"cancel {cancelled} in all, more than the total "
-                               f"{read['amount']['total']}")
-            if status in (CANCELLED, PARTIAL_CANCELLED) and not cancelled:
-                reader.problem((*path, "status"), f"a {status} payment needs its cancellations")
-            if status not in (None, *_PAID) and "paidAt" in read:
-                reader.problem((*path, "paidAt"), f"a {status} payment has no paidAt")
+            owner, payment_id = read.get("owner"), read.get("paymentId")
+            _check_consistent(reader, read, path)
             if owner is not None and payment_id is not None:
                 if (owner, payment_id) in seen:
                     reader.problem((*path, "paymentId"), f"'{payment_id}' is already seeded for owner '{owner}'")
@@ -211,11 +242,56 @@ class _Section:
         return tuple(payments)
 
 
+def _check_consistent(reader: Reader, read: Mapping[str, Any], path: Path) -> None:
+    """Report what a seeded payment's fields, each valid, say against each other: its status and
+    its cancellations, its amounts, and the order of its instants."""
+    status, amount = read.get("status"), read.get("amount", {})
+    total, tax_free = amount.get("total"), amount.get("taxFree", 0)
+    cancellations = read.get("cancellations", ())
+    cancelled = sum(c.get("amount", 0) for c in cancellations)
+    for part in ("taxFree", "vat"):
+        if total is not None and amount.get(part, 0) > total:
+            reader.problem((*path, "amount", part), f"{amount[part]} is more than the total {total}")
+    if cancelled and status not in (None, *_PAID):
+        reader.problem((*path, "cancellations"), f"a {status} payment has no cancellations")
+    elif total is not None and cancelled > total:
+        reader.problem((*path, "cancellations"), f"cancel {cancelled} in all, more than the total {total}")
+    elif cancelled and status is not None and total is not None:
+        follows = CANCELLED if cancelled == total else PARTIAL_CANCELLED
+        if status != follows:
+            reader.problem((*path, "status"), f"its cancellations ({cancelled} of {total}) make it {follows}, not "
+                           f"{status}; leave the status out")
+    if status in (CANCELLED, PARTIAL_CANCELLED) and not cancelled:
+        reader.problem((*path, "status"), f"a {status} payment needs its cancellations")
+    if status not in (None, *_PAID) and "paidAt" in read:
+        reader.problem((*path, "paidAt"), f"a {status} payment has no paidAt")
+    cancelled_tax_free = 0
+    paid_at = read.get("paidAt") or read.get("requestedAt")
+    for index, cancellation in enumerate(cancellations):
+        part, whole = cancellation.get("taxFreeAmount", 0), cancellation.get("amount")
+        cancelled_tax_free += part
+        if whole is not None and part > whole:
+            reader.problem((*path, "cancellations", index, "taxFreeAmount"), f"{part} is more than its amount {whole}")
+        elif cancelled_tax_free > tax_free:
+            reader.problem((*path, "cancellations", index, "taxFreeAmount"),
+                           f"cancels {cancelled_tax_free} tax-free in all, more than the payment's {tax_free}")
+        at = cancellation.get("cancelledAt")
+        if at is not None and paid_at is not None and at < paid_at:
+            reader.problem((*path, "cancellations", index, "cancelledAt"), "is before the payment was paid")
+    if "paidAt" in read and "requestedAt" in read and read["paidAt"] < read["requestedAt"]:
+        reader.problem((*path, "paidAt"), "is before requestedAt")
+
+
 def _billing_keys(reader: Reader, value: Any) -> tuple[SeedKey, ...]:
     keys = []
+    seen: set[tuple[str, str]] = set()
     for index, item in enumerate(reader.sequence(value, ("billingKeys",))):
         read = reader.fields(BILLING_KEY, item, ("billingKeys", index))
         if "owner" in read and "billingKey" in read:
+            if (read["owner"], read["billingKey"]) in seen:
+                reader.problem(("billingKeys", index, "billingKey"),
+                               f"'{read['billingKey']}' is already seeded for owner '{read['owner']}'")
+            seen.add((read["owner"], read["billingKey"]))
             fields = {key: value for key, value in read.items() if key not in ("owner", "billingKey")}
             keys.append(SeedKey(read["owner"], read["billingKey"], fields))
     return tuple(keys)
