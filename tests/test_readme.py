@@ -132,6 +132,50 @@ def test_the_gradle_job_installs_fakepay_before_the_tests() -> None:
         "actions/setup-java", "actions/setup-python", "pip install ./fakepay", "./gradlew test"
     ]
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
+def test_the_portone_walk_through() -> None:
+    (script,) = blocks("sh", "/login/api-secret", "docs/portone.md")
+    server = re.search(r"#.*?\bfakepay serve(.*)", script)
+    assert server, "the walk-through says how to start the server"
+    with serving(*server.group(1).split()) as (_, banner):
+        lines = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines()]
+    assert lines[0]["transactionType"] == "PAYMENT" and "code" not in lines[0]
+    assert [line.get("status") for line in lines[1:]] == ["PAID", None, "PARTIAL_CANCELLED", None]
+    assert lines[2]["cancellation"]["vatAmount"] == 45454 and lines[3]["amount"]["cancelled"] == 500000
+    assert lines[4] == {"type": "PAYMENT_NOT_FOUND", "message": "payment 'order-2' not found"}
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the example uses curl")
+def test_the_portone_customers_steps() -> None:
+    (script,) = blocks("sh", "/__fakepay/portone/deposit", "docs/portone.md")
+    with serving("--api", "portone", "--failure-rate", "0") as (_, banner):
+        lines = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines()]
+    assert lines[0]["transactionType"] == "PAYMENT" and "code" not in lines[0]
+    assert lines[1]["status"] == "PAID" and lines[1]["method"]["type"] == "PaymentMethodVirtualAccount"
+    assert lines[2] == {"transactionType": "ISSUE_BILLING_KEY", "billingKey": "billing-key-1"}
+
+
+def test_the_portone_scenario_example_serves(tmp_path: Path) -> None:
+    (text,) = blocks("yaml", "# shop.yaml", "docs/portone.md")
+    jsonschema.validate(yaml.safe_load(text), SCHEMA, cls=jsonschema.Draft202012Validator)
+    (tmp_path / "shop.yaml").write_text(text)
+    with serving("--scenario", "shop.yaml", cwd=tmp_path) as (_, banner):
+        url, headers = banner.group(1), {"Authorization": "PortOne shop-secret"}
+        statuses = [json.loads(fetch(f"{url}/payments/order-{n}", headers=headers)[1])["status"] for n in (1, 2, 3)]
+        assert statuses == ["PAID", "PARTIAL_CANCELLED", "VIRTUAL_ACCOUNT_ISSUED"]
+        assert fetch(f"{url}/billing-keys/billing-key-1", headers=headers)[0] == 200
+        assert fetch(f"{url}/payments/order-1", headers={"Authorization": "PortOne another"})[0] == 401
+
+
+def test_the_readmes_portone_test_is_green(pytester: pytest.Pytester) -> None:
+    """As a newcomer copies it into a project of their own."""
+    (test,) = blocks("python", "fakepay_portone")
+    example = (ROOT / "examples" / "pytest" / "test_portone_checkout.py").read_text()
+    assert test[test.index("\ndef "):] in example, "the README shows the example's first test"
+    pytester.makepyfile(test_portone=test)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 def write_pytest_project(project: Path) -> int:
     """The pytest examples as a user's project: examples/pytest's tests, and docs/pytest.md's marked
     test and pytest.ini; how many tests the project has."""
@@ -140,7 +184,7 @@ def write_pytest_project(project: Path) -> int:
         shutil.copy(example, project / example.name)
     (project / "test_marked.py").write_text(blocks("python", "@pytest.mark.fakepay(", "docs/pytest.md")[0])
     (project / "pytest.ini").write_text(blocks("ini", "asyncio_mode", "docs/pytest.md")[0])
-    return len(examples) + 1
+    return sum(len(re.findall(r"^(?:async )?def test_", example.read_text(), re.MULTILINE)) for example in examples) + 1
 
 
 def test_the_pytest_examples(pytester: pytest.Pytester) -> None:
@@ -206,7 +250,8 @@ def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=120)
     bin_ = tmp_path / "venv" / "bin"
-    install = subprocess.run([str(bin_ / "pip"), "install", "-q", str(source), "pytest", "requests", "pytest-aiohttp"],
+    install = subprocess.run([str(bin_ / "pip"), "install", "-q", str(source), "pytest", "requests", "pytest-aiohttp",
+                              "portone-server-sdk"],
                              capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr
     project = tmp_path / "project"
