@@ -29,6 +29,8 @@ from ..scenario import load_scenario, parse_scenario, scenario_data, scenario_fi
 __all__ = ["FakePay", "FakePayControlError"]
 
 ScenarioSource = str | Path | dict[str, Any] | Scenario
+#: The operation of each API that pays at once, which ``fail_next`` fails unless told another.
+_INSTANT = {"ceos": "instant", "portone": "payInstantly"}
 #: Seconds between two looks at the journal while waiting for a webhook.
 _POLL_S = 0.02
 
@@ -368,9 +370,13 @@ class FakePay:
             rule["times"] = times
         return self._call("POST", "/rules", rule)
 
-    def fail_next(self, n: int = 1, outcome: str | dict[str, Any] = "fail", owner: str | None = None) -> dict[str, Any]:
-        """Give the next ``n`` instant payments (of ``owner``, or anyone's) ``outcome``."""
-        when: dict[str, Any] = {"operation": "instant"}
+    def fail_next(self, n: int = 1, outcome: str | dict[str, Any] = "fail", owner: str | None = None,
+                  operation: str | None = None) -> dict[str, Any]:
+        """Give the next ``n`` calls of ``operation`` (default: the API's instant payment) of
+        ``owner``, or anyone's, ``outcome``."""
+        if operation is None:
+            operation = _INSTANT[str(self._call("GET", "/api")["name"])]
+        when: dict[str, Any] = {"operation": operation}
         if owner is not None:
             when["owner"] = owner
         return self.add_rule(outcome, when, times=n)
