@@ -960,6 +960,8 @@ def _portone_pay(**amount: Any) -> bytes:
 PORTONE_BAD = {  # method, target, body, status, type, words
     "requestBody not JSON": ("GET", "/payments?requestBody=%7Bbad", b"", 400, "INVALID_REQUEST", "malformed JSON"),
     "requestBody an array": ("GET", "/payments?requestBody=%5B%5D", b"", 400, "INVALID_REQUEST", "JSON object"),
+    "requestBody twice": ("GET", "/payments?requestBody=%7B%7D&requestBody=%7B%7D", b"", 400, "INVALID_REQUEST",
+                          "query parameter 'requestBody' is given more than once"),
     "page size 0": ("GET", "/payments?requestBody=%7B%22page%22%3A%7B%22size%22%3A0%7D%7D", b"", 400, "INVALID_REQUEST",
                     "page.size: must be an integer from 1 to 1000"),
     "page size huge": ("GET", "/payments?requestBody=%7B%22page%22%3A%7B%22size%22%3A1e100%7D%7D", b"", 400,

@@ -26,7 +26,7 @@ from ..core.instance import Instance
 from ..core.journal import BODY_LIMIT
 from ..core.jsontext import dumps, loads
 from ..core.rules import Kind, Outcome
-from ..core.text import decode_path_value
+from ..core.text import decode_path_value, show
 from .answers import (
     JSON,
     ClientLeft,
@@ -191,6 +191,9 @@ def _query_request(request: web.BaseRequest, call: Call) -> Any:
     """The request a query carries: the JSON of its ``requestBody`` parameter (journaled as the
     body), and each other parameter a text field of it."""
     query = request.query
+    if len(query) != len(set(query)):
+        twice = next(key for key in query if len(query.getall(key)) > 1)
+        raise InvalidRequest(f"query parameter {show(twice)} is given more than once")
     fields = {key: value for key, value in query.items() if key != _REQUEST_BODY}
     given = query.get(_REQUEST_BODY)
     if given is None:
