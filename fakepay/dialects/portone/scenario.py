@@ -3,14 +3,16 @@ any status, with their cancellations, and ``billingKeys``, read strictly like th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ...core.document import Path, Reader
 from ...core.fields import PATH_VALUE, Choice, Field, Group, ListOf, Model, String
 from ...core.text import CONTROL_PATTERN, printable, show
+from ...core.webhooks import new_secret, secret_key
 from .models import (
     AMOUNT,
     AMOUNT_KIND,
@@ -39,7 +41,7 @@ from .payments import (
     owner_id,
 )
 
-__all__ = ["BILLING_KEY", "SECTION", "SEED", "PortOneSection", "SeedKey", "SeedPayment", "seed_data"]
+__all__ = ["BILLING_KEY", "SECTION", "SEED", "Endpoint", "PortOneSection", "SeedKey", "SeedPayment", "WebhookConfig", "seed_data"]
 
 _METHODS = ("CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE", "EASY_PAY")
 _SECRET_LENGTH = 2000
@@ -174,11 +176,71 @@ class SeedKey:
                    {}, True, issued, issued if f.get("status") == "DELETED" else None)
 
 
+def _url_problem(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not printable(value) or " " in value:
+        return f"must be an http:// or https:// URL, got {show(value)}"
+    return None
+
+
+def _webhook_secret_problem(value: str) -> str | None:
+    try:
+        secret_key(value)
+    except ValueError:
+        return "must be 'whsec_' and the base64 of the key (or the base64 alone), as PortOne's console gives it"
+    return None
+
+
+_URL_LIMITS = {"pattern": "^https?://[^\\s]+$", "maxLength": 2000}
+URL = String(_url_problem, _URL_LIMITS)
+WEBHOOK_SECRET = String(_webhook_secret_problem, {"pattern": "^(whsec_)?[A-Za-z0-9+/]+=*$"})
+#: Where one store's webhooks go instead of the server's.
+STORE_ENDPOINT = Model("WebhookEndpoint", (
+    Field("storeId", TEXT, required=True),
+    Field("url", URL, required=True),
+    Field("secret", WEBHOOK_SECRET, description="Default: the server's."),
+))
+#: Where webhooks go, and the secret that signs them.
+WEBHOOK = Model("webhook", (
+    Field("url", String(_url_problem, _URL_LIMITS, null=True), description="Where every store's webhooks go (none: nowhere, "
+          "unless a payment names its noticeUrls or its store has an endpoint)."),
+    Field("secret", WEBHOOK_SECRET, description="The signing secret; default: one made at random when the scenario is read."),
+    Field("stores", ListOf(Group(STORE_ENDPOINT), max_items=100, null=True)),
+))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Where webhooks go: ``url`` (None: nowhere), signed with ``secret``; a store's own endpoints."""
+
+    url: str | None = None
+    secret: str = field(default_factory=new_secret)
+    stores: Mapping[str, Endpoint] = field(default_factory=dict)
+
+    def endpoints(self, store_id: str, notice_urls: Sequence[str]) -> list[Endpoint]:
+        """Where a webhook of a payment of ``store_id`` goes: to the payment's ``notice_urls``, else to
+        its store's endpoint, else to the server's, if there is one."""
+        store = self.stores.get(store_id)
+        secret = store.secret if store is not None else self.secret
+        if notice_urls:
+            return [Endpoint(url, secret) for url in notice_urls]
+        if store is not None:
+            return [store]
+        return [] if self.url is None else [Endpoint(self.url, secret)]
+
+
 @dataclass(frozen=True)
 class PortOneSection:
     secrets: tuple[str, ...] = ()
     payments: tuple[SeedPayment, ...] = ()
     billing_keys: tuple[SeedKey, ...] = ()
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
 
 
 def seed_data(seed: SeedPayment) -> dict[str, Any]:
@@ -203,17 +265,18 @@ class _Section:
         Field("secrets", ListOf(SECRET, null=True), description="The API secrets accepted; none listed: any."),
         Field("payments", ListOf(Group(SEED), null=True), description="Seeded payments."),
         Field("billingKeys", ListOf(Group(BILLING_KEY), null=True), description="Seeded billing keys."),
+        Field("webhook", Group(WEBHOOK, null=True), description="Where webhooks go, and their signing secret."),
     ))
     seed = SEED
     default = PortOneSection()
-    shown: tuple[str, ...] = ("secrets",)
-    patchable: tuple[str, ...] = ("secrets",)
+    shown: tuple[str, ...] = ("secrets", "webhook")
+    patchable: tuple[str, ...] = ("secrets", "webhook")
 
     def read(self, reader: Reader, document: Mapping[str, Any]) -> PortOneSection:
         secrets = reader.values(Model("secrets", (self.model["secrets"],)), document, ()).get("secrets", ())
         payments = self.seed_payments(reader, reader.sequence(document.get("payments"), ("payments",)), ("payments",))
         keys = _billing_keys(reader, document.get("billingKeys"))
-        return PortOneSection(tuple(secrets), payments, keys)
+        return PortOneSection(tuple(secrets), payments, keys, _webhook(reader, document.get("webhook")))
 
     def write(self, section: PortOneSection) -> dict[str, Any]:
         return {
@@ -221,6 +284,9 @@ class _Section:
             "payments": [seed_data(p) for p in section.payments],
             "billingKeys": [{"owner": k.owner, "billingKey": k.billing_key, **_written(k.fields)}
                             for k in section.billing_keys],
+            "webhook": {"url": section.webhook.url, "secret": section.webhook.secret,
+                        "stores": [{"storeId": store_id, "url": endpoint.url, "secret": endpoint.secret}
+                                   for store_id, endpoint in section.webhook.stores.items()]},
         }
 
     def seed_payments(self, reader: Reader, items: list[Any], base: Path) -> tuple[SeedPayment, ...]:
@@ -280,6 +346,20 @@ def _check_consistent(reader: Reader, read: Mapping[str, Any], path: Path) -> No
             reader.problem((*path, "cancellations", index, "cancelledAt"), "is before the payment was paid")
     if "paidAt" in read and "requestedAt" in read and read["paidAt"] < read["requestedAt"]:
         reader.problem((*path, "paidAt"), "is before requestedAt")
+
+
+def _webhook(reader: Reader, value: Any) -> WebhookConfig:
+    """Where webhooks go; a secret not given is made, the stores' from the server's."""
+    if value is None:
+        return WebhookConfig()
+    read = reader.fields(WEBHOOK, value, ("webhook",))
+    secret = read.get("secret") or new_secret()
+    stores: dict[str, Endpoint] = {}
+    for index, store in enumerate(read.get("stores", ())):
+        if store["storeId"] in stores:
+            reader.problem(("webhook", "stores", index, "storeId"), f"{show(store['storeId'])} has an endpoint already")
+        stores[store["storeId"]] = Endpoint(store["url"], store.get("secret") or secret)
+    return WebhookConfig(read.get("url"), secret, stores)
 
 
 def _billing_keys(reader: Reader, value: Any) -> tuple[SeedKey, ...]:
