@@ -123,6 +123,7 @@ def _api() -> dict[str, Any]:
             payments=items(statuses=texts, columns=listed(key=text, title=text,
                                                           kind={"enum": ["id", "status", "amount", "count", "time", "text"]},
                                                           unit={"type": ["string", "null"]})),
+            webhooks={"type": "boolean", "description": "Whether it sends webhooks, which rules of the operation webhook shape."},
     )
 
 

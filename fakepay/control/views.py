@@ -54,7 +54,7 @@ def api_data(dialect: Dialect, control_prefix: str) -> dict[str, Any]:
     """The API in force as the dashboard reads it: its name and title; its operations, each with
     the method and path template of its route, the name of its path value, and whether it changes
     what is stored; the conditions its rules may set; a payment's statuses and the fields its row
-    shows."""
+    shows; whether it sends webhooks."""
     routes: dict[str, tuple[str, str]] = {}
     for template, methods in dialect.served(control_prefix):
         for method, name in methods.items():
@@ -70,6 +70,7 @@ def api_data(dialect: Dialect, control_prefix: str) -> dict[str, Any]:
         "matchers": [{"key": matcher.key, "kind": matcher.kind, "choices": list(matcher.choices)}
                      for matcher in dialect.matchers],
         "payments": {"statuses": list(dialect.statuses), "columns": [column._asdict() for column in dialect.columns]},
+        "webhooks": dialect.webhooks,
     }
 
 

@@ -681,6 +681,13 @@ document.querySelectorAll("[data-then]").forEach((button) => button.addEventList
   act(`${button.textContent}: rule added`, "POST", "/rules", { when, then, times: number("next-count") });
 }));
 
+document.querySelectorAll("[data-webhook]").forEach((button) => button.addEventListener("click", () => {
+  const when = { operation: "webhook" };
+  const owner = $("next-owner").value.trim();
+  if (owner) when.owner = owner;
+  act(`${button.textContent}: rule added`, "POST", "/rules", { when, then: button.dataset.webhook, times: number("next-count") });
+}));
+
 // What a rule asks of a matcher's field, as its inputs under "More conditions" say (null: nothing).
 function conditionValue(matcher) {
   const field = (suffix = "") => $(`condition-${matcher.key}${suffix}`).value.trim();
@@ -763,6 +770,7 @@ function useApi(api) {
   $("next-operation").value = (api.operations.find((operation) => operation.changes) || api.operations[0]).name;
   $("next-conditions").replaceChildren(...api.matchers.flatMap(conditionInputs));
   $("seed-status").replaceChildren(...api.payments.statuses.map((status) => option(status)));
+  $("webhook-buttons").hidden = !api.webhooks;
 }
 
 async function loadApi() {
