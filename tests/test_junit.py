@@ -65,7 +65,7 @@ def test_the_readme_commands_build_and_run_it_and_fakepay_is_stopped_at_the_end(
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", commands], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300, env={**environment, "FAKEPAY_COMMAND": str(wrapper)})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[        23 tests successful      ]" in result.stdout
+    assert "[        25 tests successful      ]" in result.stdout
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
 
@@ -107,7 +107,7 @@ def test_the_extension_attaches_to_fakepay_url_and_leaves_it_as_found(classes: P
         url = banner.group(1)
         result = junit(classes, FAKEPAY_URL=url)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "[        22 tests successful      ]" in result.stdout
+        assert "[        24 tests successful      ]" in result.stdout
         assert "repetition 2 of 2 ✔" in result.stdout
         assert "aClassOnAnotherScenarioHasAFakepayOfItsOwn() ↷ Environment variable [FAKEPAY_URL]" in result.stdout
         assert live_sandboxes(url) == 0
@@ -121,7 +121,7 @@ def test_every_class_and_test_at_once_on_one_fakepay_each_in_a_sandbox(classes: 
         url = banner.group(1)
         result = junit(classes, FAKEPAY_URL=url, options=CONCURRENTLY)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "[        22 tests successful      ]" in result.stdout
+        assert "[        24 tests successful      ]" in result.stdout
         assert "repetition 2 of 2 ✔" in result.stdout
         assert live_sandboxes(url) == 0
         assert scenario_of(url) == ("default", 0.1)

@@ -50,6 +50,8 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 public final class FakePayExtension implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback {
 
     private static final Pattern BANNER = Pattern.compile("fakepay serving (http://\\S+) .*");
+    /** The secret in the control API's answer to {@code GET /secrets/{owner}}, as JSON writes it. */
+    private static final Pattern SECRET = Pattern.compile("\"secret\":\"((?:[^\"\\\\]|\\\\.)*)\"");
     /** A scenario given as a bare name, with no folder or suffix: a shipped one unless a file has that name. */
     private static final Pattern SHIPPED_NAME = Pattern.compile("[^/\\\\.]+");
     private static final String JSON = "application/json";
@@ -114,8 +116,9 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
         return server().url;
     }
 
-    /** The API secret of {@code githubId}, as {@code GET /auth/{githubId}} issues it in the sandbox of this test (outside
-     *  a test, the extension's): the app's requests made with it go there. */
+    /** The API secret of {@code githubId} (of the CEOS API: as {@code GET /auth/{githubId}} issues it; of PortOne V2:
+     *  the owner's secret) in the sandbox of this test (outside a test, the extension's): the app's requests made with
+     *  it go there. */
     public String secret(String githubId) {
         return sandbox().secret(githubId);
     }
@@ -443,11 +446,15 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
 
         /** A new sandbox on {@code server}, on {@code scenario}: a shipped one's name or a file; null: the server's
          *  own, with no random failures. */
+        /** A new sandbox: on a shipped scenario made from it (of whichever API it is), else loaded with it. */
         static Sandbox make(Server server, String scenario) {
-            String made = server.control("POST", "/sandboxes", scenario == null ? "{\"failure_rate\":0}" : null, JSON);
+            boolean shipped = scenario != null && shipped(scenario);
+            String body = scenario == null ? "{\"failure_rate\":0}"
+                    : shipped ? "{\"scenario\":\"" + scenario.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}" : null;
+            String made = server.control("POST", "/sandboxes", body, JSON);
             Sandbox sandbox = new Sandbox(server, field(made, "id", "POST /__fakepay/sandboxes"));
             server.sandboxes.add(sandbox);
-            if (scenario != null) {
+            if (scenario != null && !shipped) {
                 sandbox.load(scenario);
             }
             sandbox.start = sandbox.control("GET", "/scenario", null);
@@ -476,13 +483,17 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
         }
 
         /** Loads a shipped scenario by name, or a file read here; the control API's answer. */
+        /** Whether {@code scenario} names a shipped scenario rather than a file. */
+        static boolean shipped(String scenario) {
+            return SHIPPED_NAME.matcher(scenario).matches() && !Files.isRegularFile(Path.of(scenario));
+        }
+
         private String load(String scenario) {
-            Path file = Path.of(scenario);
-            if (SHIPPED_NAME.matcher(scenario).matches() && !Files.isRegularFile(file)) {
+            if (shipped(scenario)) {
                 return control("POST", "/scenarios/" + segment(scenario), null);
             }
             try {
-                return control("PUT", "/scenario", Files.readString(file), YAML);
+                return control("PUT", "/scenario", Files.readString(Path.of(scenario)), YAML);
             } catch (IOException e) {
                 throw new IllegalArgumentException("no scenario '" + scenario + "': not a file (relative to "
                         + Path.of("").toAbsolutePath() + ") nor a shipped scenario's name", e);
@@ -490,7 +501,11 @@ public final class FakePayExtension implements BeforeAllCallback, BeforeEachCall
         }
 
         String secret(String githubId) {
-            return Server.body(server.exchange("GET", "/auth/" + segment(githubId), null, null, id));
+            Matcher secret = SECRET.matcher(control("GET", "/secrets/" + segment(githubId), null));
+            if (!secret.find()) {
+                throw new IllegalStateException("GET /__fakepay/secrets/" + githubId + ": no secret in the answer");
+            }
+            return secret.group(1).replace("\\\"", "\"").replace("\\/", "/").replace("\\\\", "\\");
         }
 
         /** A control call in this sandbox: {@code path} under {@code /__fakepay/sandboxes/{id}}; the answer's body. */
