@@ -19,11 +19,14 @@ from .errors import (
     BillingKeyNotFound,
     CancelAmountExceedsCancellableAmount,
     CancellableAmountConsistencyBroken,
+    CancelTaxFreeAmountExceedsCancellableTaxFreeAmount,
     InformationMismatch,
     InvalidPaymentToken,
     PaymentAlreadyCancelled,
     PaymentNotPaid,
     PgProvider,
+    SumOfPartsExceedsCancelAmount,
+    SumOfPartsExceedsTotalAmount,
 )
 from .models import (
     CANCEL,
@@ -184,7 +187,7 @@ def _store_id(call: Call) -> str | None:
     return None if call.request is None else call.request.get("storeId")
 
 
-_ERRORS_OF_PAYING = (AlreadyPaid, PgProvider)
+_ERRORS_OF_PAYING = (SumOfPartsExceedsTotalAmount, AlreadyPaid, PgProvider)
 _MAYBE_TEXT = Text()
 _ANY = Stated({"type": "object", "description": "As PortOne's OpenAPI document types it."})
 OPERATIONS: dict[str, Operation] = {
@@ -216,7 +219,8 @@ OPERATIONS: dict[str, Operation] = {
                   _replying(lambda s, cancellation: {"cancellation": cancellation_data(cancellation)}),
                   "Cancel all that is left of a paid payment, or part of it", _ANY,
                   (PaymentNotFound, PaymentNotPaid, PaymentAlreadyCancelled, CancelAmountExceedsCancellableAmount,
-                   CancellableAmountConsistencyBroken, PgProvider),
+                   CancellableAmountConsistencyBroken, SumOfPartsExceedsCancelAmount,
+                   CancelTaxFreeAmountExceedsCancellableTaxFreeAmount, PgProvider),
                   body=CANCEL, changes=True, parse=reading(CANCEL, dict), json_only=False),
         Operation("preRegisterPayment", "paymentId", "pre-registration of payment '{}'",
                   lambda s, c: s.pre_register(*_owned(c), c.request), _replying(lambda s, value: value),
@@ -246,7 +250,7 @@ OPERATIONS: dict[str, Operation] = {
                   body=REFRESH, authenticated=False, parse=reading(REFRESH, dict), json_only=False, answers_secret=True),
         Operation("checkout", "paymentId", "checkout of payment '{}'", _carry_checkout, _checkout_reply,
                   "The customer pays in the payment window (the browser SDK's requestPayment); answers its PaymentResponse",
-                  _ANY, (Unauthorized, AlreadyPaid, InformationMismatch),
+                  _ANY, (Unauthorized, SumOfPartsExceedsTotalAmount, AlreadyPaid, InformationMismatch),
                   body=CHECKOUT, authenticated=False, changes=True, parse=reading(CHECKOUT, _checkout), json_only=False),
         Operation("deposit", "paymentId", "deposit for payment '{}'", _carry_deposit, _payment_reply,
                   "The customer deposits into the virtual account a payment was issued", _ANY,

@@ -6,7 +6,11 @@ AlreadyPaid                             409 ALREADY_PAID
 PaymentNotPaid                          409 PAYMENT_NOT_PAID
 PaymentAlreadyCancelled                 409 PAYMENT_ALREADY_CANCELLED
 CancelAmountExceedsCancellableAmount    409 CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT
+CancelTaxFreeAmountExceedsCancellableTaxFreeAmount
+                                        409 CANCEL_TAX_FREE_AMOUNT_EXCEEDS_CANCELLABLE_TAX_FREE_AMOUNT
 CancellableAmountConsistencyBroken      409 CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN
+SumOfPartsExceedsCancelAmount           409 SUM_OF_PARTS_EXCEEDS_CANCEL_AMOUNT
+SumOfPartsExceedsTotalAmount            409 SUM_OF_PARTS_EXCEEDS_TOTAL_AMOUNT
 BillingKeyAlreadyDeleted                409 BILLING_KEY_ALREADY_DELETED
 InvalidPaymentToken                     400 INVALID_PAYMENT_TOKEN
 InformationMismatch                     409 INFORMATION_MISMATCH
@@ -22,12 +26,15 @@ __all__ = [
     "BillingKeyAlreadyDeleted",
     "BillingKeyNotFound",
     "CancelAmountExceedsCancellableAmount",
+    "CancelTaxFreeAmountExceedsCancellableTaxFreeAmount",
     "CancellableAmountConsistencyBroken",
     "InformationMismatch",
     "InvalidPaymentToken",
     "PaymentAlreadyCancelled",
     "PaymentNotPaid",
     "PgProvider",
+    "SumOfPartsExceedsCancelAmount",
+    "SumOfPartsExceedsTotalAmount",
 ]
 
 
@@ -57,6 +64,19 @@ class PaymentAlreadyCancelled(FakePayError, type="PAYMENT_ALREADY_CANCELLED", st
 
 class CancelAmountExceedsCancellableAmount(FakePayError, type="CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT", status=409):
     """A cancel of more than what is left to cancel (of the total, or of its tax-free part)."""
+
+
+class CancelTaxFreeAmountExceedsCancellableTaxFreeAmount(
+        FakePayError, type="CANCEL_TAX_FREE_AMOUNT_EXCEEDS_CANCELLABLE_TAX_FREE_AMOUNT", status=409):
+    """A cancel of more of the tax-free amount than is left of it to cancel."""
+
+
+class SumOfPartsExceedsCancelAmount(FakePayError, type="SUM_OF_PARTS_EXCEEDS_CANCEL_AMOUNT", status=409):
+    """A cancel whose tax-free (and VAT) part is more than the amount it cancels."""
+
+
+class SumOfPartsExceedsTotalAmount(FakePayError, type="SUM_OF_PARTS_EXCEEDS_TOTAL_AMOUNT", status=409):
+    """A payment whose tax-free (and VAT) part is more than its total."""
 
 
 class CancellableAmountConsistencyBroken(FakePayError, type="CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN", status=409):

@@ -21,10 +21,13 @@ from .errors import (
     BillingKeyNotFound,
     CancelAmountExceedsCancellableAmount,
     CancellableAmountConsistencyBroken,
+    CancelTaxFreeAmountExceedsCancellableTaxFreeAmount,
     InformationMismatch,
     InvalidPaymentToken,
     PaymentAlreadyCancelled,
     PaymentNotPaid,
+    SumOfPartsExceedsCancelAmount,
+    SumOfPartsExceedsTotalAmount,
 )
 from .models import FILTER_STATUSES, PAYMENT_STATUSES, Instant
 from .payments import (
@@ -289,6 +292,9 @@ class PortOneState:
         """A payment: stored ``PAID`` (or as ``outcome`` says), or ``FAILED`` by the seeded draw or
         a rule; a failed or ready id may be paid again."""
         instance = self._instance
+        if asked.tax_free + (asked.vat or 0) > asked.total:
+            raise SumOfPartsExceedsTotalAmount(f"the tax-free and VAT parts ({asked.tax_free} and {asked.vat or 0}) "
+                                               f"are more than the total {asked.total}")
         existing = self.payments.get(owner, payment_id)
         if existing is not None and existing.status not in PAYABLE:
             raise AlreadyPaid(payment_id)
@@ -401,8 +407,11 @@ class PortOneState:
             raise CancelAmountExceedsCancellableAmount(
                 f"cannot cancel {amount} of payment '{payment_id}': {left} is left to cancel")
         tax_free = read.get("taxFreeAmount", tax_free_left if amount == left else 0)
-        if tax_free > min(tax_free_left, amount):
-            raise CancelAmountExceedsCancellableAmount(
+        if tax_free + read.get("vatAmount", 0) > amount:
+            raise SumOfPartsExceedsCancelAmount(
+                f"the tax-free and VAT parts ({tax_free} and {read.get('vatAmount', 0)}) are more than the {amount} cancelled")
+        if tax_free > tax_free_left:
+            raise CancelTaxFreeAmountExceedsCancellableTaxFreeAmount(
                 f"cannot cancel a tax-free {tax_free} of payment '{payment_id}': {tax_free_left} of it is left")
         decision = self._instance.ruled(Decision(payment), "cancelPayment", owner, payment_id, payment)
         if decision.carried_out:
