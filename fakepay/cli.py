@@ -34,6 +34,7 @@ from .core.sandboxes import DEFAULT_IDLE_S, DEFAULT_LIMIT
 from .core.webhooks import DEFAULT_RETRY, RetryPolicy
 from .dialects import DIALECTS, dialect
 from .http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
+from .scenario import patched
 from .scenario.envelope import MAX_SEED
 
 if TYPE_CHECKING:
@@ -254,6 +255,14 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
                 help=f"Seconds a sandbox lives without a request or control call (default: {DEFAULT_IDLE_S:g}).",
             ),
             serve.add_argument(
+                "--webhook-url", metavar="URL",
+                help="PortOne mode: where webhooks go (default: the scenario's, else nowhere).",
+            ),
+            serve.add_argument(
+                "--webhook-secret", metavar="S",
+                help="PortOne mode: the whsec_ secret webhooks are signed with (default: the scenario's, else a random one).",
+            ),
+            serve.add_argument(
                 "--webhook-timeout", type=_within(0.1, 600), default=DEFAULT_RETRY.timeout_s, metavar="S",
                 help=f"Seconds a webhook's receiver has to answer (default: {DEFAULT_RETRY.timeout_s:g}).",
             ),
@@ -328,6 +337,16 @@ def _serve(args: argparse.Namespace) -> int:
                          f"not of {_given(args, 'api', args.api)}")
         scenario = Scenario(api=args.api)
     scenario = scenario.overridden(seed=args.seed, failure_rate=args.failure_rate)
+    webhook = {key: value for key, value in (("url", args.webhook_url), ("secret", args.webhook_secret)) if value}
+    if webhook and not dialect(scenario.api).webhooks:
+        given = _given(args, "webhook_url" if "url" in webhook else "webhook_secret")
+        return _fail(f"{given}: the {scenario.api} API sends no webhooks; PortOne's does (--api portone)")
+    if webhook:
+        try:
+            scenario = patched(scenario, {"webhook": webhook})
+        except ScenarioError as error:
+            given = _given(args, "webhook_url" if "url" in webhook else "webhook_secret")
+            return _fail(f"{given}: {error.problems[0]}")
     journal: TextIO | None = None
     try:
         if args.journal_file:

@@ -40,7 +40,9 @@ from .models import (
     PAY_INSTANTLY,
     PAY_WITH_BILLING_KEY,
     PRE_REGISTER,
+    REDELIVER,
     REFRESH,
+    RESEND,
     STORE_QUERY,
     WINDOW_BILLING_KEY,
     Instant,
@@ -50,6 +52,7 @@ from .models import (
 from .payments import FAILED, Key, Payment
 from .scenario import SECTION, SEED
 from .state import DECLINED, Page, PortOneState, sandbox_of
+from .webhooks import WebhookNotFound, sent_data
 from .wire import billing_key_data, cancellation_data, channel_data, payment_data
 
 __all__ = ["PORTONE"]
@@ -79,6 +82,7 @@ def _summary(state: PortOneState, payment: Payment) -> dict[str, Any]:
     return {"pgTxId": payment.pg_tx_id, "paidAt": format_timestamp(payment.paid_at)}
 
 
+_resent = _replying(lambda state, sent: {"webhook": sent_data(sent)})
 _paid_reply = _replying(lambda state, payment: {"payment": _summary(state, payment)})
 
 
@@ -139,8 +143,8 @@ def _owned(call: Call) -> tuple[str, str]:
 
 
 def _control_owner(state: PortOneState, call: Call) -> str:
-    """The owner a control step names (its ``owner`` secret), and the payment or key it is about."""
-    call.owner = state.owner_of(call.request["owner"])
+    """The owner a control step names (by its secret, or by itself), and the payment or key it is about."""
+    call.owner = state.owner_named(call.request["owner"])
     call.path_value = call.request.get("paymentId") or call.request.get("billingKey")
     return call.owner
 
@@ -232,6 +236,11 @@ OPERATIONS: dict[str, Operation] = {
                   "Confirm a payment the window left for a manual confirm", _ANY,
                   (PaymentNotFound, AlreadyPaid, InvalidPaymentToken, InformationMismatch, PgProvider),
                   body=CONFIRM, changes=True, parse=reading(CONFIRM, dict), json_only=False),
+        Operation("resendWebhook", "paymentId", "resend of a webhook of payment '{}'",
+                  lambda s, c: s.resend_webhook(*_owned(c), c.request), _resent,
+                  "Send a payment's latest webhook again (or the one webhookId names), as a new message", _ANY,
+                  (PaymentNotFound, WebhookNotFound, PgProvider),
+                  body=RESEND, changes=True, parse=reading(RESEND, dict), json_only=False),
         Operation("issueBillingKey", "", "issuing a billing key", _carry_issue_key, _replying(_issued),
                   "Issue a billing key with card credentials", _ANY, (PgProvider,),
                   body=ISSUE_BILLING_KEY, changes=True, parse=reading(ISSUE_BILLING_KEY, dict), json_only=False),
@@ -256,6 +265,11 @@ OPERATIONS: dict[str, Operation] = {
                   "The customer deposits into the virtual account a payment was issued", _ANY,
                   (Unauthorized, PaymentNotFound, PgProvider),
                   body=DEPOSIT, authenticated=False, changes=True, parse=reading(DEPOSIT, dict), json_only=False),
+        Operation("redeliverWebhook", "paymentId", "resend of a webhook of payment '{}'",
+                  lambda s, c: s.resend_webhook(_control_owner(s, c), c.request["paymentId"], c.request), _resent,
+                  "Send a payment's latest webhook again (or the one webhookId names), as resendWebhook does", _ANY,
+                  (Unauthorized, PaymentNotFound, WebhookNotFound),
+                  body=REDELIVER, authenticated=False, changes=True, parse=reading(REDELIVER, dict), json_only=False),
         Operation("issueBillingKeyInWindow", "billingKey", "issuing billing key '{}' in the window", _carry_window_key,
                   _window_key_reply, "The customer has a billing key issued in the payment window "
                   "(the browser SDK's requestIssueBillingKey); answers its IssueBillingKeyResponse", _ANY,
@@ -274,6 +288,7 @@ ROUTES: tuple[tuple[str, Mapping[str, str]], ...] = (
     ("/payments/{paymentId}/cancel", {"POST": "cancelPayment"}),
     ("/payments/{paymentId}/pre-register", {"POST": "preRegisterPayment"}),
     ("/payments/{paymentId}/confirm", {"POST": "confirmPayment"}),
+    ("/payments/{paymentId}/resend-webhook", {"POST": "resendWebhook"}),
     ("/billing-keys", {"POST": "issueBillingKey"}),
     ("/billing-keys/{billingKey}", {"GET": "getBillingKeyInfo", "DELETE": "deleteBillingKey"}),
     ("/login/api-secret", {"POST": "loginViaApiSecret"}),
@@ -283,6 +298,7 @@ CONTROL_ROUTES: tuple[tuple[str, Mapping[str, str]], ...] = (
     ("/portone/checkout", {"POST": "checkout"}),
     ("/portone/deposit", {"POST": "deposit"}),
     ("/portone/billing-key", {"POST": "issueBillingKeyInWindow"}),
+    ("/portone/resend-webhook", {"POST": "redeliverWebhook"}),
 )
 
 
@@ -295,7 +311,8 @@ def _subject(name: str) -> Callable[[Attempt], Any]:
 
 def _valued(param: str) -> Callable[[Attempt], Any]:
     def read(attempt: Attempt) -> Any:
-        return attempt.path_value if OPERATIONS[attempt.operation].param == param else None
+        operation = OPERATIONS.get(attempt.operation)
+        return attempt.path_value if (operation.param if operation else "paymentId") == param else None
 
     return read
 
@@ -303,6 +320,7 @@ def _valued(param: str) -> Callable[[Attempt], Any]:
 MATCHERS = (
     Matcher("paymentId", "glob", _valued("paymentId"), description="The payment's id."),
     Matcher("billingKey", "glob", _valued("billingKey"), description="The billing key (of a billing key's operation)."),
+    Matcher("type", "glob", _subject("type"), description="A webhook's event type, such as Transaction.Paid."),
     Matcher("storeId", "text", _subject("store_id")),
     Matcher("orderName", "glob", _subject("order_name")),
     Matcher("currency", "text", _subject("currency")),
@@ -367,4 +385,5 @@ PORTONE = Dialect(
     format_time=format_timestamp,
     sandbox_of=sandbox_of,
     control_routes=CONTROL_ROUTES,
+    webhooks=True,
 )

@@ -213,6 +213,17 @@ GET_BY_CURSOR = Model("GetAllPaymentsByCursorBody", (
     Field("cursor", TEXT),
     Field("size", Integer(1, MAX_PAGE_SIZE, request=True)),
 ), open=True)
+#: ``POST /payments/{paymentId}/resend-webhook``.
+RESEND = Model("ResendWebhookBody", (
+    Field("storeId", TEXT),
+    Field("webhookId", TEXT, description="Default: the payment's latest webhook."),
+), open=True)
+#: ``POST /__fakepay/portone/resend-webhook``: the same, for a payment of the secret ``owner``.
+REDELIVER = Model("Redeliver", (
+    Field("owner", NAME, required=True),
+    Field("paymentId", PATH_VALUE, required=True),
+    Field("webhookId", TEXT, description="Default: the payment's latest webhook."),
+), open=True)
 #: ``POST /login/api-secret``.
 LOGIN = Model("LoginViaApiSecretBody", (Field("apiSecret", NAME, required=True),), open=True)
 #: ``POST /token/refresh``.
@@ -290,6 +301,7 @@ class Instant:
     method: str
     billing_key: str | None = None
     is_test: bool = True
+    skip_webhook: bool = False
 
     @classmethod
     def of(cls, read: Mapping[str, Any], method: str) -> Instant:
@@ -297,4 +309,4 @@ class Instant:
         amount = read["amount"]
         return cls(read.get("storeId"), read["orderName"], amount["total"], amount.get("taxFree", 0), amount.get("vat"),
                    read["currency"], read.get("customData"), read.get("customer", {}), read.get("channelKey"),
-                   read.get("noticeUrls", ()), method, read.get("billingKey"))
+                   read.get("noticeUrls", ()), method, read.get("billingKey"), skip_webhook=read.get("skipWebhook", False))

@@ -48,6 +48,7 @@ from .payments import (
     owner_id,
 )
 from .scenario import SECTION, PortOneSection, SeedKey, SeedPayment
+from .webhooks import Webhooks
 from .wire import encode_payment
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class PortOneState:
         self._registered: dict[tuple[str, str], _Registered] = {}
         self._tokens: dict[str, _Token] = {}
         self._answers: dict[tuple[str, str], tuple[Payment, bytes]] = {}
+        self.webhooks = Webhooks(instance, self.section.webhook)
 
     @property
     def section(self) -> PortOneSection:
@@ -119,6 +121,8 @@ class PortOneState:
 
     def reset(self, owner: str | None) -> None:
         self._answers = {}
+        self.webhooks.forget(owner)
+        self.webhooks.config = self.section.webhook
         start = self._instance.scenario.section or SECTION.default
         if owner is None:
             self.payments, self.keys, self._registered, self._tokens = Store(), Store(), {}, {}
@@ -133,7 +137,8 @@ class PortOneState:
         self._seed_keys(k for k in start.billing_keys if k.owner == owner)
 
     def configured(self, changed: Collection[str]) -> None:
-        """Nothing is derived from the configuration: the secrets allowed are read as calls come."""
+        """Where webhooks go follows the configuration (the secrets allowed are read as calls come)."""
+        self.webhooks.config = self.section.webhook
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -174,6 +179,14 @@ class PortOneState:
             raise Unauthorized("the API secret is not one this server accepts (the scenario's 'secrets')")
         return owner
 
+    def owner_named(self, name: str) -> str:
+        """The owner a control call names, by its secret or by itself, or ``Unauthorized``."""
+        return self.owner_of(name if name.startswith(self._prefix) else self._prefix + name)
+
+    def _stripped(self, name: str) -> str:
+        """An owner named by its secret or by itself (unchecked)."""
+        return name[len(self._prefix):] if self._prefix and name.startswith(self._prefix) else name
+
     def secret(self, owner: str) -> str:
         """The API secret that stands for ``owner`` here."""
         return self._prefix + owner
@@ -204,10 +217,10 @@ class PortOneState:
     # -- what the control API reads and seeds ---------------------------------------------------
 
     def payment(self, owner: str, payment_id: str) -> Payment | None:
-        return self.payments.get(owner, payment_id)
+        return self.payments.get(self._stripped(owner), payment_id)
 
     def payments_of(self, owner: str) -> list[Payment]:
-        return self.payments.of(owner)
+        return self.payments.of(self._stripped(owner))
 
     def owners(self) -> Iterable[str]:
         return set(self.payments.owners()) | set(self.keys.owners()) | set(self.section.secrets)
@@ -318,7 +331,7 @@ class PortOneState:
             payment = payment.moved(outcome, now, pg_tx_id=new_id("pg"))
         else:
             payment = payment.moved(PAID, now, paid_at=now, pg_tx_id=new_id("pg"))
-        self._store(payment)
+        self._store(payment, asked.skip_webhook)
         decision.value = payment
         return decision
 
@@ -372,7 +385,7 @@ class PortOneState:
             confirmed = payment.moved(FAILED, now, failure=DECLINED, failed_at=now, payment_token=None)
         else:
             confirmed = payment.moved(PAID, now, paid_at=now, pg_tx_id=new_id("pg"), payment_token=None)
-        self._store(confirmed)
+        self._store(confirmed, read.get("skipWebhook", False))
         decision.value = confirmed
         return decision
 
@@ -420,7 +433,7 @@ class PortOneState:
                                         read.get("vatAmount", (amount - tax_free) // 11), read["reason"], now, new_id("pg"))
             status = CANCELLED if amount == left else PARTIAL_CANCELLED
             cancelled = payment.moved(status, now, cancellations=(*payment.cancellations, cancellation), cancelled_at=now)
-            self._store(cancelled)
+            self._store(cancelled, read.get("skipWebhook", False))
             decision.value = cancellation
         return decision
 
@@ -430,9 +443,12 @@ class PortOneState:
             raise PaymentNotFound(payment_id)
         return payment
 
-    def _store(self, payment: Payment) -> None:
+    def _store(self, payment: Payment, skip_webhook: bool = False) -> None:
+        """Store a payment's new version, and send the webhook of its change (unless told to skip it)."""
+        before = self.payments.get(payment.owner, payment.payment_id)
         self.payments.put(payment.owner, payment.payment_id, payment)
         self._published(payment)
+        self.webhooks.payment(before, payment, skip_webhook)
 
     def _published(self, payment: Payment) -> None:
         events = self._instance.events
@@ -455,6 +471,7 @@ class PortOneState:
             key = Key(owner, billing_key, read.get("storeId") or owner_id("store", owner), read.get("channelKey"),
                       read.get("customer", {}), read.get("isTest", True), instance.clock.now())
             self.keys.put(owner, billing_key, key)
+            self.webhooks.key(key, "BillingKey.Issued", read.get("skipWebhook", False))
             decision.value = key
         return decision
 
@@ -470,6 +487,15 @@ class PortOneState:
         if decision.carried_out:
             decision.value = replace(key, deleted_at=self._instance.clock.now())
             self.keys.put(owner, billing_key, decision.value)
+            self.webhooks.key(decision.value, "BillingKey.Deleted")
+        return decision
+
+    def resend_webhook(self, owner: str, payment_id: str, read: Mapping[str, Any]) -> Decision:
+        """Send a payment's latest webhook again (or the one ``webhookId`` names)."""
+        payment = self._payment(owner, payment_id, read.get("storeId"))
+        decision = self._instance.ruled(Decision(None), "resendWebhook", owner, payment_id, payment)
+        if decision.carried_out:
+            decision.value = self.webhooks.resend(payment, read.get("webhookId"))
         return decision
 
     def _key(self, owner: str, billing_key: str) -> Key:
