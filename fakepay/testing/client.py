@@ -436,6 +436,28 @@ class FakePay:
                 **_camel_case(fields)}
         return self._call("POST", "/portone/billing-key", body)
 
+    def resend_webhook(self, owner: str, payment_id: str, webhook_id: str | None = None) -> dict[str, Any]:
+        """Send the payment's latest webhook again (or the one ``webhook_id`` names) as a new message;
+        returns it as PortOne's ``resend-webhook`` does."""
+        body = {"owner": owner, "paymentId": payment_id, **({"webhookId": webhook_id} if webhook_id else {})}
+        return self._call("POST", "/portone/resend-webhook", body)
+
+    # -- PortOne V2: webhooks -------------------------------------------------------------------
+
+    def set_webhook(self, url: str | None, secret: str | None = None, stores: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """Send webhooks to ``url`` (None: nowhere) from now until the next reset, signed with
+        ``secret`` (default: the one in force), and each store in ``stores`` (``{"storeId", "url",
+        "secret"}``) to its own endpoint; returns the settings in force, the secret included."""
+        webhook: dict[str, Any] = {"url": url, **({"secret": secret} if secret else {})}
+        if stores is not None:
+            webhook["stores"] = stores
+        return dict(self.configure({"webhook": webhook})["webhook"])
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret webhooks are signed with now, for the app to verify them with."""
+        return str(self._call("GET", "/state", query={"limit": 0})["config"]["webhook"]["secret"])
+
     def payments(self, owner: str) -> list[dict[str, Any]]:
         """Every payment of ``owner``, with every field."""
         return list(self.state(owner)["payments"])
