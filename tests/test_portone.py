@@ -30,8 +30,9 @@ LATER = "2025-10-22T11:22:35.529Z"
 ALICE = {"Authorization": "PortOne alice"}
 CARD: dict[str, Any] = {"card": {"credential": {"number": "4242424242424242", "expiryYear": "30", "expiryMonth": "12"}}}
 PAY: dict[str, Any] = {"method": CARD, "orderName": "노트북외 1건", "amount": {"total": 1000, "taxFree": 500}, "currency": "KRW"}
-#: A random id: its kind and a UUID 4; a virtual account's number.
-_RANDOM = re.compile(r"\b(transaction|pg|cancellation|billing-key)-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
+#: An id made by fakepay: its kind and a UUID (4 when made at random, 5 when derived from what was
+#: seeded); a virtual account's number.
+_RANDOM = re.compile(r"\b(transaction|pg|cancellation|billing-key)-[0-9a-f]{8}-[0-9a-f]{4}-[45][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
 _ACCOUNT = re.compile(r'"accountNumber":"[0-9a-f]{12}"')
 DECLINED = {"reason": "the payment gateway declined the payment (simulated)", "pgCode": "FAKEPAY_DECLINED",
             "pgMessage": "declined by fakepay's simulated payment gateway"}

@@ -38,6 +38,7 @@ __all__ = [
     "FieldKind",
     "Group",
     "Integer",
+    "Invalid",
     "Json",
     "ListOf",
     "LocalDateTime",
@@ -60,6 +61,11 @@ def _or_null(schema: Schema) -> Schema:
     if "enum" in schema:
         return {**schema, "enum": [*schema["enum"], None]}
     return {**schema, "type": [schema["type"], "null"]}
+
+
+class Invalid(Exception):
+    """A value with a problem, found on the fast way through (``FieldKind.value``, ``Model.read``):
+    a ``Reader`` reads it again to say what the problem is, and where."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,12 @@ class FieldKind:
         """Its JSON Schema: of what is read, or of what fakepay writes (``written``)."""
         shape = self.shape(written)
         return _or_null(shape) if self.null else shape
+
+    def value(self, value: Any) -> Any:
+        """``value`` (not null) read, or ``Invalid`` if it has a problem (which ``take`` words)."""
+        if self.problem(value) is not None:
+            raise Invalid
+        return self.read(value)
 
 
 def _utf16_length(value: str) -> int | None:
@@ -358,6 +370,32 @@ class Model:
                 found[name] = problem
         return found
 
+    def read(self, data: Any) -> dict[str, Any]:
+        """The fields of an object without problems, read as a ``Reader`` reads them (absent and
+        null ones left out), at a fraction of its cost; ``Invalid`` on the first problem."""
+        if type(data) is not dict:
+            raise Invalid
+        kinds = self._kinds
+        read = {}
+        for name, given in data.items():
+            kind = kinds.get(name)
+            if kind is None:
+                if not self.open:
+                    raise Invalid
+            elif given is not None:
+                read[name] = kind.value(given)
+        if not self._required <= read.keys():
+            raise Invalid
+        return read
+
+    @functools.cached_property
+    def _kinds(self) -> dict[str, FieldKind]:
+        return {field.name: field.kind for field in self.fields}
+
+    @functools.cached_property
+    def _required(self) -> frozenset[str]:
+        return frozenset(field.name for field in self.fields if field.required)
+
     def schema(self, written: bool = False) -> Schema:
         """The JSON Schema of the object: of what is read (its required fields), or of what
         fakepay has ``written`` (every field)."""
@@ -381,6 +419,9 @@ class Group(FieldKind):
     def take(self, reader: Reader, value: Any, path: Path) -> dict[str, Any]:
         return reader.fields(self.model, value, path)
 
+    def value(self, value: Any) -> dict[str, Any]:
+        return self.model.read(value)
+
     def shape(self, written: bool) -> Schema:
         return self.model.schema(written)
 
@@ -392,6 +433,11 @@ class ListOf(FieldKind):
 
     item: FieldKind
     max_items: int | None = None
+
+    def value(self, value: Any) -> tuple[Any, ...]:
+        if type(value) is not list or (self.max_items is not None and len(value) > self.max_items) or None in value:
+            raise Invalid
+        return tuple(map(self.item.value, value))
 
     def take(self, reader: Reader, value: Any, path: Path) -> tuple[Any, ...]:
         items = reader.sequence(value, path)

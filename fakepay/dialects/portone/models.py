@@ -8,11 +8,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ...core.document import Document, Reader
 from ...core.errors import InvalidRequest
-from ...core.fields import PATH_VALUE, Boolean, Choice, Field, FieldKind, Group, Integer, Json, ListOf, Model, Text
+from ...core.fields import PATH_VALUE, Boolean, Choice, Field, FieldKind, Group, Integer, Invalid, Json, ListOf, Model, Text
 from ...core.text import describe
 
 __all__ = [
@@ -274,18 +274,20 @@ def reading(model: Model, build: Callable[[dict[str, Any]], Read]) -> Callable[[
     ``build`` makes of the fields read (absent and null ones left out)."""
 
     def parse(body: Any) -> tuple[Read, tuple[()]]:
-        if type(body) is not dict:
-            raise InvalidRequest(f"request body must be a JSON object, got {describe(body)}")
-        reader = Reader(Document(body))
-        read = reader.values(model, body, ())
-        reader.check(model.name)
+        try:
+            read = model.read(body)
+        except Invalid:  # read again, slowly, to name every problem
+            if type(body) is not dict:
+                raise InvalidRequest(f"request body must be a JSON object, got {describe(body)}") from None
+            reader = Reader(Document(body))
+            read = reader.values(model, body, ())
+            reader.check(model.name)
         return build(read), ()
 
     return parse
 
 
-@dataclass(frozen=True, slots=True)
-class Instant:
+class Instant(NamedTuple):
     """A payment asked for (instantly, with a billing key, or at the checkout), as rules match it."""
 
     store_id: str | None

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Cancellation", "Failure", "Key", "Payment", "new_id", "owner_id"]
 
@@ -53,9 +53,9 @@ class Cancellation:
     pg_cancellation_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Payment:
-    """One payment of one secret (``owner``), with what was asked and where it now stands."""
+class Payment(NamedTuple):
+    """One payment of one secret (``owner``), with what was asked and where it now stands (a
+    tuple: made in a fraction of a frozen dataclass's time, on every payment)."""
 
     owner: str
     payment_id: str
@@ -104,7 +104,7 @@ class Payment:
     def moved(self, status: str, at: datetime, **changes: Any) -> Payment:
         """This payment in ``status`` as of ``at``."""
         moved_at = at if status != self.status else self.status_changed_at
-        return replace(self, status=status, updated_at=at, status_changed_at=moved_at, **changes)
+        return self._replace(status=status, updated_at=at, status_changed_at=moved_at, **changes)
 
 
 @dataclass(frozen=True, slots=True)

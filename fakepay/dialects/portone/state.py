@@ -326,7 +326,7 @@ class PortOneState:
         if decision.failed:
             payment = payment.moved(FAILED, now, failure=DECLINED, failed_at=now)
         elif manual or outcome == "CLOSED":
-            payment = replace(payment, payment_token=f"payment-token-{secrets.token_urlsafe(16)}" if manual else None)
+            payment = payment._replace(payment_token=f"payment-token-{secrets.token_urlsafe(16)}" if manual else None)
         elif outcome in (VIRTUAL_ACCOUNT_ISSUED, PAY_PENDING):
             payment = payment.moved(outcome, now, pg_tx_id=new_id("pg"))
         else:
