@@ -44,6 +44,12 @@ class CountingTransport(asyncio.Transport):
     def writelines(self, data: Any) -> None:
         self.writes += 1
 
+    def pause_reading(self) -> None:
+        """Flow control, as a socket's transport has it (aiohttp asks for it as it reads a body)."""
+
+    def resume_reading(self) -> None:
+        pass
+
     def is_closing(self) -> bool:
         return self.closing
 

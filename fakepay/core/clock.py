@@ -3,6 +3,7 @@ local date-time text fakepay writes and reads them as (each API formats them its
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
 from time import time
@@ -79,8 +80,17 @@ class Clock:
 def format_local_datetime(value: datetime) -> str:
     """The local date and time of ``value`` as Java's ``ISO_LOCAL_DATE_TIME`` writes it:
     ``2025-10-22T20:21:35.5294``, fraction zeros trimmed, no offset."""
-    text = value.replace(tzinfo=None).isoformat()
-    return text.rstrip("0") if value.microsecond else text
+    text = _whole_second(value.year, value.month, value.day, value.hour, value.minute, value.second)
+    microsecond = value.microsecond
+    return f"{text}.{microsecond:06d}".rstrip("0") if microsecond else text
+
+
+@functools.lru_cache(maxsize=1)
+def _whole_second(year: int, month: int, day: int, hour: int, minute: int, second: int) -> str:
+    """A whole second's text, kept for the next time: the times written in a row mostly share it.
+    ``%`` formats six numbers in a third of the time format specifiers take, and needs no
+    ``datetime`` without its zone first, as ``isoformat`` would."""
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % (year, month, day, hour, minute, second)  # noqa: UP031
 
 
 def parse_local_datetime(text: str) -> datetime | None:

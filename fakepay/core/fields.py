@@ -324,12 +324,6 @@ class Field:
     required: bool = False
     description: str = ""
 
-    def problem(self, value: Any) -> str | None:
-        """What is wrong with the field's value (None: absent), or None."""
-        if value is None:
-            return "is required" if self.required else None
-        return self.kind.problem(value)
-
     def schema(self, written: bool = False) -> Schema:
         schema = self.kind.schema(written)
         return {**schema, "description": self.description} if self.description else schema
@@ -358,16 +352,21 @@ class Model:
         raise KeyError(name)
 
     @functools.cached_property
-    def _checks(self) -> tuple[tuple[str, Callable[[Any], str | None]], ...]:
-        return tuple((field.name, field.problem) for field in self.fields)
+    def _checks(self) -> tuple[tuple[str, bool, Callable[[Any], str | None]], ...]:
+        return tuple((field.name, field.required, field.kind.problem) for field in self.fields)
 
     def problems(self, data: Mapping[str, Any]) -> dict[str, str]:
-        """What is wrong with each field of ``data`` (an object), by name, in the model's order."""
+        """What is wrong with each field of ``data`` (an object), by name, in the model's order: a
+        required one absent or null, or a value its kind refuses."""
         found = {}
-        for name, check in self._checks:
-            problem = check(data.get(name))
-            if problem is not None:
-                found[name] = problem
+        for name, required, check in self._checks:
+            value = data.get(name)
+            if value is not None:
+                problem = check(value)
+                if problem is not None:
+                    found[name] = problem
+            elif required:
+                found[name] = "is required"
         return found
 
     def read(self, data: Any) -> dict[str, Any]:
