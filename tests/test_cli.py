@@ -271,7 +271,7 @@ def test_serve_help_names_the_variable_of_every_option() -> None:
     result = subprocess.run([*FAKEPAY, "serve", "--help"], env=environment(COLUMNS="200"), capture_output=True, text=True, timeout=20)
     options = re.findall(r"^  (--[\w-]+)", result.stdout, re.MULTILINE)
     variables = re.findall(r"\[env (FAKEPAY_\w+)\]", result.stdout)
-    assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 15
+    assert variables == ["FAKEPAY_" + option[2:].upper().replace("-", "_") for option in options] and len(variables) == 17
 
 
 def test_version_is_the_installed_packages() -> None:

@@ -46,6 +46,7 @@ async def test_the_api_in_force_is_described_as_the_ceos_dialect_declares_it(api
                 {"key": "paidAt", "title": "paidAt", "kind": "time", "unit": None},
             ],
         },
+        "webhooks": False,
     }
 
 
