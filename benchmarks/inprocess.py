@@ -6,8 +6,9 @@ so that small changes to fakepay's request path can be compared.
     python benchmarks/inprocess.py [ROUNDS] [REQUESTS]
 
 Prints JSON: the best microseconds per request of each server and request over ``ROUNDS``
-alternating rounds of ``REQUESTS`` requests, and of fakepay's look-up in a sandbox
-(docs/sandboxes.md) by its own secret.
+alternating rounds of ``REQUESTS`` requests, of fakepay's look-up in a sandbox
+(docs/sandboxes.md) by its own secret, and of a fakepay serving PortOne V2 (docs/portone.md):
+its getPayment and payInstantly.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from fakepay.server import Front
 
 AUTH = f"Bearer {issue_secret('alice')}"
 BODY = json.dumps(run.BODY, separators=(",", ":")).encode()
+PORTONE_AUTH = "PortOne alice"
+#: PortOne's pay instantly, as its Python SDK sends it.
+PORTONE_BODY = json.dumps({"method": {"card": {"credential": {"number": "4242424242424242", "expiryYear": "30",
+                                                                "expiryMonth": "12"}}},
+                           "orderName": "order", "amount": {"total": 1000}, "currency": "KRW"}).encode()
 
 
 class CountingTransport(asyncio.Transport):
@@ -69,11 +75,11 @@ def get(auth: str = AUTH) -> Callable[[str], bytes]:
     return lambda _: request
 
 
-def post(auth: str = AUTH, payment_id: str | None = None) -> Callable[[str], bytes]:
+def post(auth: str = AUTH, payment_id: str | None = None, body: bytes = BODY) -> Callable[[str], bytes]:
     """The requests of a payment with ``auth``, of ``payment_id`` (each of its own unless given)."""
     def request(name: str) -> bytes:
         return (f"POST /payments/{payment_id or name}/instant HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     return request
 
 
@@ -102,13 +108,17 @@ async def main(rounds: int, count: int) -> None:
     await runner.setup()
     assert runner.server is not None
     fakepay = Front(PaymentService(parse_scenario({"version": 1, "failure": {"rate": 0}, "seed": 1})))
-    servers = {"bare": runner.server, "fakepay": web.Server(fakepay.handle, access_log=None)}
+    portone = Front(PaymentService(parse_scenario({"version": 1, "api": "portone", "failure": {"rate": 0}, "seed": 1})))
+    servers = {"bare": runner.server, "fakepay": web.Server(fakepay.handle, access_log=None),
+               "portone": web.Server(portone.handle, access_log=None)}
     in_sandbox = f"Bearer {fakepay.sandboxes.create().instance.state.secret('alice')}"
     for auth in (AUTH, in_sandbox):
         await per_request(servers["fakepay"], post(auth, "p1"), 1, "seed")
+    await per_request(servers["portone"], post(PORTONE_AUTH, "p1", PORTONE_BODY), 1, "seed")
     requests = {
         "bare": [("get", get()), ("post", post())],
         "fakepay": [("get", get()), ("post", post()), ("get sandbox", get(in_sandbox))],
+        "portone": [("get", get(PORTONE_AUTH)), ("post", post(PORTONE_AUTH, body=PORTONE_BODY))],
     }
     best: dict[str, float] = {}
     for round_ in range(rounds):

@@ -205,6 +205,8 @@ def throughput(rounds: int, seconds: float) -> dict[str, tuple[float, float]]:
 TARGETS = {"get": "1.0", "instant": "0.75"}
 #: The throughput of look-ups in a sandbox fakepay aims at, as a share of those in the default one.
 SANDBOX_TARGET = "0.95"
+#: The throughput of PortOne's getPayment and payInstantly fakepay aims at, as a share of CEOS's get and instant.
+PORTONE_TARGET = "0.85"
 
 
 def in_process(rounds: int, count: int) -> dict[str, float]:
@@ -452,6 +454,10 @@ def main() -> None:
     in_sandbox, fp = stack["get sandbox fakepay"], stack["get fakepay"]
     rows.append(("  GET /payments/{id} in a sandbox, in process", f"{in_sandbox:.1f} us", f"default sandbox {fp:.1f} us",
                  f"{fp / in_sandbox:.2f} (>= {SANDBOX_TARGET})"))
+    for op, name in (("get", "getPayment"), ("post", "payInstantly")):
+        portone, ceos = stack[f"{op} portone"], stack[f"{op} fakepay"]
+        rows.append((f"  PortOne {name}, in process", f"{portone:.1f} us", f"CEOS {op} {ceos:.1f} us",
+                     f"{ceos / portone:.2f} (>= {PORTONE_TARGET})"))
     if args.throughput_only:
         return print_table(rows)
 
