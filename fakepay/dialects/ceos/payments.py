@@ -1,4 +1,4 @@
-"""Payments and the store that holds them, partitioned by owner (the githubId of a secret)."""
+"""Payments, each of an owner (the githubId of a secret)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from .models import InstantPaymentRequest
 
-__all__ = ["CANCELLED", "FAILED", "PAID", "STATUSES", "Payment", "PaymentStore"]
+__all__ = ["CANCELLED", "FAILED", "PAID", "STATUSES", "Payment"]
 
 PAID = "PAID"
 CANCELLED = "CANCELLED"
@@ -43,37 +43,3 @@ class Payment(NamedTuple):
         """What was asked, as an instant payment's body asks it."""
         return InstantPaymentRequest(self.store_id, self.order_name, self.total_pay_amount, self.currency,
                                      self.custom_data)
-
-
-class PaymentStore:
-    """Payments by owner, then by id: O(1) look-up and insert whatever is stored."""
-
-    def __init__(self) -> None:
-        self._owners: dict[str, dict[str, Payment]] = {}
-
-    def get(self, owner: str, payment_id: str) -> Payment | None:
-        payments = self._owners.get(owner)
-        return payments.get(payment_id) if payments else None
-
-    def put(self, payment: Payment) -> None:
-        payments = self._owners.get(payment.owner)
-        if payments is None:
-            payments = self._owners[payment.owner] = {}
-        payments[payment.payment_id] = payment
-
-    def of(self, owner: str) -> list[Payment]:
-        """The owner's payments, oldest first."""
-        return list(self._owners.get(owner, {}).values())
-
-    def owners(self) -> list[str]:
-        return list(self._owners)
-
-    def clear(self, owner: str | None = None) -> None:
-        """Forget every payment, or only ``owner``'s."""
-        if owner is None:
-            self._owners = {}
-        else:
-            self._owners.pop(owner, None)
-
-    def __len__(self) -> int:
-        return sum(map(len, self._owners.values()))

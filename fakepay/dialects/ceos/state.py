@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 from ...core.calls import Decision
 from ...core.errors import PaymentNotFound
 from ...core.events import PaymentChanged
+from ...core.store import Store
 from .errors import AlreadyCancelled, AlreadyPaid, PaymentNotPaid
 from .models import InstantPaymentRequest
-from .payments import CANCELLED, FAILED, PAID, Payment, PaymentStore
+from .payments import CANCELLED, FAILED, PAID, Payment
 from .scenario import SECTION, CeosSection, SeedPayment
 from .secrets import DEFAULT_SIGNING_KEY, Authenticator
 from .wire import encode_payment
@@ -34,14 +35,14 @@ FREEZE_AFTER = 10_000
 class CeosState:
     """The payments of every githubId, and the ``Authenticator`` of the configuration in force."""
 
-    store: PaymentStore
+    store: Store[Payment]
     auth: Authenticator
 
     def __init__(self, instance: Instance) -> None:
         self._instance = instance
         #: A sandbox signs with a key of its own (kept across resets) unless its scenario names one.
         self._own_key = secrets.token_urlsafe(32) if instance.sandbox is not None else DEFAULT_SIGNING_KEY
-        self.store = PaymentStore()
+        self.store = Store()
         self._answers: dict[tuple[str, str], tuple[Payment, bytes]] = {}
 
     @property
@@ -58,7 +59,7 @@ class CeosState:
             self._seed(p for p in payments if p.owner == owner)
         else:
             self._build_auth()
-            self.store = PaymentStore()
+            self.store = Store()
             self._seed(payments)
 
     def configured(self, changed: Collection[str]) -> None:
@@ -109,7 +110,7 @@ class CeosState:
             paid_at = None if seed.status == FAILED else (now if seed.paid_at is None else clock.local(seed.paid_at))
             payment = Payment.asked(seed.owner, seed.payment_id, seed.request, seed.status, paid_at,
                                     paid_at or now, paid_at or now)
-            self.store.put(payment)
+            self.store.put(payment.owner, payment.payment_id, payment)
             stored.append(payment)
         if len(stored) >= FREEZE_AFTER:
             gc.freeze()  # the garbage collector need not scan what was just seeded, ever again
@@ -164,7 +165,7 @@ class CeosState:
         return payment
 
     def _store(self, payment: Payment) -> None:
-        self.store.put(payment)
+        self.store.put(payment.owner, payment.payment_id, payment)
         events = self._instance.events
         if events.listeners:
             events.publish(PaymentChanged(payment.owner, payment.payment_id, payment))
