@@ -10,14 +10,19 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+from portone_server_sdk.webhook import verify
 
-from fakepay import issue_secret, parse_scenario_text, shipped_scenarios
+from fakepay import FakePay, issue_secret, parse_scenario_text, shipped_scenarios
 
 from .support import SCHEMA, fetch, serving
 
@@ -174,6 +179,93 @@ def test_the_readmes_portone_test_is_green(pytester: pytest.Pytester) -> None:
     assert test[test.index("\ndef "):] in example, "the README shows the example's first test"
     pytester.makepyfile(test_portone=test)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_webhook_scenario_and_rules_are_valid() -> None:
+    (setup,) = blocks("yaml", "# shop-webhooks.yaml", "docs/webhooks.md")
+    jsonschema.validate(yaml.safe_load(setup), SCHEMA, cls=jsonschema.Draft202012Validator)
+    section = parse_scenario_text(setup, "docs/webhooks.md").section
+    assert section.webhook.url == "http://127.0.0.1:9000/portone-webhook"
+    assert section.webhook.stores["store-b"].secret == section.webhook.secret
+    (rules,) = blocks("yaml", "rules:\n  - when: {operation: webhook", "docs/webhooks.md")
+    parsed = parse_scenario_text("version: 1\napi: portone\n" + rules, "docs/webhooks.md").rules
+    assert [rule.then.kind.value for rule in parsed] == ["duplicate", "delay", "stale_timestamp"]
+
+
+def test_the_webhook_faults_from_the_handle() -> None:
+    (calls,) = blocks("python", "fail_next(1, \"bad_signature\"", "docs/webhooks.md")
+    with FakePay(scenario={"version": 1, "api": "portone"}) as fakepay_portone:
+        exec(calls, {"fakepay_portone": fakepay_portone})
+        rules = fakepay_portone.state()["rules"]
+    assert [(rule["when"], rule["then"]) for rule in rules] == [
+        ({"operation": "webhook", "type": "Transaction.Paid"}, "drop"),
+        ({"operation": "webhook", "type": "Transaction.Ready"}, "out_of_order"),
+        ({"operation": "webhook"}, "bad_signature"),
+    ]
+
+
+class _Endpoint(ThreadingHTTPServer):
+    """A webhook endpoint that keeps the type and webhook-id of each delivery its secret verifies."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Verifying)
+        self.secret, self.verified, self.arrived = secret, list[tuple[str, str]](), threading.Condition()
+
+    def wait_for(self, count: int) -> list[tuple[str, str]]:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.verified) >= count, timeout=30), self.verified
+        return self.verified
+
+
+class _Verifying(BaseHTTPRequestHandler):
+    server: _Endpoint
+
+    def do_POST(self) -> None:
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        webhook = verify(self.server.secret, self.rfile.read(int(headers["content-length"])).decode(), headers)
+        with self.server.arrived:
+            self.server.verified.append((type(webhook).__name__, headers["webhook-id"]))
+            self.server.arrived.notify_all()
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def webhook_endpoint(secret: str) -> Iterator[_Endpoint]:
+    endpoint = _Endpoint(secret)
+    thread = threading.Thread(target=endpoint.serve_forever)
+    thread.start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.shutdown()
+        thread.join()
+        endpoint.server_close()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
+def test_the_webhook_walk_through() -> None:
+    """Its deliveries reach an endpoint at the URL it names, and verify with the secret it sets."""
+    (script,) = blocks("sh", "resend-webhook", "docs/webhooks.md")
+    server = re.search(r"#\s+0\..*?\bfakepay serve(.*)", script)
+    secret = re.search(r"whsec_\w+", script)
+    assert server and secret, "the walk-through says how to start the server and sets a secret"
+    with webhook_endpoint(secret.group(0)) as endpoint:
+        url = f"http://127.0.0.1:{endpoint.server_port}"
+        script = script.replace("http://127.0.0.1:9000", url)
+        with serving(*server.group(1).replace("http://127.0.0.1:9000", url).split()) as (_, banner):
+            lines = [json.loads(line) for line in run_shell(script, banner.group(1)).splitlines() if line]
+            delivered = endpoint.wait_for(3)
+    assert lines[0]["webhook"] == {"url": f"{url}/portone-webhook", "secret": secret.group(0), "stores": []}
+    assert lines[1]["paymentId"] == "order-1" and "requests" in lines[2]
+    assert lines[3]["webhook"]["trigger"] == "MANUAL" and lines[3]["webhook"]["paymentStatus"] == "PAID"
+    assert lines[4]["then"] == "duplicate"
+    assert [name for name, _ in delivered] == ["WebhookTransactionReady", "WebhookTransactionPaid", "WebhookTransactionPaid"]
+    assert delivered[2][1] == lines[3]["webhook"]["id"] != delivered[1][1]
 
 
 def write_pytest_project(project: Path) -> int:
