@@ -471,7 +471,7 @@ class PortOneState:
             key = Key(owner, billing_key, read.get("storeId") or owner_id("store", owner), read.get("channelKey"),
                       read.get("customer", {}), read.get("isTest", True), instance.clock.now())
             self.keys.put(owner, billing_key, key)
-            self.webhooks.key(key, "BillingKey.Issued", read.get("skipWebhook", False))
+            self.webhooks.key(key, "BillingKey.Issued", read.get("skipWebhook", False), read.get("noticeUrls", ()))
             decision.value = key
         return decision
 

@@ -89,12 +89,13 @@ class Webhooks:
         for type, event_data in events:
             self._send(type, event_data, after)
 
-    def key(self, key: Key, type: str, skip: bool = False) -> None:
-        """Send ``BillingKey.Issued`` or ``BillingKey.Deleted`` for a billing key."""
+    def key(self, key: Key, type: str, skip: bool = False, notice_urls: Sequence[str] = ()) -> None:
+        """Send ``BillingKey.Issued`` or ``BillingKey.Deleted`` for a billing key (to the
+        ``notice_urls`` its issue named, if any)."""
         if skip or self._instance.sender is None:
             return
         body = self._payload(type, {"storeId": key.store_id, "billingKey": key.billing_key})
-        for endpoint in self.config.endpoints(key.store_id, ()):
+        for endpoint in self.config.endpoints(key.store_id, notice_urls):
             self._instance.send_webhook(Message(endpoint.url, endpoint.secret, body, type, key.owner, None, key.store_id))
 
     def resend(self, payment: Payment, webhook_id: str | None) -> Sent:
