@@ -1,6 +1,7 @@
 """The Node example (examples/portone-node): PortOne's JavaScript server SDK, installed with
 ``npm ci`` from the example's lock file, run with ``node --test`` against a fakepay in PortOne
-mode. A failing JavaScript test fails here; the journal and the store then show what the SDK sent."""
+mode. A failing JavaScript test fails here; the journal and the store then show what the SDK sent,
+and the webhooks fakepay sent to the Node tests' receiver."""
 
 from __future__ import annotations
 
@@ -59,14 +60,15 @@ def sent(fake: FakePay, operation: str) -> list[Any]:
 
 
 def test_the_sdk_gets_pays_cancels_lists_and_is_refused_as_portone_would(example: Path) -> None:
-    """Nine Node tests pass; fakepay read every body the SDK sent as text/plain, stored what they
-    made, and refused what PortOne refuses."""
+    """Ten Node tests pass; fakepay read every body the SDK sent as text/plain, stored what they
+    made, refused what PortOne refuses, and sent its webhooks to the Node receiver, which the SDK
+    verified (the one signed badly it refused)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FAKEPAY_")}
     with FakePay(scenario=example / "scenario.yaml") as fake:  # as its README serves it
         result = subprocess.run(["node", "--test"], cwd=example, capture_output=True, text=True, timeout=300,
                                 env={**environment, "FAKEPAY_URL": fake.url, "FAKEPAY_SECRET": SECRET})
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "# pass 9\n# fail 0\n" in result.stdout, result.stdout
+        assert "# pass 10\n# fail 0\n" in result.stdout, result.stdout
 
         # The JSON the SDK sent as text/plain, read whole, Korean included.
         instant = sent(fake, "payInstantly")
@@ -89,8 +91,16 @@ def test_the_sdk_gets_pays_cancels_lists_and_is_refused_as_portone_would(example
             "get": ("PAID", 1000, 0), "plain": ("PARTIAL_CANCELLED", 2500, 500), "key": ("PAID", 4900, 0),
             "cancel": ("CANCELLED", 1000, 1000), "list-1": ("PAID", 100, 0), "list-2": ("CANCELLED", 100, 100),
             "list-3": ("PAID", 100, 0), "twice": ("PAID", 1000, 0), "over": ("CANCELLED", 1000, 1000),
+            "webhook": ("PAID", 1000, 0), "signed-badly": ("PAID", 1000, 0),
         }
-        assert Counter(entry["response"]["type"] for entry in fake.requests(owner=SECRET) if entry["status"] != 200) == {
+        answered = [entry for entry in fake.requests(owner=SECRET) if entry["operation"] != "webhook"]
+        assert Counter(entry["response"]["type"] for entry in answered if entry["status"] != 200) == {
             "PAYMENT_NOT_FOUND": 2, "ALREADY_PAID": 1, "CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT": 1,
             "PAYMENT_ALREADY_CANCELLED": 1,
         }
+
+        # Webhooks went only to the receiver of the last test, which set it; the one signed badly is
+        # tried again after its 400, so only first attempts are counted.
+        webhooks = [(name(entry["params"]["paymentId"]), entry["response"]["type"], entry["status"])
+                    for entry in fake.requests(operation="webhook", owner=SECRET) if entry["response"]["attempt"] == 1]
+        assert webhooks == [("webhook", "Transaction.Paid", 200), ("signed-badly", "Transaction.Paid", 400)]

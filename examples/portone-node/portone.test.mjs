@@ -1,5 +1,6 @@
 // PortOne's JavaScript server SDK against fakepay in PortOne mode: get, pay instantly, pay with a
-// billing key, cancel (part, then the rest), list, and the errors it throws.
+// billing key, cancel (part, then the rest), list, the errors it throws, and fakepay's webhooks
+// verified with the SDK's Webhook.verify.
 //
 //   FAKEPAY_URL     fakepay's base URL (required), e.g. http://127.0.0.1:8080
 //   FAKEPAY_SECRET  the API secret to send (default: a new one each run, so runs never meet)
@@ -8,8 +9,9 @@
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import { test } from "node:test";
-import { Payment, PortOneClient } from "@portone/server-sdk";
+import { Payment, PortOneClient, Webhook } from "@portone/server-sdk";
 
 const baseUrl = process.env.FAKEPAY_URL;
 assert.ok(baseUrl, "set FAKEPAY_URL to the base URL of a fakepay serving PortOne, e.g. http://127.0.0.1:8080");
@@ -160,4 +162,72 @@ test("an empty secret is UNAUTHORIZED", async () => {
   await rejects(stranger.getPayment({ paymentId: id("get") }), "GetPaymentError", "UNAUTHORIZED");
   await rejects(stranger.payInstantly({ paymentId: id("stranger"), method: CARD, amount: { total: 1 }, ...ORDER }),
     "PayInstantlyError", "UNAUTHORIZED");
+});
+
+/** POST, PATCH... `body` to fakepay's control API at `path`; its JSON answer. */
+const control = async (method, path, body) => {
+  const response = await fetch(`${baseUrl}/__fakepay${path}`, {
+    method, headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  assert.equal(response.status, 200, JSON.stringify(answer));
+  return answer;
+};
+
+/**
+ * A webhook receiver on a free port of this machine, verifying each delivery with the SDK as a shop
+ * would, with the secret it is given once fakepay has told it. `next()` is the next delivery:
+ * `{ id, event }` when verified (answered 200), `{ id, error }` when not (answered 400).
+ */
+const receiver = async () => {
+  const arrived = [];
+  const waiting = [];
+  const hook = {
+    secret: undefined,
+    next: () => (arrived.length ? Promise.resolve(arrived.shift()) : new Promise((resolve) => waiting.push(resolve))),
+  };
+  hook.server = createServer(async (request, response) => {
+    let body = "";
+    for await (const chunk of request.setEncoding("utf8")) body += chunk;
+    const delivery = { id: request.headers["webhook-id"] };
+    try {
+      // Node's request.headers is a plain object: the SDK finds its headers there whatever their case.
+      delivery.event = await Webhook.verify(hook.secret, body, request.headers);
+      response.writeHead(200).end();
+    } catch (error) {
+      delivery.error = error;
+      response.writeHead(400).end();
+    }
+    (waiting.shift() ?? ((d) => arrived.push(d)))(delivery);
+  });
+  await new Promise((resolve) => hook.server.listen(0, "127.0.0.1", resolve));
+  hook.url = `http://127.0.0.1:${hook.server.address().port}/webhook`;
+  return hook;
+};
+
+test("fakepay's webhooks pass Webhook.verify, and one a rule signs badly does not", async () => {
+  const hook = await receiver();
+  try {
+    const settings = (await control("PATCH", "/config", { webhook: { url: hook.url } })).webhook;
+    assert.equal(settings.url, hook.url);
+    assert.match(settings.secret, /^whsec_/);
+    hook.secret = settings.secret;
+
+    await payInstantly(id("webhook"), 1000);
+    const paid = await hook.next();
+    assert.equal(paid.error, undefined);
+    assert.equal(paid.event.type, "Transaction.Paid");
+    assert.deepEqual(Object.keys(paid.event).sort(), ["data", "timestamp", "type"]);
+    assert.deepEqual(Object.keys(paid.event.data).sort(), ["paymentId", "storeId", "transactionId"]);
+    assert.equal(paid.event.data.paymentId, id("webhook"));
+
+    await control("POST", "/rules", { when: { operation: "webhook", paymentId: id("signed-badly") }, then: "bad_signature", times: 1 });
+    await payInstantly(id("signed-badly"), 1000);
+    const refused = await hook.next();
+    assert.ok(refused.error instanceof Webhook.WebhookVerificationError, `${refused.error}`);
+    assert.equal(refused.error.reason, "NO_MATCHING_SIGNATURE");
+  } finally {
+    await control("PATCH", "/config", { webhook: { url: null } });
+    await new Promise((resolve) => hook.server.close(resolve));
+  }
 });

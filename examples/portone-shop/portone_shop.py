@@ -4,6 +4,8 @@ The shop prices an order itself. The browser pays it in PortOne's payment window
 with the order's id as ``paymentId``) and then POSTs ``{"paymentId"}`` to ``/payment/complete``. The shop
 never trusts the browser: it asks PortOne for the payment and marks the order paid only if the payment is
 paid and its amount, order name and custom data are the order's. A payment that does not match is cancelled.
+PortOne's webhooks, verified with the shop's webhook secret, make it ask too: an order is paid even when the
+browser never comes back.
 
 Run it with ``python portone_shop.py`` (the folder's README.md tells how, against fakepay).
 """
@@ -14,7 +16,9 @@ import asyncio
 import functools
 import itertools
 import json
+import logging
 import os
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeAlias, TypeVar
@@ -31,11 +35,13 @@ from portone_server_sdk.payment import (
     PartialCancelledPayment,
     VirtualAccountIssuedPayment,
 )
+from portone_server_sdk.webhook import WebhookVerificationError, verify
 
 #: What the shop sells: product id → (name, price in KRW).
 PRODUCTS = {"notebook": ("노트북", 1_500_000), "mouse": ("마우스", 30_000), "pad": ("마우스패드", 9_000)}
 
 _T = TypeVar("_T")
+_log = logging.getLogger("portone_shop")
 #: A payment with money in it, or on its way: what the shop checks against its order.
 Charged: TypeAlias = PaidPayment | PartialCancelledPayment | CancelledPayment | VirtualAccountIssuedPayment
 
@@ -76,13 +82,17 @@ class Order:
 
 
 class Shop:
-    """The shop's orders, kept in step with PortOne's payments through ``payments``."""
+    """The shop's orders, kept in step with PortOne's payments through ``payments``; PortOne signs its
+    webhooks to the shop with ``webhook_secret`` (``whsec_...``, from PortOne's console)."""
 
-    def __init__(self, payments: PaymentClient, *, timeout: float = 10.0) -> None:
+    def __init__(self, payments: PaymentClient, *, webhook_secret: str, timeout: float = 10.0) -> None:
         self.payments = payments
+        self.webhook_secret = webhook_secret
         self.timeout = timeout
         self.orders: dict[str, Order] = {}
         self._numbers = itertools.count(1)
+        #: One sync of an order at a time: the webhook and the browser may come at once.
+        self._syncing: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def order(self, order_id: str) -> Order:
         if order_id not in self.orders:
@@ -102,9 +112,15 @@ class Shop:
     async def sync(self, payment_id: str) -> Order:
         """Bring the order paid with ``payment_id`` in step with PortOne's payment, and return it.
 
-        The one place the shop learns how a payment went: ``/payment/complete`` calls it, and so will the webhook.
+        The one place the shop learns how a payment went: ``/payment/complete`` and the webhook call it, as
+        often as they come; a sync that finds what the last one found changes nothing.
         """
         order = self.order(payment_id)
+        async with self._syncing[payment_id]:
+            return await self._sync(order)
+
+    async def _sync(self, order: Order) -> Order:
+        payment_id = order.id
         try:
             payment = await self._portone(self.payments.get_payment_async(payment_id=payment_id))
         except PaymentNotFoundError:
@@ -191,6 +207,30 @@ async def complete_payment(request: web.Request) -> web.Response:
     return _json(await request.app[SHOP].sync(payment_id))
 
 
+async def payment_webhook(request: web.Request) -> web.Response:
+    """PortOne's word that a payment changed: believed only with its signature, then checked with PortOne
+    (``Shop.sync``), however often and in whatever order it comes. A 2xx tells PortOne it need not send it
+    again, so the shop answers 2xx unless asking PortOne failed (502, 504), when PortOne's retry may succeed."""
+    shop = request.app[SHOP]
+    # The SDK looks up webhook-id, webhook-timestamp and webhook-signature by these lower-case names.
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        event = verify(shop.webhook_secret, await request.text(), headers)
+    except WebhookVerificationError as error:
+        _log.warning("refused a webhook that is not PortOne's: %s", error.reason)
+        raise ShopError(400, f"not a webhook of PortOne's: {error.reason}") from None
+    # Transaction.* events name a payment; BillingKey.* ones do not, nor does one the SDK cannot read (a dict).
+    payment_id = None if isinstance(event, dict) else getattr(event.data, "payment_id", None)
+    if isinstance(payment_id, str):
+        try:
+            await shop.sync(payment_id)
+        except ShopError as error:
+            if error.status >= 500:
+                raise
+            # A payment of no order of the shop's, or one refused (and cancelled): done with; sending it again changes nothing.
+    return web.Response(status=204)
+
+
 async def refund(request: web.Request) -> web.Response:
     """``{"amount", "reason"}``: give back part of a paid order."""
     body = await _body(request)
@@ -216,9 +256,7 @@ def create_app(shop: Shop) -> web.Application:
         web.get("/orders/{order_id}", get_order),
         web.post("/orders/{order_id}/refund", refund),
         web.post("/payment/complete", complete_payment),
-        # POST /payment/webhook goes here: PortOne's webhooks, to come. It will check the signature with
-        # portone_server_sdk.webhook.verify(secret, body, request.headers) and then call shop.sync(paymentId),
-        # as /payment/complete does, so that an order is paid even when the browser never comes back.
+        web.post("/payment/webhook", payment_webhook),
     ])
     return app
 
@@ -226,4 +264,4 @@ def create_app(shop: Shop) -> web.Application:
 if __name__ == "__main__":
     client = PaymentClient(secret=os.environ["PORTONE_API_SECRET"],
                            base_url=os.environ.get("PORTONE_API_URL", "https://api.portone.io"))
-    web.run_app(create_app(Shop(client)), host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))
+    web.run_app(create_app(Shop(client, webhook_secret=os.environ["PORTONE_WEBHOOK_SECRET"])), host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))
