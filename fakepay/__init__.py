@@ -31,6 +31,7 @@ _EXPORTS = {
     "issue_secret": "dialects.ceos.secrets",
     "Payment": "dialects.ceos.payments",
     "Rule": "core.rules",
+    "RetryPolicy": "core.webhooks",
     "Scenario": "core.config",
     "load_scenario": "scenario",
     "parse_scenario": "scenario",
@@ -60,6 +61,7 @@ __all__ = [
     "PaymentNotFound",
     "PaymentNotPaid",
     "PaymentService",
+    "RetryPolicy",
     "RouteNotFound",
     "Rule",
     "Scenario",
@@ -109,6 +111,7 @@ if TYPE_CHECKING:
         UnsupportedMediaType,
     )
     from .core.rules import Rule
+    from .core.webhooks import RetryPolicy
     from .dialects.ceos.errors import AlreadyCancelled, AlreadyPaid, PaymentFailed, PaymentNotPaid
     from .dialects.ceos.payments import Payment
     from .dialects.ceos.secrets import issue_secret

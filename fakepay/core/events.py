@@ -106,7 +106,7 @@ WebhookOutcome = Literal["delivered", "retrying", "given_up", "failed", "dropped
 class WebhookAttempt(Event):
     """One attempt to deliver a webhook message: its id and event type, where it went, which
     attempt (1-based), the answer's status or the error, when (epoch seconds, wall clock), whose
-    payment it tells of, what became of it, and what was sent."""
+    payment it tells of, what became of it, what was sent, and the rule that shaped it."""
 
     id: str
     type: str
@@ -120,6 +120,7 @@ class WebhookAttempt(Event):
     outcome: WebhookOutcome
     #: The message's JSON payload.
     body: bytes = b""
+    rule: int | None = None
 
 
 class Events:

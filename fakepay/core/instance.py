@@ -22,7 +22,7 @@ from .events import ClockMoved, ConfigChanged, Events, Reset, ScenarioLoaded
 from .journal import Journal
 from .policy import FailurePolicy
 from .rules import WEBHOOK, Attempt
-from .webhooks import Delivery, Message, delivery_of
+from .webhooks import PLAIN, Delivery, Message, delivery_of
 
 __all__ = ["Epochs", "Instance"]
 
@@ -194,8 +194,8 @@ class Instance:
     def send_webhook(self, message: Message) -> None:
         """Send a webhook message as the first rule of ``webhook`` it matches shapes it."""
         if self.sender is not None:
-            outcome = self.policy.outcome(Attempt(WEBHOOK, message.owner or "", message.payment_id, message))
-            self.sender(message, delivery_of(outcome))
+            active = self.policy.rule_for(Attempt(WEBHOOK, message.owner or "", message.payment_id, message))
+            self.sender(message, PLAIN if active is None else delivery_of(active.rule.then, active.id))
 
     def ruled(self, decision: Decision, operation: str, owner: str, path_value: str | None = None,
               subject: Any = None) -> Decision:

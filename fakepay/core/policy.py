@@ -102,11 +102,10 @@ class FailurePolicy:
         decision.failed = decision.failed and then.kind is Kind.DELAY
         return decision
 
-    def outcome(self, attempt: Attempt) -> Outcome | None:
-        """What the first matching rule (if any) makes of an attempt that is no request (a
+    def rule_for(self, attempt: Attempt) -> ActiveRule | None:
+        """The first matching rule (if any), which decides an attempt that is no request (a
         webhook message sent)."""
-        active = self._match(attempt) if self.rules else None
-        return None if active is None else active.rule.then
+        return self._match(attempt) if self.rules else None
 
     def _match(self, attempt: Attempt) -> ActiveRule | None:
         for active in self.rules:

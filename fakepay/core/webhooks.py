@@ -92,7 +92,8 @@ class Delivery:
     """How one message is delivered, as a rule may decide: not at all (``drop``), ``delay_s``
     seconds late, ``copies`` times (each with the same id), with a signature that does not verify
     (``bad_signature``) or a timestamp ``stale_s`` seconds in the past, or held back until the
-    next message to its URL has been sent (``hold``: out of order; pending until one is)."""
+    next message to its URL has been sent (``hold``: out of order; pending until one is); ``rule``
+    is the id of the rule that shaped it."""
 
     drop: bool = False
     delay_s: float = 0.0
@@ -100,6 +101,7 @@ class Delivery:
     bad_signature: bool = False
     stale_s: int = 0
     hold: bool = False
+    rule: int | None = None
 
     def __post_init__(self) -> None:
         if self.delay_s < 0 or self.stale_s < 0 or self.copies < 1:
@@ -110,14 +112,12 @@ class Delivery:
 PLAIN = Delivery()
 
 
-def delivery_of(outcome: Outcome | None) -> Delivery:
-    """The delivery a rule's outcome (of the operation ``webhook``) makes of a message."""
-    if outcome is None:
-        return PLAIN
+def delivery_of(outcome: Outcome, rule: int | None = None) -> Delivery:
+    """The delivery the outcome of a rule (of the operation ``webhook``; its id ``rule``) makes of a message."""
     kind = outcome.kind
     return Delivery(drop=kind is Kind.DROP, delay_s=outcome.delay_ms / 1000 if kind is Kind.DELAY else 0.0,
                     copies=2 if kind is Kind.DUPLICATE else 1, bad_signature=kind is Kind.BAD_SIGNATURE,
-                    stale_s=STALE_S if kind is Kind.STALE_TIMESTAMP else 0, hold=kind is Kind.OUT_OF_ORDER)
+                    stale_s=STALE_S if kind is Kind.STALE_TIMESTAMP else 0, hold=kind is Kind.OUT_OF_ORDER, rule=rule)
 
 
 def signed_headers(message: Message, now: float, delivery: Delivery = PLAIN) -> dict[str, str]:

@@ -107,10 +107,10 @@ class Outbox:
     def submit(self, message: Message, delivery: Delivery = PLAIN) -> None:
         """Send ``message`` as ``delivery`` says, from now on in the background."""
         if self._closed:
-            self._report(message, 1, None, "not sent: webhooks are shut down", "given_up")
+            self._report(message, delivery, 1, None, "not sent: webhooks are shut down", "given_up")
             return
         if delivery.drop:
-            self._report(message, 1, None, None, "dropped")
+            self._report(message, delivery, 1, None, None, "dropped")
             return
         for _ in range(delivery.copies):
             entry = _Entry(message, delivery, next(self._seq))
@@ -261,7 +261,7 @@ class Outbox:
             self._finish(entry, entry.attempts, status, error, "given_up")
             return
         self._wait(entry, delay)
-        self._report(message, entry.attempts, status, error, "retrying")
+        self._report(message, entry.delivery, entry.attempts, status, error, "retrying")
 
     async def _post(self, message: Message, delivery: Delivery) -> tuple[int | None, str | None]:
         """Post ``message`` signed now: the answer's status, or the error."""
@@ -279,12 +279,13 @@ class Outbox:
     def _finish(self, entry: _Entry, attempt: int, status: int | None, error: str | None, outcome: WebhookOutcome) -> None:
         entry.state = _State.DONE
         self._pending.pop(entry.seq, None)
-        self._report(entry.message, attempt, status, error, outcome)
+        self._report(entry.message, entry.delivery, attempt, status, error, outcome)
 
-    def _report(self, message: Message, attempt: int, status: int | None, error: str | None, outcome: WebhookOutcome) -> None:
+    def _report(self, message: Message, delivery: Delivery, attempt: int, status: int | None, error: str | None,
+                outcome: WebhookOutcome) -> None:
         """Tell the listeners and the waiters of an attempt; a failing listener is logged."""
         record = WebhookAttempt(message.id, message.type, message.url, attempt, status, error, time.time(), message.owner,
-                                message.payment_id, outcome, message.body)
+                                message.payment_id, outcome, message.body, delivery.rule)
         self.attempts.append(record)
         for listener in self.listeners:
             try:
@@ -299,12 +300,12 @@ class Outbox:
 def journaling(journal: Journal) -> Callable[[WebhookAttempt], None]:
     """A listener that keeps each attempt in ``journal`` as an entry of the operation ``webhook``:
     ``POST`` to its URL, the payload as its body, the receiver's status, and as its response the
-    attempt's record (``webhookId``, ``type``, ``attempt``, ``error``)."""
+    attempt's record (``webhookId``, ``type``, ``attempt``, ``error``), and the rule that shaped it."""
 
     def record(attempt: WebhookAttempt) -> None:
         call = Call(journal.take_id(), attempt.time, perf_counter(), "POST", attempt.url, WEBHOOK, attempt.payment_id,
                     owner=attempt.owner, body=attempt.body[:BODY_LIMIT])
         summary = dumps({"webhookId": attempt.id, "type": attempt.type, "attempt": attempt.attempt, "error": attempt.error})
-        journal.record(call, Answer(attempt.status, summary, attempt.outcome))
+        journal.record(call, Answer(attempt.status, summary, attempt.outcome, attempt.rule))
 
     return record

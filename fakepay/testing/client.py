@@ -23,6 +23,7 @@ from typing import Any
 from ..core.clock import format_local_datetime
 from ..core.config import Scenario
 from ..core.rules import WEBHOOK
+from ..core.webhooks import DEFAULT_RETRY, RetryPolicy
 from ..http.hosts import CONTROL_TOKEN_RULE, allowed_host_names, valid_control_token
 from ..scenario import load_scenario, parse_scenario, scenario_data, scenario_file
 
@@ -82,10 +83,11 @@ class _Thread:
     """A fakepay server on its own event loop in a daemon thread."""
 
     def __init__(self, scenario: Scenario, host: str, port: int, control_token: str | None,
-                 allow_hosts: Iterable[str]) -> None:
+                 allow_hosts: Iterable[str], webhooks: RetryPolicy) -> None:
         from .. import PaymentService, Server
 
-        self.server = Server(PaymentService(scenario), host, port, control_token=control_token, allow_hosts=allow_hosts)
+        self.server = Server(PaymentService(scenario), host, port, control_token=control_token, allow_hosts=allow_hosts,
+                             webhooks=webhooks)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fakepay", daemon=True)
         self._thread.start()
@@ -128,7 +130,8 @@ class FakePay:
     given, which it then loads, and when it stops it puts back the scenario it found if it changed
     anything. ``seed`` and ``failure_rate`` override the scenario's; ``control_token`` is sent on
     every control call (and required by a server started here). A token or a host name that cannot
-    be used is a ``ValueError`` at once.
+    be used is a ``ValueError`` at once. Started here, it tries failed webhooks again as
+    ``webhooks`` says (docs/webhooks.md).
 
     ``sandbox()`` is a handle on a new sandbox of the same server, whose calls act on that sandbox
     alone and which is deleted when it stops.
@@ -145,6 +148,7 @@ class FakePay:
         host: str = "127.0.0.1",
         port: int = 0,
         allow_hosts: str | Iterable[str] = (),
+        webhooks: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         if control_token and not valid_control_token(control_token):
             raise ValueError(f"control_token {CONTROL_TOKEN_RULE}")
@@ -156,6 +160,7 @@ class FakePay:
         self._control_token = control_token
         self._host = host
         self._port = port
+        self._webhooks = webhooks
         self._thread: _Thread | None = None
         self._url: str | None = None
         self._start: dict[str, Any] = {}
@@ -175,7 +180,8 @@ class FakePay:
             return self
         if self._attach_url is None:
             scenario = _scenario(self._scenario_source, self._seed, self._failure_rate)
-            self._thread = _Thread(scenario, self._host, self._port, self._control_token, self._allow_hosts)
+            self._thread = _Thread(scenario, self._host, self._port, self._control_token, self._allow_hosts,
+                                   self._webhooks)
             self._url = self._thread.server.url
         else:
             self._url = self._attach_url
