@@ -96,7 +96,8 @@ class Front:
     def _send_webhooks(self, instance: Instance, sandbox_id: str) -> None:
         """Give ``instance`` an outbox of its own for its webhooks, journaled as they are tried,
         and emptied when it is reset."""
-        outbox = self._outboxes[sandbox_id] = Outbox(self._webhooks, [journaling(instance.journal)])
+        outbox = self._outboxes[sandbox_id] = Outbox(self._webhooks, [journaling(instance.journal)],
+                                                     retried=instance.webhook_delivery)
         instance.sender = outbox.submit
 
         def forget_pending(owner: str | None) -> None:

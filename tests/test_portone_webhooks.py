@@ -464,6 +464,35 @@ def test_a_failed_delivery_is_tried_again_with_the_same_id_and_payload_signed_af
         assert journal(fake, "p1") == [("Transaction.Paid", 1, 500, "retrying"), ("Transaction.Paid", 2, 200, "delivered")]
 
 
+def test_a_badly_signed_attempt_refused_is_retried_well_signed(receiver: Receiver) -> None:
+    """A rule's bad signature spoils the attempt it shaped, not the retries its refusal brings."""
+    receiver.statuses["/hooks"] = [400]
+    with FakePay(scenario=portone_scenario(url=receiver.url + "hooks"), webhooks=RetryPolicy(retries=1, first_delay_s=0.2)) as fake:
+        fake.add_rule("bad_signature", {"operation": "webhook"}, times=1)
+        pay(PaymentClient(secret="alice", base_url=fake.url), "p1")
+        first, second = receiver.wait(2)
+        assert reason(first) in ("NO_MATCHING_SIGNATURE", "INVALID_SIGNATURE")
+        assert isinstance(second.verify(), WebhookTransactionPaid) and first.id == second.id
+        fake.wait_for_webhook("Transaction.Paid", "p1")
+        assert journal(fake, "p1") == [("Transaction.Paid", 1, 400, "retrying"), ("Transaction.Paid", 2, 200, "delivered")]
+
+
+def test_a_rule_naming_an_attempt_shapes_that_retry_alone(receiver: Receiver) -> None:
+    """The first attempt fails plainly; the rule of attempt 2 makes its timestamp stale; the third is delivered."""
+    receiver.statuses["/hooks"] = [500, 400]
+    with FakePay(scenario=portone_scenario(url=receiver.url + "hooks"), webhooks=RetryPolicy(retries=2, first_delay_s=0.2)) as fake:
+        fake.add_rule("stale_timestamp", {"operation": "webhook", "attempt": 2})
+        pay(PaymentClient(secret="alice", base_url=fake.url), "p1")
+        first, second, third = receiver.wait(3)
+        assert isinstance(first.verify(), WebhookTransactionPaid) and isinstance(third.verify(), WebhookTransactionPaid)
+        assert reason(second) == "TIMESTAMP_TOO_OLD"
+        fake.wait_for_webhook("Transaction.Paid", "p1")
+        rules = [entry["rule"] for entry in fake.requests(operation="webhook", payment_id="p1")]
+        assert journal(fake, "p1") == [("Transaction.Paid", 1, 500, "retrying"), ("Transaction.Paid", 2, 400, "retrying"),
+                                       ("Transaction.Paid", 3, 200, "delivered")]
+        assert rules[0] is None and rules[1] is not None and rules[2] is None
+
+
 def test_a_reset_forgets_the_retries_pending(receiver: Receiver) -> None:
     """The retry of p1 would be due long before p2, delayed by a rule, is: p2 arrives alone."""
     receiver.statuses["/hooks"] = [500]

@@ -189,7 +189,8 @@ def test_the_webhook_scenario_and_rules_are_valid() -> None:
     assert section.webhook.stores["store-b"].secret == section.webhook.secret
     (rules,) = blocks("yaml", "rules:\n  - when: {operation: webhook", "docs/webhooks.md")
     parsed = parse_scenario_text("version: 1\napi: portone\n" + rules, "docs/webhooks.md").rules
-    assert [rule.then.kind.value for rule in parsed] == ["duplicate", "delay", "stale_timestamp"]
+    assert [rule.then.kind.value for rule in parsed] == ["duplicate", "delay", "stale_timestamp", "bad_signature"]
+    assert [condition.low for condition in parsed[-1].when.conditions] == [None] and parsed[-1].when.conditions[0].value == 2
 
 
 def test_the_webhook_faults_from_the_handle() -> None:

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from fakepay import ScenarioError, load_scenario, parse_scenario, parse_scenario_text, scenario_file, shipped_scenarios
-from fakepay.core.rules import FAULTS
+from fakepay.core.rules import FAULTS, WEBHOOK_FAULTS
+from fakepay.dialects import dialect
 from fakepay.scenario import scenario_data
 from fakepay.scenario.schema import FILE, schema_text
 
@@ -41,9 +42,11 @@ def test_every_named_outcome_is_a_rule_outcome_for_loader_and_schema(fault: str)
 
 
 def test_the_schema_names_no_outcome_the_loader_refuses() -> None:
+    """Each API's rules name the outcomes of its operations, and of webhooks where it sends them."""
     for api in SCHEMA["allOf"]:
         named = api["then"]["properties"]["rules"]["items"]["properties"]["then"]["oneOf"][0]
-        assert sorted(named["enum"]) == sorted(FAULTS)
+        webhooks = dialect(api["if"]["properties"]["api"]["const"]).webhooks
+        assert sorted(named["enum"]) == sorted((*FAULTS, *(WEBHOOK_FAULTS[1:] if webhooks else ())))
 
 
 def test_the_shipped_schema_is_made_of_the_declarations() -> None:

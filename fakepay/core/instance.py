@@ -22,7 +22,7 @@ from .events import ClockMoved, ConfigChanged, Events, Reset, ScenarioLoaded
 from .journal import Journal
 from .policy import FailurePolicy
 from .rules import WEBHOOK, Attempt
-from .webhooks import PLAIN, Delivery, Message, delivery_of
+from .webhooks import ATTEMPT, PLAIN, Delivery, Message, Sending, delivery_of
 
 __all__ = ["Epochs", "Instance"]
 
@@ -192,10 +192,16 @@ class Instance:
         return self.policy.fails(owner, self.config.failure.rate)
 
     def send_webhook(self, message: Message) -> None:
-        """Send a webhook message as the first rule of ``webhook`` it matches shapes it."""
+        """Send a webhook message as the first rule of ``webhook`` its first attempt matches shapes it."""
         if self.sender is not None:
-            active = self.policy.rule_for(Attempt(WEBHOOK, message.owner or "", message.payment_id, message))
-            self.sender(message, PLAIN if active is None else delivery_of(active.rule.then, active.id))
+            self.sender(message, self.webhook_delivery(message, 1))
+
+    def webhook_delivery(self, message: Message, attempt: int) -> Delivery:
+        """How an attempt to send a webhook message goes: the first, as the first rule of
+        ``webhook`` it matches says; a retry, as the first that names its ``attempt`` says."""
+        naming = None if attempt == 1 else ATTEMPT.key
+        active = self.policy.rule_for(Attempt(WEBHOOK, message.owner or "", message.payment_id, Sending(message, attempt)), naming)
+        return PLAIN if active is None else delivery_of(active.rule.then, active.id)
 
     def ruled(self, decision: Decision, operation: str, owner: str, path_value: str | None = None,
               subject: Any = None) -> Decision:

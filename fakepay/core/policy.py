@@ -102,14 +102,17 @@ class FailurePolicy:
         decision.failed = decision.failed and then.kind is Kind.DELAY
         return decision
 
-    def rule_for(self, attempt: Attempt) -> ActiveRule | None:
-        """The first matching rule (if any), which decides an attempt that is no request (a
-        webhook message sent)."""
-        return self._match(attempt) if self.rules else None
+    def rule_for(self, attempt: Attempt, naming: str | None = None) -> ActiveRule | None:
+        """The first matching rule (if any; with ``naming``, among those with that condition),
+        which decides an attempt that is no request (a webhook message sent)."""
+        return self._match(attempt, naming) if self.rules else None
 
-    def _match(self, attempt: Attempt) -> ActiveRule | None:
+    def _match(self, attempt: Attempt, naming: str | None = None) -> ActiveRule | None:
         for active in self.rules:
-            if active.remaining != 0 and active.rule.when.matches(attempt):
+            when = active.rule.when
+            if naming is not None and all(condition.matcher.key != naming for condition in when.conditions):
+                continue
+            if active.remaining != 0 and when.matches(attempt):
                 if active.remaining is not None:
                     active.remaining -= 1
                     self._publish(active)

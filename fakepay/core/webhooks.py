@@ -9,10 +9,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from .rules import Kind, Outcome
+from .rules import Attempt, Kind, Matcher, Outcome
 
 __all__ = [
+    "ATTEMPT",
     "DEFAULT_RETRY",
     "PLAIN",
     "SECRET_PREFIX",
@@ -20,6 +22,7 @@ __all__ = [
     "Delivery",
     "Message",
     "RetryPolicy",
+    "Sending",
     "delivery_of",
     "new_message_id",
     "new_secret",
@@ -110,6 +113,32 @@ class Delivery:
 
 #: A delivery as no rule changes it: once, at once, well signed.
 PLAIN = Delivery()
+
+
+class Sending(NamedTuple):
+    """An attempt to send a webhook message, as rules of the operation ``webhook`` match it: its
+    number (1, then each retry's), and what the dialect's matchers read of its message."""
+
+    message: Message
+    attempt: int
+
+    @property
+    def type(self) -> str:
+        return self.message.type
+
+    @property
+    def store_id(self) -> str | None:
+        return self.message.store_id
+
+
+def _attempt_of(attempt: Attempt) -> int | None:
+    return attempt.subject.attempt if isinstance(attempt.subject, Sending) else None
+
+
+#: The condition of a webhook rule on the attempt's number: a rule without it shapes a message's
+#: first attempt (and a dropped, delayed, doubled or held message stays so); one with it shapes
+#: the attempts it names alone, a retry's signature or timestamp included.
+ATTEMPT = Matcher("attempt", "amount", _attempt_of, description="A webhook's attempt: 1, then 2 for its first retry, ...")
 
 
 def delivery_of(outcome: Outcome, rule: int | None = None) -> Delivery:

@@ -80,11 +80,14 @@ def _unsendable(url: str) -> str | None:
 
 class Outbox:
     """Webhook messages on their way. ``submit`` returns at once; each attempt is reported to
-    ``listeners`` as a ``WebhookAttempt``, and the latest are kept for ``wait_for``."""
+    ``listeners`` as a ``WebhookAttempt``, and the latest are kept for ``wait_for``. A retry is
+    signed as ``retried`` says of its attempt (a rule may drop it or spoil its signature), else
+    plainly."""
 
     def __init__(self, policy: RetryPolicy = DEFAULT_RETRY, listeners: Iterable[Callable[[WebhookAttempt], None]] = (),
-                 max_pending: int = MAX_PENDING) -> None:
+                 max_pending: int = MAX_PENDING, retried: Callable[[Message, int], Delivery] | None = None) -> None:
         self.policy = policy
+        self._retried = retried
         self.listeners = list(listeners)
         self.max_pending = max_pending
         self.attempts: deque[WebhookAttempt] = deque(maxlen=ATTEMPTS_KEPT)
@@ -252,16 +255,24 @@ class Outbox:
         if reason is not None:
             self._finish(entry, entry.attempts, None, reason, "failed")
             return
-        status, error = await self._post(message, entry.delivery)
+        delivery = entry.delivery
+        if entry.attempts > 1:
+            delivery = PLAIN if self._retried is None else self._retried(message, entry.attempts)
+        status: int | None
+        error: str | None
+        if delivery.drop:  # a retry a rule drops: not sent, as if it had failed
+            status, error = None, "dropped by a rule"
+        else:
+            status, error = await self._post(message, delivery)
         if status is not None and 200 <= status < 300:
-            self._finish(entry, entry.attempts, status, None, "delivered")
+            self._finish(entry, entry.attempts, status, None, "delivered", delivery)
             return
         delay = self.policy.delay(entry.attempts)
         if delay is None:
-            self._finish(entry, entry.attempts, status, error, "given_up")
+            self._finish(entry, entry.attempts, status, error, "given_up", delivery)
             return
         self._wait(entry, delay)
-        self._report(message, entry.delivery, entry.attempts, status, error, "retrying")
+        self._report(message, delivery, entry.attempts, status, error, "retrying")
 
     async def _post(self, message: Message, delivery: Delivery) -> tuple[int | None, str | None]:
         """Post ``message`` signed now: the answer's status, or the error."""
@@ -276,10 +287,11 @@ class Outbox:
         except (aiohttp.ClientError, OSError, ValueError) as error:
             return None, f"{type(error).__name__}: {error}"
 
-    def _finish(self, entry: _Entry, attempt: int, status: int | None, error: str | None, outcome: WebhookOutcome) -> None:
+    def _finish(self, entry: _Entry, attempt: int, status: int | None, error: str | None, outcome: WebhookOutcome,
+                delivery: Delivery | None = None) -> None:
         entry.state = _State.DONE
         self._pending.pop(entry.seq, None)
-        self._report(entry.message, entry.delivery, attempt, status, error, outcome)
+        self._report(entry.message, delivery or entry.delivery, attempt, status, error, outcome)
 
     def _report(self, message: Message, delivery: Delivery, attempt: int, status: int | None, error: str | None,
                 outcome: WebhookOutcome) -> None:

@@ -13,6 +13,7 @@ from ...core.errors import InvalidRequest, PaymentNotFound, Unauthorized
 from ...core.fields import PATH_VALUE, Field, Integer, Model, Stated, Text
 from ...core.jsontext import dumps
 from ...core.rules import Attempt, Matcher
+from ...core.webhooks import ATTEMPT
 from .errors import (
     AlreadyPaid,
     BillingKeyAlreadyDeleted,
@@ -321,6 +322,7 @@ MATCHERS = (
     Matcher("paymentId", "glob", _valued("paymentId"), description="The payment's id."),
     Matcher("billingKey", "glob", _valued("billingKey"), description="The billing key (of a billing key's operation)."),
     Matcher("type", "glob", _subject("type"), description="A webhook's event type, such as Transaction.Paid."),
+    ATTEMPT,
     Matcher("storeId", "text", _subject("store_id")),
     Matcher("orderName", "glob", _subject("order_name")),
     Matcher("currency", "text", _subject("currency")),
