@@ -255,7 +255,8 @@ def test_the_readmes_docker_run_commands(run: Callable[..., Container], project:
         fetch(f"{container.url}/auth/alice")
         banners.append(re.search(r"\(scenario: .*\)", container.logs()).group())  # type: ignore[union-attr]
     scenarios = [banner.split(",")[0] for banner in banners]
-    assert scenarios == ["(scenario: default", "(scenario: happy-path", "(scenario: default", "(scenario: mine", "(scenario: default"]
+    assert scenarios == ["(scenario: default", "(scenario: happy-path", "(scenario: default", "(scenario: default",
+                         "(scenario: mine", "(scenario: default"]
     assert "failure rate: 0, seed: 7" in banners[2]
     assert (project / "journal" / "requests.jsonl").read_text().count("\n") == 1
 

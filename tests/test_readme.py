@@ -351,7 +351,10 @@ def test_the_examples_run_in_a_project_that_installed_only_fakepay_and_what_they
     project.mkdir()
     tests = write_pytest_project(project)
     environment = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # such as CI's --cov
-    run = subprocess.run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+    # Every warning is an error, but the sockets PortOne's SDK leaves open: its 0.21 clients have no
+    # close(), and the garbage collector closes their connections with a ResourceWarning.
+    run = subprocess.run([str(bin_ / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error",
+                          "-W", "ignore:unclosed <socket:ResourceWarning"],
                          cwd=project, capture_output=True, text=True, timeout=300, env=environment)
     assert run.returncode == 0 and f"{tests} passed" in run.stdout, run.stdout + run.stderr
     (example,) = blocks("python", "with FakePay() as fake:", "docs/pytest.md")
