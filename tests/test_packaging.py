@@ -59,4 +59,4 @@ def test_the_test_extra_holds_what_the_tests_need_and_the_dev_extra_the_linters(
 def test_ci_installs_both_extras_once_then_runs_the_readmes_command() -> None:
     """The README's command finds everything installed: only fakepay itself is built again."""
     installs = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.startswith("pip ")]
-    assert installs == ['pip install --quiet ".[test,dev]"', 'pip install ".[test]" && pytest']
+    assert installs == ['pip install --quiet ".[test,dev]"', 'pip install ".[test]" && pytest -n 2']
