@@ -199,6 +199,8 @@ class Instance:
     def webhook_delivery(self, message: Message, attempt: int) -> Delivery:
         """How an attempt to send a webhook message goes: the first, as the first rule of
         ``webhook`` it matches says; a retry, as the first that names its ``attempt`` says."""
+        if not self.policy.rules:
+            return PLAIN
         naming = None if attempt == 1 else ATTEMPT.key
         active = self.policy.rule_for(Attempt(WEBHOOK, message.owner or "", message.payment_id, Sending(message, attempt)), naming)
         return PLAIN if active is None else delivery_of(active.rule.then, active.id)

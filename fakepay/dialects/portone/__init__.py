@@ -126,11 +126,9 @@ def _payment_reply(state: PortOneState, call: Call, decision: Decision) -> Reply
     return Reply(200, state.encoded(decision.value))
 
 
-def _paying(method: str) -> Callable[[dict[str, Any]], Instant]:
-    def build(read: dict[str, Any]) -> Instant:
-        return Instant.of(read, method)
-
-    return build
+def _by_card(read: dict[str, Any]) -> Instant:
+    """The card payment a body asks for."""
+    return Instant.of(read, "CARD")
 
 
 def _checkout(read: dict[str, Any]) -> dict[str, Any]:
@@ -179,9 +177,8 @@ def _carry_issue_key(state: PortOneState, call: Call) -> Decision:
 
 
 def _carry_login(state: PortOneState, call: Call) -> Decision:
-    decision = state.login(call.request["apiSecret"])
     call.owner = state.owner_of(call.request["apiSecret"])
-    return decision
+    return state.login(call.owner)
 
 
 def _carry_refresh(state: PortOneState, call: Call) -> Decision:
@@ -213,11 +210,11 @@ OPERATIONS: dict[str, Operation] = {
         Operation("payInstantly", "paymentId", "payment '{}'",
                   lambda s, c: s.pay("payInstantly", *_owned(c), c.request), _paid_reply,
                   "Pay at once with card credentials", _ANY, _ERRORS_OF_PAYING,
-                  body=PAY_INSTANTLY, changes=True, parse=reading(PAY_INSTANTLY, _paying("CARD")), json_only=False),
+                  body=PAY_INSTANTLY, changes=True, parse=reading(PAY_INSTANTLY, _by_card), json_only=False),
         Operation("payWithBillingKey", "paymentId", "payment '{}' with a billing key",
                   lambda s, c: s.pay_with_billing_key(*_owned(c), c.request), _paid_reply,
                   "Pay with a billing key", _ANY, (*_ERRORS_OF_PAYING, BillingKeyNotFound, BillingKeyAlreadyDeleted),
-                  body=PAY_WITH_BILLING_KEY, changes=True, parse=reading(PAY_WITH_BILLING_KEY, _paying("CARD")),
+                  body=PAY_WITH_BILLING_KEY, changes=True, parse=reading(PAY_WITH_BILLING_KEY, _by_card),
                   json_only=False),
         Operation("cancelPayment", "paymentId", "cancel of payment '{}'",
                   lambda s, c: s.cancel(*_owned(c), c.request),

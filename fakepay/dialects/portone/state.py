@@ -111,7 +111,7 @@ class PortOneState:
         self._registered: dict[tuple[str, str], _Registered] = {}
         self._tokens: dict[str, _Token] = {}
         self._answers: dict[tuple[str, str], tuple[Payment, bytes]] = {}
-        self.webhooks = Webhooks(instance, self.section.webhook)
+        self.webhooks = Webhooks(instance, lambda: self.section.webhook)
 
     @property
     def section(self) -> PortOneSection:
@@ -122,7 +122,6 @@ class PortOneState:
     def reset(self, owner: str | None) -> None:
         self._answers = {}
         self.webhooks.forget(owner)
-        self.webhooks.config = self.section.webhook
         start = self._instance.scenario.section or SECTION.default
         if owner is None:
             self.payments, self.keys, self._registered, self._tokens = Store(), Store(), {}, {}
@@ -137,8 +136,8 @@ class PortOneState:
         self._seed_keys(k for k in start.billing_keys if k.owner == owner)
 
     def configured(self, changed: Collection[str]) -> None:
-        """Where webhooks go follows the configuration (the secrets allowed are read as calls come)."""
-        self.webhooks.config = self.section.webhook
+        """Nothing is derived from the configuration: the secrets allowed and where webhooks go are
+        read from it as calls come."""
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -191,9 +190,8 @@ class PortOneState:
         """The API secret that stands for ``owner`` here."""
         return self._prefix + owner
 
-    def login(self, secret: str) -> Decision:
-        """An access token and a refresh token for the secret."""
-        owner = self.owner_of(secret)
+    def login(self, owner: str) -> Decision:
+        """An access token and a refresh token for the owner's secret (``owner_of``)."""
         return self._instance.ruled(Decision(self._issue_tokens(owner)), "loginViaApiSecret", owner)
 
     def refresh(self, refresh_token: str) -> Decision:

@@ -6,7 +6,7 @@ each payment are kept, to be sent again on request."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -59,9 +59,10 @@ class Sent:
 class Webhooks:
     """The webhooks of one instance's PortOne state."""
 
-    def __init__(self, instance: Instance, config: WebhookConfig) -> None:
+    def __init__(self, instance: Instance, config: Callable[[], WebhookConfig]) -> None:
         self._instance = instance
-        self.config = config
+        #: Where webhooks go now: the configuration in force's.
+        self._config = config
         self._sent: dict[tuple[str, str], deque[Sent]] = {}
 
     def forget(self, owner: str | None) -> None:
@@ -95,7 +96,7 @@ class Webhooks:
         if skip or self._instance.sender is None:
             return
         body = self._payload(type, {"storeId": key.store_id, "billingKey": key.billing_key})
-        for endpoint in self.config.endpoints(key.store_id, notice_urls):
+        for endpoint in self._config().endpoints(key.store_id, notice_urls):
             self._instance.send_webhook(Message(endpoint.url, endpoint.secret, body, type, key.owner, None, key.store_id))
 
     def resend(self, payment: Payment, webhook_id: str | None) -> Sent:
@@ -105,10 +106,10 @@ class Webhooks:
         if found is None:
             raise WebhookNotFound(f"payment '{payment.payment_id}' has no webhook" +
                                   (f" '{webhook_id}'" if webhook_id else " to send again"))
-        return self._deliver(found.type, found.body, payment, self.config.endpoints(payment.store_id, found.urls))
+        return self._deliver(found.type, found.body, payment, self._config().endpoints(payment.store_id, found.urls))
 
     def _send(self, type: str, data: dict[str, Any], payment: Payment) -> None:
-        endpoints = self.config.endpoints(payment.store_id, payment.notice_urls)
+        endpoints = self._config().endpoints(payment.store_id, payment.notice_urls)
         self._deliver(type, self._payload(type, data), payment, endpoints)
 
     def _deliver(self, type: str, body: bytes, payment: Payment, endpoints: Sequence[Any]) -> Sent:
