@@ -3,6 +3,7 @@ new one, so nothing derived from one can go stale), each of the secret that made
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ PAYABLE = (READY, FAILED)
 _NAMESPACE = uuid.UUID("6f1a0c3e-2d4b-4c8e-9a7f-5b3d2e1c0a98")
 
 
+@functools.lru_cache(maxsize=4096)
 def owner_id(kind: str, owner: str) -> str:
-    """An id of the owner's that is the same every run: ``kind-`` and a UUID from the owner."""
+    """An id of the owner's that is the same every run: ``kind-`` and a UUID from the owner
+    (remembered: it is asked for on every payment and every answer)."""
     return f"{kind}-{uuid.uuid5(_NAMESPACE, owner)}"
 
 

@@ -74,8 +74,11 @@ class Webhooks:
 
     def payment(self, before: Payment | None, after: Payment, skip: bool = False) -> None:
         """Send what a payment's change is: a status reached (``Transaction.Ready`` first for a
-        checkout's new attempt), or a cancellation."""
+        checkout's new attempt), or a cancellation; nothing, not even kept, where none would go."""
         if skip or self._instance.sender is None:
+            return
+        endpoints = self._config().endpoints(after.store_id, after.notice_urls)
+        if not endpoints:
             return
         data = {"storeId": after.store_id, "paymentId": after.payment_id, "transactionId": after.transaction_id}
         new_attempt = before is None or before.transaction_id != after.transaction_id
@@ -88,7 +91,7 @@ class Webhooks:
         else:
             return
         for type, event_data in events:
-            self._send(type, event_data, after)
+            self._deliver(type, self._payload(type, event_data), after, endpoints)
 
     def key(self, key: Key, type: str, skip: bool = False, notice_urls: Sequence[str] = ()) -> None:
         """Send ``BillingKey.Issued`` or ``BillingKey.Deleted`` for a billing key (to the
@@ -107,10 +110,6 @@ class Webhooks:
             raise WebhookNotFound(f"payment '{payment.payment_id}' has no webhook" +
                                   (f" '{webhook_id}'" if webhook_id else " to send again"))
         return self._deliver(found.type, found.body, payment, self._config().endpoints(payment.store_id, found.urls))
-
-    def _send(self, type: str, data: dict[str, Any], payment: Payment) -> None:
-        endpoints = self._config().endpoints(payment.store_id, payment.notice_urls)
-        self._deliver(type, self._payload(type, data), payment, endpoints)
 
     def _deliver(self, type: str, body: bytes, payment: Payment, endpoints: Sequence[Any]) -> Sent:
         message_id = new_message_id()
