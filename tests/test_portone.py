@@ -370,7 +370,7 @@ async def test_a_store_id_in_the_query_finds_only_that_stores_payment(stocked: C
 
 
 def test_a_sandboxs_secret_reaches_that_sandbox_alone(fakepay_portone: FakePay) -> None:
-    with fakepay_portone.sandbox(scenario={"api": "portone"}) as box:
+    with fakepay_portone.sandbox(scenario={"api": "portone"}, failure_rate=0) as box:
         secret = box.secret("x")
         assert secret == f"sbx_{box.sandbox_id}_x"
         boxed = {"Authorization": f"PortOne {secret}"}
